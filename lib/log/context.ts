@@ -1,0 +1,69 @@
+/**
+ * What every log use case runs with: the storage ports, the injected clock and randomness,
+ * the settings, and the per-process caches. Built once by `SluiceLog`.
+ */
+import type { Clock } from '../clock';
+import { PartitionNotFoundError, TopicNotFoundError } from '../errors';
+import type { RandomSource } from '../ids';
+import type { LogSettings } from '../settings';
+import type { LogMetadataStore, ObjectStore, PartitionHead, TopicRecord } from '../storage/ports';
+import type { ChunkCache } from './chunk-cache';
+
+/** Dependencies and caches shared by the log's use cases. */
+export interface LogContext {
+  readonly objects: ObjectStore;
+  readonly metadata: LogMetadataStore;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly settings: LogSettings;
+  readonly topics: TopicCache;
+  /**
+   * The last head this process saw per partition (`${topicId}#${p}`). A guess for the next
+   * commit's CAS: right for partition-affine writers, corrected by the failed condition
+   * (which returns the fresh head) otherwise. Never used to answer reads.
+   */
+  readonly heads: Map<string, PartitionHead>;
+  readonly chunks: ChunkCache;
+  /** Round-robin counter for the sticky partition of null-key records. */
+  sticky: number;
+}
+
+/** Topic metadata cached for `topicCacheMs`; safe because commits check the topic id. */
+export class TopicCache {
+  private readonly entries = new Map<string, { topic: TopicRecord; atMs: number }>();
+
+  constructor(
+    private readonly metadata: LogMetadataStore,
+    private readonly clock: Clock,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** The topic, from cache if fresh; throws TopicNotFoundError. */
+  async get(name: string, options: { fresh?: boolean } = {}): Promise<TopicRecord> {
+    const now = this.clock.nowMs();
+    const hit = this.entries.get(name);
+    if (hit && !options.fresh && now - hit.atMs < this.ttlMs) return hit.topic;
+    const topic = await this.metadata.getTopic(name);
+    if (!topic) {
+      this.entries.delete(name);
+      throw new TopicNotFoundError(name);
+    }
+    this.entries.set(name, { topic, atMs: now });
+    return topic;
+  }
+
+  /** The topic, re-read if `partition` is beyond the cached count; throws if it does not exist. */
+  async getWithPartition(name: string, partition: number): Promise<TopicRecord> {
+    let topic = await this.get(name);
+    if (partition >= topic.partitions) topic = await this.get(name, { fresh: true });
+    if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) {
+      throw new PartitionNotFoundError(name, partition, topic.partitions);
+    }
+    return topic;
+  }
+
+  /** Forgets a topic (after it was found deleted or changed). */
+  invalidate(name: string): void {
+    this.entries.delete(name);
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * Fetch (ARCHITECTURE §5): strongly consistent head read → long-poll while at the high
+ * watermark → index Query bounded by the high watermark → Range GET of only the needed
+ * chunks (coalesced per object, immutable bytes cached) → CRC check → decode → return a
+ * contiguous run of offsets starting exactly at the requested one. Never skips.
+ */
+import { CorruptDataError, InvalidArgumentError, OffsetOutOfRangeError } from '../errors';
+import { decodeChunk } from '../records/segment-codec';
+import { type LogRecord, recordSizeBytes } from '../records/types';
+import type { IndexEntry, PartitionHead } from '../storage/ports';
+import { ChunkCache } from './chunk-cache';
+import type { LogContext } from './context';
+
+/** A fetch of one partition from an offset. */
+export interface FetchRequest {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** @default 500 */
+  readonly maxRecords?: number;
+  /** @default 1 MiB; the first record is returned even if larger. */
+  readonly maxBytes?: number;
+  /** Long-poll up to this long when `offset` is the high watermark. @default 0 */
+  readonly waitMs?: number;
+  /** Cancels a long-poll early (the fetch then returns what it has: nothing). */
+  readonly signal?: AbortSignal;
+}
+
+/** Records `[offset, nextOffset)` and the partition's bounds at read time. */
+export interface FetchResult {
+  readonly records: LogRecord[];
+  readonly nextOffset: number;
+  readonly highWatermark: number;
+  readonly startOffset: number;
+}
+
+/** Bytes actually read from the object store by this process (for read amplification). */
+export interface FetchStats {
+  bytesFetched: number;
+  rangeGets: number;
+  cacheHits: number;
+}
+
+const DEFAULT_MAX_RECORDS = 500;
+const DEFAULT_MAX_BYTES = 1024 * 1024;
+
+/** Reads records of one partition starting exactly at `req.offset`. */
+export async function fetchRecords(ctx: LogContext, req: FetchRequest, stats?: FetchStats): Promise<FetchResult> {
+  const s = ctx.settings;
+  const maxRecords = req.maxRecords ?? Math.min(DEFAULT_MAX_RECORDS, s.maxFetchRecords);
+  const maxBytes = req.maxBytes ?? Math.min(DEFAULT_MAX_BYTES, s.maxFetchBytes);
+  const waitMs = req.waitMs ?? 0;
+  checkInt('offset', req.offset, 0, Number.MAX_SAFE_INTEGER);
+  checkInt('maxRecords', maxRecords, 1, s.maxFetchRecords);
+  checkInt('maxBytes', maxBytes, 1, s.maxFetchBytes);
+  checkInt('waitMs', waitMs, 0, s.maxFetchWaitMs);
+  const topic = await ctx.topics.getWithPartition(req.topic, req.partition);
+
+  const deadline = ctx.clock.nowMs() + waitMs;
+  let head = await readHead(ctx, topic.topicId, req.partition);
+  while (req.offset === head.nextOffset && ctx.clock.nowMs() < deadline && !req.signal?.aborted) {
+    await ctx.clock.sleep(Math.min(s.fetchPollIntervalMs, deadline - ctx.clock.nowMs()), req.signal);
+    head = await readHead(ctx, topic.topicId, req.partition);
+  }
+  outOfRangeCheck(req.offset, head);
+  const bounds = { highWatermark: head.nextOffset, startOffset: head.startOffset };
+  if (req.offset === head.nextOffset) return { records: [], nextOffset: req.offset, ...bounds };
+
+  // Entries covering [offset, hwm): bounded by the HWM we read, so a commit racing this
+  // read can never make us return offsets beyond what we report as committed.
+  const entries = await selectEntries(
+    ctx,
+    topic.topicId,
+    req.partition,
+    req.offset,
+    head.nextOffset - 1,
+    maxRecords,
+    maxBytes,
+  );
+  if (entries.length === 0 || (entries[0] as IndexEntry).baseOffset > req.offset) {
+    return retentionRace(ctx, topic.topicId, req, 'its index entry is gone');
+  }
+  const chunks = await readChunks(ctx, entries, stats);
+  const records: LogRecord[] = [];
+  let bytes = 0;
+  let expected = req.offset;
+  for (let i = 0; i < entries.length; i++) {
+    const bytesOfChunk = chunks[i];
+    const entry = entries[i] as IndexEntry;
+    if (!bytesOfChunk) {
+      if (records.length > 0) break; // return the contiguous run we have
+      return retentionRace(ctx, topic.topicId, req, `segment ${entry.segmentKey} is gone`);
+    }
+    const decoded = decodeChunk(bytesOfChunk, entry.baseOffset);
+    // only bytes that passed the CRC check are cached; a corrupted body never is
+    ctx.chunks.set(ChunkCache.key(entry.segmentKey, entry.byteOffset, entry.byteLength), bytesOfChunk);
+    if (
+      decoded.header.topicId !== topic.topicId ||
+      decoded.header.partition !== req.partition ||
+      decoded.header.recordCount !== entry.lastOffset - entry.baseOffset + 1
+    ) {
+      throw new CorruptDataError(`chunk at ${entry.segmentKey}@${entry.byteOffset} does not match its index entry`);
+    }
+    for (const r of decoded.records) {
+      if (r.offset < expected) continue;
+      if (r.offset !== expected) throw new CorruptDataError(`offset ${expected} missing from ${entry.segmentKey}`);
+      const size = recordSizeBytes(r);
+      if (records.length > 0 && (records.length >= maxRecords || bytes + size > maxBytes)) {
+        return { records, nextOffset: expected, ...bounds };
+      }
+      records.push(r);
+      bytes += size;
+      expected++;
+    }
+  }
+  return { records, nextOffset: expected, ...bounds };
+}
+
+function checkInt(name: string, v: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(v) || v < min || v > max) {
+    throw new InvalidArgumentError(`${name} ${v} must be an integer in [${min}, ${max}]`);
+  }
+}
+
+async function readHead(ctx: LogContext, topicId: string, partition: number): Promise<PartitionHead> {
+  const [head] = await ctx.metadata.getHeads(topicId, [partition]);
+  return head as PartitionHead;
+}
+
+function outOfRangeCheck(offset: number, head: PartitionHead): void {
+  if (offset < head.startOffset) {
+    throw new OffsetOutOfRangeError(offset, head.startOffset, head.nextOffset, 'below the start offset');
+  }
+  if (offset > head.nextOffset) {
+    throw new OffsetOutOfRangeError(offset, head.startOffset, head.nextOffset, 'beyond the high watermark');
+  }
+}
+
+/**
+ * Data vanished between the index read and the GET. If retention moved the start offset
+ * past us it is OFFSET_OUT_OF_RANGE; anything else is corruption, never a silent gap.
+ */
+async function retentionRace(ctx: LogContext, topicId: string, req: FetchRequest, what: string): Promise<FetchResult> {
+  const head = await readHead(ctx, topicId, req.partition);
+  if (req.offset < head.startOffset) {
+    throw new OffsetOutOfRangeError(req.offset, head.startOffset, head.nextOffset, `retention removed it (${what})`);
+  }
+  throw new CorruptDataError(`offset ${req.offset} of ${req.topic}/${req.partition} is unreadable: ${what}`);
+}
+
+/** Index entries from the one holding `from`, enough to cover the record and byte budget. */
+async function selectEntries(
+  ctx: LogContext,
+  topicId: string,
+  partition: number,
+  from: number,
+  to: number,
+  maxRecords: number,
+  maxBytes: number,
+): Promise<IndexEntry[]> {
+  const out: IndexEntry[] = [];
+  let records = 0;
+  let bytes = 0;
+  let cursor = from;
+  while (cursor <= to) {
+    const page = await ctx.metadata.queryIndex(topicId, partition, cursor, to, 25);
+    if (page.length === 0) break;
+    for (const e of page) {
+      if (out.length > 0 && e.baseOffset !== (out[out.length - 1] as IndexEntry).lastOffset + 1) {
+        throw new CorruptDataError(`index of ${topicId}/${partition} has a gap before offset ${e.baseOffset}`);
+      }
+      out.push(e);
+      records += e.lastOffset - Math.max(e.baseOffset, from) + 1;
+      bytes += e.byteLength;
+      if (records >= maxRecords || bytes >= maxBytes) return out;
+    }
+    cursor = (page[page.length - 1] as IndexEntry).lastOffset + 1;
+  }
+  return out;
+}
+
+/**
+ * Range-GETs the chunks of `entries` (undefined where the object is gone), coalescing
+ * chunks of one object that lie close together into one GET. Cache hits come from
+ * `ctx.chunks`; the caller caches a chunk only after it decoded (CRC-checked) it.
+ */
+async function readChunks(
+  ctx: LogContext,
+  entries: IndexEntry[],
+  stats?: FetchStats,
+): Promise<(Uint8Array | undefined)[]> {
+  const out: (Uint8Array | undefined)[] = new Array(entries.length);
+  const wanted: { i: number; e: IndexEntry }[] = [];
+  entries.forEach((e, i) => {
+    const hit = ctx.chunks.get(ChunkCache.key(e.segmentKey, e.byteOffset, e.byteLength));
+    if (hit) {
+      out[i] = hit;
+      if (stats) stats.cacheHits++;
+    } else wanted.push({ i, e });
+  });
+  // group by object, then merge ranges closer than coalesceGapBytes
+  const byObject = new Map<string, { i: number; e: IndexEntry }[]>();
+  for (const w of wanted) {
+    const list = byObject.get(w.e.segmentKey) ?? [];
+    list.push(w);
+    byObject.set(w.e.segmentKey, list);
+  }
+  const gets: { key: string; start: number; end: number; parts: { i: number; e: IndexEntry }[] }[] = [];
+  for (const [key, list] of byObject) {
+    list.sort((a, b) => a.e.byteOffset - b.e.byteOffset);
+    let cur: (typeof gets)[number] | undefined;
+    for (const w of list) {
+      const start = w.e.byteOffset;
+      const end = start + w.e.byteLength;
+      if (cur && start - cur.end <= ctx.settings.coalesceGapBytes) {
+        cur.end = Math.max(cur.end, end);
+        cur.parts.push(w);
+      } else {
+        cur = { key, start, end, parts: [w] };
+        gets.push(cur);
+      }
+    }
+  }
+  await mapLimit(gets, 8, async (g) => {
+    const bytes = await ctx.objects.getRange(g.key, g.start, g.end);
+    if (stats) {
+      stats.rangeGets++;
+      stats.bytesFetched += bytes?.byteLength ?? 0;
+    }
+    for (const p of g.parts) {
+      if (!bytes) continue;
+      const from = p.e.byteOffset - g.start;
+      const chunk = bytes.subarray(from, from + p.e.byteLength);
+      if (chunk.byteLength !== p.e.byteLength) {
+        throw new CorruptDataError(
+          `GET ${g.key} returned ${bytes.byteLength} bytes, chunk needs [${p.e.byteOffset}, ${p.e.byteOffset + p.e.byteLength})`,
+        );
+      }
+      // own copy when coalesced: a cached chunk must not pin the whole GET buffer
+      out[p.i] = g.parts.length > 1 ? chunk.slice() : chunk;
+    }
+  });
+  return out;
+}
+
+async function mapLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  });
+  await Promise.all(workers);
+}

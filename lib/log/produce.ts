@@ -1,0 +1,540 @@
+/**
+ * Produce: write the object first, then commit (ARCHITECTURE §4).
+ *
+ * 1. Validate and partition the whole call; reject bad input before anything is written.
+ * 2. Encode ONE segment for the call (one chunk per touched partition) and PUT it
+ *    create-only under a fresh time-ordered key. Nothing is visible yet.
+ * 3. Commit in ONE DynamoDB transaction: CAS every touched head, put the index entries,
+ *    the segment-file item (the GC fence) and the dedupe item. Offsets are `base + i`.
+ * 4. A lost CAS race returns the fresh head; only the commit is redone (offsets inside a
+ *    chunk are relative, so the segment is never re-encoded or re-PUT).
+ * 5. An ambiguous commit (timeout / 5xx after the SDK's own retries) is resolved, never
+ *    guessed: fence the segment-file item. If the fence wins, the commit can never apply
+ *    and nothing was written; if it loses, the item says the commit applied and holds
+ *    the base offsets. A caller is told "failed" only when nothing was written.
+ */
+import { createHash } from 'node:crypto';
+import {
+  IdempotencyKeyReusedError,
+  InvalidArgumentError,
+  OutcomeUnknownError,
+  OutOfOrderSequenceError,
+  PartitionNotFoundError,
+  RetriableError,
+  SluiceError,
+  TopicNotFoundError,
+} from '../errors';
+import { ulid } from '../ids';
+import { choosePartition } from '../records/partitioner';
+import { type ChunkLocation, encodeSegment } from '../records/segment-codec';
+import { type RecordHeader, type RecordInput, recordSizeBytes } from '../records/types';
+import { idempotencyKeyProblem } from '../settings';
+import { segmentObjectKey } from '../storage/keys';
+import {
+  type AppendCommit,
+  type CommitRejection,
+  type PartitionHead,
+  partitionRef,
+  type StoredProduceResult,
+  type TopicRecord,
+} from '../storage/ports';
+import type { LogContext } from './context';
+
+/** A record as handed to `appendRecords`. */
+export interface ProduceRecord {
+  readonly key?: Uint8Array | null;
+  readonly value: Uint8Array | null;
+  readonly headers?: readonly RecordHeader[];
+  /** Explicit partition; else the key's murmur2 partition; else the call's sticky partition. */
+  readonly partition?: number;
+  /** Producer timestamp (ms); default: append time. */
+  readonly timestamp?: number;
+}
+
+/** One produce call: records of one or more topics, committed atomically. */
+export interface ProduceRequest {
+  readonly batches: readonly { readonly topic: string; readonly records: readonly ProduceRecord[] }[];
+  /** Makes retries of this call safe for `dedupeWindowMs`: same key, same answer. */
+  readonly idempotencyKey?: string;
+  /** Idempotent producer: sequences start at 0 and grow by 1 per call, committed in order. */
+  readonly producer?: { readonly producerId: string; readonly sequence: number };
+}
+
+/** Where each record landed, per batch, in request order. */
+export interface ProduceResult {
+  readonly batches: readonly { topic: string; offsets: { partition: number; offset: number }[] }[];
+  /** True when the answer was replayed from the dedupe state (nothing new was written). */
+  readonly duplicate: boolean;
+}
+
+interface PlannedChunk {
+  readonly topic: TopicRecord;
+  readonly partition: number;
+  readonly records: RecordInput[];
+}
+
+interface Plan {
+  readonly chunks: PlannedChunk[];
+  /** Per record (request order), the index of its chunk. */
+  readonly order: Uint8Array;
+  readonly topics: TopicRecord[];
+  readonly requestHash: string;
+}
+
+interface WrittenSegment {
+  readonly key: string;
+  readonly id: string;
+  readonly bytes: number;
+  readonly createdMs: number;
+  readonly locations: ChunkLocation[];
+}
+
+/** Appends the records of one call atomically and returns their offsets in request order. */
+export async function appendRecords(ctx: LogContext, req: ProduceRequest): Promise<ProduceResult> {
+  validateRequest(ctx, req);
+  const nowMs = ctx.clock.nowMs();
+  if (req.idempotencyKey !== undefined) {
+    const plan0 = await planCall(ctx, req, nowMs);
+    const existing = await ctx.metadata.getIdempotency(req.idempotencyKey, nowMs);
+    if (existing) return replay(existing, plan0, req, `idempotency key "${req.idempotencyKey}"`);
+    return commitCall(ctx, req, plan0);
+  }
+  return commitCall(ctx, req, await planCall(ctx, req, nowMs));
+}
+
+async function commitCall(ctx: LogContext, req: ProduceRequest, plan: Plan): Promise<ProduceResult> {
+  const { settings, clock } = ctx;
+  let segment = await writeSegment(ctx, plan);
+  const deadline = clock.nowMs() + settings.commitDeadlineMs;
+  const stored = storedResultShape(plan);
+  for (let attempt = 0; ; attempt++) {
+    const now = clock.nowMs();
+    if (attempt >= settings.maxCommitAttempts || now > deadline) {
+      return giveUp(ctx, req, plan, segment, `gave up after ${attempt} commit attempts`);
+    }
+    const heads = await headsFor(ctx, plan);
+    const commit = buildCommit(ctx, req, plan, segment, heads, stored, attempt, now);
+    let outcome: Awaited<ReturnType<typeof ctx.metadata.commitAppend>>;
+    try {
+      outcome = await ctx.metadata.commitAppend(commit);
+    } catch (e) {
+      if (!(e instanceof SluiceError) || !e.retriable) throw e;
+      // Ambiguous: the transaction may have applied. Resolve by fencing the segment.
+      const resolved = await resolveAmbiguous(ctx, segment, e);
+      if (resolved) return finish(ctx, req, plan, commit, resolved, false);
+      segment = await writeSegment(ctx, plan);
+      continue;
+    }
+    if (outcome.kind === 'committed') {
+      return finish(
+        ctx,
+        req,
+        plan,
+        commit,
+        commit.partitions.map((p) => p.entry.baseOffset),
+        false,
+      );
+    }
+    const decided = await handleRejection(ctx, req, plan, commit, outcome);
+    if (decided === 'new-segment') segment = await writeSegment(ctx, plan);
+    else if (decided !== 'retry') return decided;
+    if (attempt >= 3) await clock.sleep(jitterMs(ctx, attempt));
+  }
+}
+
+/** Decides what a rejected commit means: an answer, a retry, or a new segment. */
+async function handleRejection(
+  ctx: LogContext,
+  req: ProduceRequest,
+  plan: Plan,
+  commit: AppendCommit,
+  r: CommitRejection,
+): Promise<ProduceResult | 'retry' | 'new-segment'> {
+  if (r.segmentFile) {
+    // Our own earlier attempt committed (its response was lost) — or the segment was fenced.
+    if (r.segmentFile.state === 'committed') return finish(ctx, req, plan, commit, r.segmentFile.bases, false);
+    return 'new-segment';
+  }
+  if (r.idempotency) {
+    await ctx.metadata.fenceSegment(commit.segment.key, ctx.clock.nowMs());
+    return replay(r.idempotency, plan, req, `idempotency key "${req.idempotencyKey}"`);
+  }
+  if (r.producer && req.producer) {
+    const { producerId, sequence } = req.producer;
+    if (sequence < r.producer.nextSequence) {
+      const prior = r.producer.recent.find((x) => x.sequence === sequence);
+      await ctx.metadata.fenceSegment(commit.segment.key, ctx.clock.nowMs());
+      if (!prior) {
+        throw new OutOfOrderSequenceError(producerId, r.producer.nextSequence, sequence);
+      }
+      return replay(prior, plan, req, `producer ${producerId} sequence ${sequence}`);
+    }
+    if (sequence > r.producer.nextSequence) {
+      await ctx.metadata.fenceSegment(commit.segment.key, ctx.clock.nowMs());
+      throw new OutOfOrderSequenceError(producerId, r.producer.nextSequence, sequence);
+    }
+  }
+  if (r.goneTopics.length > 0) {
+    const gone = plan.topics.find((t) => r.goneTopics.includes(t.topicId)) as TopicRecord;
+    ctx.topics.invalidate(gone.name);
+    await ctx.metadata.fenceSegment(commit.segment.key, ctx.clock.nowMs());
+    throw new TopicNotFoundError(gone.name);
+  }
+  for (const [ref, head] of r.movedHeads) ctx.heads.set(ref, head);
+  if (r.transactionConflict) {
+    for (const p of commit.partitions) ctx.heads.delete(partitionRef(p.entry.topicId, p.entry.partition));
+  }
+  return 'retry';
+}
+
+/**
+ * Resolves an ambiguous commit. Returns the base offsets if it applied; undefined if it
+ * provably did not (our fence won: it never can apply now).
+ */
+async function resolveAmbiguous(
+  ctx: LogContext,
+  segment: WrittenSegment,
+  cause: unknown,
+): Promise<readonly number[] | undefined> {
+  let fence: Awaited<ReturnType<typeof ctx.metadata.fenceSegment>>;
+  try {
+    fence = await ctx.metadata.fenceSegment(segment.key, ctx.clock.nowMs());
+  } catch (e) {
+    throw new OutcomeUnknownError(
+      'the commit outcome is unknown and could not be resolved; retry with the same idempotency key',
+      e ?? cause,
+    );
+  }
+  if (fence.fenced) return undefined;
+  return fence.file.state === 'committed' ? fence.file.bases : undefined;
+}
+
+async function giveUp(
+  ctx: LogContext,
+  req: ProduceRequest,
+  plan: Plan,
+  segment: WrittenSegment,
+  why: string,
+): Promise<ProduceResult> {
+  const resolved = await resolveAmbiguous(ctx, segment, undefined);
+  if (resolved) {
+    return toResult(req, plan, resolved, false);
+  }
+  throw new RetriableError('UNAVAILABLE', `${why}; nothing was written`);
+}
+
+function finish(
+  ctx: LogContext,
+  req: ProduceRequest,
+  plan: Plan,
+  commit: AppendCommit,
+  bases: readonly number[],
+  duplicate: boolean,
+): ProduceResult {
+  commit.partitions.forEach((p, i) => {
+    const base = bases[i] as number;
+    ctx.heads.set(partitionRef(p.entry.topicId, p.entry.partition), {
+      ...p.head,
+      nextOffset: base + (p.entry.lastOffset - p.entry.baseOffset + 1),
+      maxTimestamp: p.entry.maxTimestampSoFar,
+    });
+  });
+  // A commit resolved from the segment file may have used other bases than `commit` (an
+  // earlier attempt); the cached heads are only guesses, a wrong one costs one retry.
+  return toResult(req, plan, bases, duplicate);
+}
+
+function toResult(req: ProduceRequest, plan: Plan, bases: readonly number[], duplicate: boolean): ProduceResult {
+  const next = bases.slice();
+  let i = 0;
+  const batches = req.batches.map((b) => ({
+    topic: b.topic,
+    offsets: b.records.map(() => {
+      const c = plan.order[i++] as number;
+      const offset = next[c] as number;
+      next[c] = offset + 1;
+      return { partition: (plan.chunks[c] as PlannedChunk).partition, offset };
+    }),
+  }));
+  return { batches, duplicate };
+}
+
+function replay(stored: StoredProduceResult, plan: Plan, req: ProduceRequest, what: string): ProduceResult {
+  if (stored.requestHash !== plan.requestHash) {
+    throw new IdempotencyKeyReusedError(`${what} was already used for a different request`);
+  }
+  const order = Buffer.from(stored.order, 'base64');
+  const next = stored.chunks.map((c) => c.baseOffset);
+  let i = 0;
+  const batches = req.batches.map((b) => ({
+    topic: b.topic,
+    offsets: b.records.map(() => {
+      const c = order[i++] as number;
+      const offset = next[c] as number;
+      next[c] = offset + 1;
+      return { partition: (stored.chunks[c] as { partition: number }).partition, offset };
+    }),
+  }));
+  return { batches, duplicate: true };
+}
+
+function storedResultShape(plan: Plan): (bases: readonly number[]) => StoredProduceResult {
+  const order = Buffer.from(plan.order).toString('base64');
+  return (bases) => ({
+    requestHash: plan.requestHash,
+    chunks: plan.chunks.map((c, i) => ({
+      topic: c.topic.name,
+      partition: c.partition,
+      baseOffset: bases[i] as number,
+    })),
+    order,
+  });
+}
+
+function buildCommit(
+  ctx: LogContext,
+  req: ProduceRequest,
+  plan: Plan,
+  segment: WrittenSegment,
+  heads: PartitionHead[],
+  stored: (bases: readonly number[]) => StoredProduceResult,
+  attempt: number,
+  nowMs: number,
+): AppendCommit {
+  const partitions = plan.chunks.map((c, i) => {
+    const head = heads[i] as PartitionHead;
+    const loc = segment.locations[i] as ChunkLocation;
+    const base = head.nextOffset;
+    return {
+      head,
+      chunkBytes: loc.byteLength,
+      entry: {
+        topicId: c.topic.topicId,
+        partition: c.partition,
+        baseOffset: base,
+        lastOffset: base + c.records.length - 1,
+        segmentKey: segment.key,
+        byteOffset: loc.byteOffset,
+        byteLength: loc.byteLength,
+        minTimestamp: loc.minTimestamp,
+        maxTimestamp: loc.maxTimestamp,
+        maxTimestampSoFar: Math.max(head.maxTimestamp, loc.maxTimestamp),
+        appendMs: nowMs,
+      },
+    };
+  });
+  const result = stored(partitions.map((p) => p.entry.baseOffset));
+  const expiresAtMs = nowMs + ctx.settings.dedupeWindowMs;
+  return {
+    clientToken: `${segment.id}-${attempt}`,
+    nowMs,
+    topics: plan.topics.map((t) => ({ name: t.name, topicId: t.topicId })),
+    partitions,
+    segment: { key: segment.key, bytes: segment.bytes, createdMs: segment.createdMs },
+    ...(req.idempotencyKey !== undefined ? { idempotency: { key: req.idempotencyKey, expiresAtMs, result } } : {}),
+    ...(req.producer ? { producer: { ...req.producer, expiresAtMs, result } } : {}),
+  };
+}
+
+/** Heads to CAS against: the cached guess, else a strongly consistent read. */
+async function headsFor(ctx: LogContext, plan: Plan): Promise<PartitionHead[]> {
+  const missing = new Map<string, number[]>();
+  for (const c of plan.chunks) {
+    if (!ctx.heads.has(partitionRef(c.topic.topicId, c.partition))) {
+      const list = missing.get(c.topic.topicId) ?? [];
+      list.push(c.partition);
+      missing.set(c.topic.topicId, list);
+    }
+  }
+  await Promise.all(
+    [...missing].map(async ([topicId, partitions]) => {
+      const heads = await ctx.metadata.getHeads(topicId, partitions);
+      partitions.forEach((p, i) => {
+        ctx.heads.set(partitionRef(topicId, p), heads[i] as PartitionHead);
+      });
+    }),
+  );
+  return plan.chunks.map((c) => ctx.heads.get(partitionRef(c.topic.topicId, c.partition)) as PartitionHead);
+}
+
+async function writeSegment(ctx: LogContext, plan: Plan): Promise<WrittenSegment> {
+  const createdMs = ctx.clock.nowMs();
+  const id = ulid(createdMs, ctx.random);
+  const key = segmentObjectKey(id, createdMs);
+  const { bytes, chunks } = encodeSegment(
+    plan.chunks.map((c) => ({ topicId: c.topic.topicId, partition: c.partition, records: c.records })),
+    ctx.settings.codec,
+  );
+  // 'exists' can only be our own earlier attempt at this fresh key (80 random bits).
+  await ctx.objects.putIfAbsent(key, bytes);
+  return { key, id, bytes: bytes.byteLength, createdMs, locations: chunks };
+}
+
+function jitterMs(ctx: LogContext, attempt: number): number {
+  const cap = Math.min(200, 5 * 2 ** Math.min(attempt, 6));
+  const r = ctx.random.bytes(2);
+  return (((r[0] as number) << 8) | (r[1] as number)) % (cap + 1);
+}
+
+/** Partitions the call, groups records into chunks and hashes the canonical request. */
+async function planCall(ctx: LogContext, req: ProduceRequest, nowMs: number): Promise<Plan> {
+  const topicsByName = new Map<string, TopicRecord>();
+  for (const b of req.batches) {
+    let maxExplicit = -1;
+    for (const r of b.records) if (r.partition !== undefined && r.partition > maxExplicit) maxExplicit = r.partition;
+    const topic =
+      maxExplicit >= 0 ? await ctx.topics.getWithPartition(b.topic, maxExplicit) : await ctx.topics.get(b.topic);
+    if (maxExplicit >= topic.partitions) throw new PartitionNotFoundError(b.topic, maxExplicit, topic.partitions);
+    topicsByName.set(b.topic, topic);
+  }
+  const sticky = ctx.sticky++;
+  const chunkIndex = new Map<string, number>();
+  const chunks: PlannedChunk[] = [];
+  const total = req.batches.reduce((n, b) => n + b.records.length, 0);
+  const order = new Uint8Array(total);
+  let i = 0;
+  for (const b of req.batches) {
+    const topic = topicsByName.get(b.topic) as TopicRecord;
+    for (const r of b.records) {
+      const partition = choosePartition(r.partition, r.key ?? null, topic.partitions, sticky);
+      const ref = partitionRef(topic.topicId, partition);
+      let c = chunkIndex.get(ref);
+      if (c === undefined) {
+        c = chunks.length;
+        if (c >= ctx.settings.maxPartitionsPerCall) {
+          throw new InvalidArgumentError(
+            `one produce call may touch at most ${ctx.settings.maxPartitionsPerCall} partitions (it is one atomic transaction); split the call`,
+            'TOO_MANY_PARTITIONS',
+          );
+        }
+        chunkIndex.set(ref, c);
+        chunks.push({ topic, partition, records: [] });
+      }
+      (chunks[c] as PlannedChunk).records.push({
+        key: r.key ?? null,
+        value: r.value,
+        headers: r.headers ?? [],
+        timestamp: r.timestamp ?? nowMs,
+      });
+      order[i++] = c;
+    }
+  }
+  const topics = [...topicsByName.values()];
+  const items = 2 * chunks.length + topics.length + 1 + (req.idempotencyKey || req.producer ? 1 : 0);
+  if (items > 100) {
+    throw new InvalidArgumentError(
+      `this call needs a transaction of ${items} items (DynamoDB allows 100); touch fewer partitions or topics`,
+      'TOO_MANY_PARTITIONS',
+    );
+  }
+  return { chunks, order, topics, requestHash: hashRequest(req) };
+}
+
+/** sha256 of the canonical request: what the caller sent, not what the server added. */
+function hashRequest(req: ProduceRequest): string {
+  const h = createHash('sha256');
+  const u32 = Buffer.alloc(4);
+  const num = (n: number) => h.update(`${n};`);
+  const bytes = (b: Uint8Array | null | undefined) => {
+    if (b === null || b === undefined) return h.update('n;');
+    u32.writeUInt32BE(b.byteLength);
+    h.update(u32);
+    h.update(b);
+  };
+  num(req.batches.length);
+  for (const b of req.batches) {
+    h.update(`${b.topic};`);
+    num(b.records.length);
+    for (const r of b.records) {
+      num(r.partition ?? -1);
+      num(r.timestamp ?? -1);
+      bytes(r.key);
+      bytes(r.value);
+      num(r.headers?.length ?? 0);
+      for (const [name, value] of r.headers ?? []) {
+        h.update(`${name.length}:${name};`);
+        bytes(value);
+      }
+    }
+  }
+  return h.digest('base64');
+}
+
+/** Rejects bad input with a precise message; nothing is written. */
+function validateRequest(ctx: LogContext, req: ProduceRequest): void {
+  const s = ctx.settings;
+  if (!Array.isArray(req.batches) || req.batches.length === 0) {
+    throw new InvalidArgumentError('a produce call needs at least one batch of records');
+  }
+  if (req.idempotencyKey !== undefined) {
+    const problem = idempotencyKeyProblem(req.idempotencyKey);
+    if (problem) throw new InvalidArgumentError(problem);
+  }
+  if (req.producer) {
+    const problem = idempotencyKeyProblem(req.producer.producerId, 'producer id');
+    if (problem) throw new InvalidArgumentError(problem);
+    if (!Number.isSafeInteger(req.producer.sequence) || req.producer.sequence < 0) {
+      throw new InvalidArgumentError(`producer sequence ${req.producer.sequence} must be a non-negative integer`);
+    }
+    if (req.idempotencyKey !== undefined) {
+      throw new InvalidArgumentError('use either an idempotency key or a producer sequence, not both');
+    }
+  }
+  let count = 0;
+  let bytes = 0;
+  for (const b of req.batches) {
+    if (!Array.isArray(b.records) || b.records.length === 0) {
+      throw new InvalidArgumentError(`batch for topic "${b.topic}" has no records`);
+    }
+    b.records.forEach((r: ProduceRecord, i: number) => {
+      const where = `record ${count + i} (topic "${b.topic}")`;
+      if (r.partition !== undefined && (!Number.isSafeInteger(r.partition) || r.partition < 0)) {
+        throw new InvalidArgumentError(`${where}: partition ${r.partition} must be a non-negative integer`);
+      }
+      if (r.timestamp !== undefined && (!Number.isSafeInteger(r.timestamp) || r.timestamp < 0)) {
+        throw new InvalidArgumentError(`${where}: timestamp ${r.timestamp} must be a non-negative integer (ms)`);
+      }
+      const headers = r.headers ?? [];
+      if (headers.length > s.maxHeadersPerRecord) {
+        throw new InvalidArgumentError(
+          `${where} has ${headers.length} headers; at most ${s.maxHeadersPerRecord} are allowed`,
+        );
+      }
+      for (const [name] of headers) {
+        const n = typeof name === 'string' ? Buffer.byteLength(name) : -1;
+        if (n < 1 || n > s.maxHeaderNameBytes) {
+          throw new InvalidArgumentError(`${where}: header names must be 1-${s.maxHeaderNameBytes} bytes of UTF-8`);
+        }
+      }
+      const size = recordSizeBytes({
+        key: r.key ?? null,
+        value: r.value,
+        headers,
+        timestamp: 0,
+      });
+      if (size > s.maxRecordBytes) {
+        throw new InvalidArgumentError(
+          `${where} is ${size} bytes; at most ${s.maxRecordBytes} are allowed`,
+          'RECORD_TOO_LARGE',
+          { size, limit: s.maxRecordBytes },
+        );
+      }
+      bytes += size;
+    });
+    count += b.records.length;
+  }
+  if (count > s.maxRecordsPerCall) {
+    throw new InvalidArgumentError(
+      `a produce call has ${count} records; at most ${s.maxRecordsPerCall} are allowed`,
+      'REQUEST_TOO_LARGE',
+      { count, limit: s.maxRecordsPerCall },
+    );
+  }
+  if (bytes > s.maxCallBytes) {
+    throw new InvalidArgumentError(
+      `a produce call has ${bytes} bytes of records; at most ${s.maxCallBytes} are allowed`,
+      'REQUEST_TOO_LARGE',
+      { bytes, limit: s.maxCallBytes },
+    );
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Every persisted name, built and parsed in one place. DynamoDB keys (one table, `pk` and
+ * `sk`) and S3 object keys are formats: zero-padded so they sort, round-trip tested.
+ *
+ * | item              | pk                      | sk                   |
+ * |-------------------|-------------------------|----------------------|
+ * | topic             | T#{name}                | META                 |
+ * | topic registry    | TOPICS                  | T#{name}             |
+ * | partition head    | P#{topicId}#{p}         | HEAD                 |
+ * | index entry       | P#{topicId}#{p}         | S#{lastOffset:020}   |
+ * | segment file      | F#{segmentKey}          | META                 |
+ * | idempotency key   | K#{key}                 | META                 |
+ * | producer          | D#{producerId}          | META                 |
+ * | deleted topic     | DELETED                 | T#{topicId}          |
+ *
+ * Index entries are keyed by their *last* offset, so the entry holding offset `o` is the
+ * first entry with `sk >= S#{o}`: one Query, no backwards scan.
+ */
+
+/** A DynamoDB primary key. */
+export interface ItemKey {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+const META = 'META';
+const OFFSET_DIGITS = 20;
+
+/** Zero-pads a non-negative integer to 20 digits (sorts as a string). */
+export function padOffset(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not an offset: ${n}`);
+  return n.toString().padStart(OFFSET_DIGITS, '0');
+}
+
+export const keys = {
+  topic: (name: string): ItemKey => ({ pk: `T#${name}`, sk: META }),
+  topicRegistry: (name: string): ItemKey => ({ pk: 'TOPICS', sk: `T#${name}` }),
+  topicRegistryPk: 'TOPICS',
+  partitionPk: (topicId: string, partition: number): string => `P#${topicId}#${partition}`,
+  head: (topicId: string, partition: number): ItemKey => ({ pk: keys.partitionPk(topicId, partition), sk: 'HEAD' }),
+  indexEntry: (topicId: string, partition: number, lastOffset: number): ItemKey => ({
+    pk: keys.partitionPk(topicId, partition),
+    sk: indexSk(lastOffset),
+  }),
+  segmentFile: (segmentKey: string): ItemKey => ({ pk: `F#${segmentKey}`, sk: META }),
+  idempotency: (key: string): ItemKey => ({ pk: `K#${key}`, sk: META }),
+  producer: (producerId: string): ItemKey => ({ pk: `D#${producerId}`, sk: META }),
+  deletedTopic: (topicId: string): ItemKey => ({ pk: 'DELETED', sk: `T#${topicId}` }),
+} as const;
+
+/** Sort key of an index entry. */
+export function indexSk(lastOffset: number): string {
+  return `S#${padOffset(lastOffset)}`;
+}
+
+/** The last offset encoded in an index entry's sort key. */
+export function parseIndexSk(sk: string): number {
+  const m = /^S#(\d{20})$/.exec(sk);
+  if (!m) throw new RangeError(`not an index sort key: ${sk}`);
+  return Number(m[1]);
+}
+
+/** The topic name of a topic registry sort key. */
+export function parseTopicRegistrySk(sk: string): string {
+  if (!sk.startsWith('T#')) throw new RangeError(`not a topic registry key: ${sk}`);
+  return sk.slice(2);
+}
+
+const SEGMENT_KEY = /^segments\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\/([0-9A-HJKMNP-TV-Z]{26})\.seg$/;
+
+/** S3 key of a segment: `segments/YYYY/MM/DD/HH/{ulid}.seg` (UTC hour of creation). */
+export function segmentObjectKey(id: string, createdMs: number): string {
+  const d = new Date(createdMs);
+  const p2 = (n: number) => n.toString().padStart(2, '0');
+  return `segments/${d.getUTCFullYear()}/${p2(d.getUTCMonth() + 1)}/${p2(d.getUTCDate())}/${p2(d.getUTCHours())}/${id}.seg`;
+}
+
+/** Parses a segment key into its id and the UTC hour prefix; undefined if not a segment key. */
+export function parseSegmentObjectKey(key: string): { id: string; hourMs: number } | undefined {
+  const m = SEGMENT_KEY.exec(key);
+  if (!m) return undefined;
+  const [, y, mo, d, h, id] = m;
+  return { id: id as string, hourMs: Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h)) };
+}
+
+/** Prefix under which every segment object lives. */
+export const SEGMENT_PREFIX = 'segments/';

@@ -1,0 +1,203 @@
+import {
+  type AppendCommit,
+  type CommitOutcome,
+  EMPTY_HEAD,
+  emptyProducer,
+  type IdempotencyRecord,
+  type IndexEntry,
+  type LogMetadataStore,
+  type PartitionHead,
+  PRODUCER_RESULT_SLOTS,
+  type ProducerRecord,
+  partitionRef,
+  type SegmentFile,
+  type TopicRecord,
+} from './ports';
+
+/**
+ * In-memory `LogMetadataStore` with the same semantics as `DynamoLogMetadataStore`: the
+ * same conditions, the same all-or-nothing commit, the same rejection reports. It exists
+ * for fast unit tests and simulations; the contract suite keeps it honest.
+ */
+export class MemoryLogMetadataStore implements LogMetadataStore {
+  private readonly topics = new Map<string, TopicRecord>();
+  private readonly heads = new Map<string, PartitionHead>();
+  private readonly index = new Map<string, IndexEntry[]>();
+  private readonly files = new Map<string, SegmentFile>();
+  private readonly idempotency = new Map<string, IdempotencyRecord>();
+  private readonly producers = new Map<string, ProducerRecord>();
+  /** Topic ids deleted and awaiting data purge. */
+  readonly deletedTopics = new Map<string, { name: string; partitions: number; deletedMs: number }>();
+
+  async createTopic(topic: TopicRecord): Promise<'created' | 'exists'> {
+    if (this.topics.has(topic.name)) return 'exists';
+    this.topics.set(topic.name, { ...topic });
+    return 'created';
+  }
+
+  async getTopic(name: string): Promise<TopicRecord | undefined> {
+    const t = this.topics.get(name);
+    return t ? { ...t } : undefined;
+  }
+
+  async listTopics(): Promise<TopicRecord[]> {
+    return [...this.topics.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((t) => ({ ...t }));
+  }
+
+  async setPartitionCount(name: string, topicId: string, from: number, to: number): Promise<'ok' | 'conflict'> {
+    const t = this.topics.get(name);
+    if (!t || t.topicId !== topicId || t.partitions !== from) return 'conflict';
+    this.topics.set(name, { ...t, partitions: to });
+    return 'ok';
+  }
+
+  async deleteTopic(name: string, topicId: string, nowMs: number): Promise<'deleted' | 'not-found'> {
+    const t = this.topics.get(name);
+    if (!t || t.topicId !== topicId) return 'not-found';
+    this.topics.delete(name);
+    this.deletedTopics.set(topicId, { name, partitions: t.partitions, deletedMs: nowMs });
+    return 'deleted';
+  }
+
+  async getHeads(topicId: string, partitions: readonly number[]): Promise<PartitionHead[]> {
+    return partitions.map((p) => ({ ...(this.heads.get(partitionRef(topicId, p)) ?? EMPTY_HEAD) }));
+  }
+
+  async queryIndex(
+    topicId: string,
+    partition: number,
+    fromOffset: number,
+    toOffset: number,
+    limit: number,
+  ): Promise<IndexEntry[]> {
+    const entries = this.index.get(partitionRef(topicId, partition)) ?? [];
+    const out: IndexEntry[] = [];
+    for (const e of entries) {
+      if (e.lastOffset < fromOffset) continue;
+      if (e.lastOffset > toOffset || out.length >= limit) break;
+      out.push({ ...e });
+    }
+    return out;
+  }
+
+  async commitAppend(c: AppendCommit): Promise<CommitOutcome> {
+    const movedHeads = new Map<string, PartitionHead>();
+    const goneTopics: string[] = [];
+    let transactionConflict = false;
+    for (const t of c.topics) {
+      if (this.topics.get(t.name)?.topicId !== t.topicId) goneTopics.push(t.topicId);
+    }
+    for (const p of c.partitions) {
+      const ref = partitionRef(p.entry.topicId, p.entry.partition);
+      const current = this.heads.get(ref);
+      const ok = current ? current.nextOffset === p.head.nextOffset : p.head.nextOffset === 0;
+      if (!ok) movedHeads.set(ref, { ...(current ?? EMPTY_HEAD) });
+      if ((this.index.get(ref) ?? []).some((e) => e.lastOffset === p.entry.lastOffset)) transactionConflict = true;
+    }
+    const existingFile = this.files.get(c.segment.key);
+    const liveKey = c.idempotency ? this.liveIdempotency(c.idempotency.key, c.nowMs) : undefined;
+    let producerRejected: ProducerRecord | undefined;
+    if (c.producer) {
+      const cur = this.liveProducer(c.producer.producerId, c.nowMs);
+      const ok = cur ? cur.nextSequence === c.producer.sequence : c.producer.sequence === 0;
+      // An expired record reads as absent (TTL deletion is lazy in DynamoDB too).
+      if (!ok) producerRejected = cur ?? emptyProducer(c.producer.producerId);
+    }
+    if (
+      movedHeads.size > 0 ||
+      goneTopics.length > 0 ||
+      transactionConflict ||
+      existingFile ||
+      liveKey ||
+      producerRejected
+    ) {
+      return {
+        kind: 'rejected',
+        movedHeads,
+        goneTopics,
+        transactionConflict,
+        ...(existingFile ? { segmentFile: { ...existingFile } } : {}),
+        ...(liveKey ? { idempotency: liveKey } : {}),
+        ...(producerRejected ? { producer: producerRejected } : {}),
+      };
+    }
+    // all conditions hold: apply everything
+    for (const p of c.partitions) {
+      const ref = partitionRef(p.entry.topicId, p.entry.partition);
+      const cur = this.heads.get(ref) ?? EMPTY_HEAD;
+      this.heads.set(ref, {
+        nextOffset: p.entry.lastOffset + 1,
+        startOffset: cur.startOffset,
+        bytes: cur.bytes + p.chunkBytes,
+        lastAppendMs: c.nowMs,
+        maxTimestamp: p.entry.maxTimestampSoFar,
+      });
+      const list = this.index.get(ref) ?? [];
+      list.push({ ...p.entry });
+      list.sort((a, b) => a.lastOffset - b.lastOffset);
+      this.index.set(ref, list);
+    }
+    this.files.set(c.segment.key, {
+      segmentKey: c.segment.key,
+      state: 'committed',
+      refs: c.partitions.length,
+      bytes: c.segment.bytes,
+      createdMs: c.segment.createdMs,
+      bases: c.partitions.map((p) => p.entry.baseOffset),
+    });
+    if (c.idempotency) {
+      this.idempotency.set(c.idempotency.key, {
+        key: c.idempotency.key,
+        expiresAtMs: c.idempotency.expiresAtMs,
+        ...c.idempotency.result,
+      });
+    }
+    if (c.producer) {
+      const prev = this.liveProducer(c.producer.producerId, c.nowMs);
+      const recent = prev ? [...prev.recent] : [];
+      const slot = c.producer.sequence % PRODUCER_RESULT_SLOTS;
+      const kept = recent.filter((r) => r.sequence % PRODUCER_RESULT_SLOTS !== slot);
+      kept.push({ sequence: c.producer.sequence, ...c.producer.result });
+      this.producers.set(c.producer.producerId, {
+        producerId: c.producer.producerId,
+        nextSequence: c.producer.sequence + 1,
+        recent: kept.sort((a, b) => a.sequence - b.sequence),
+        expiresAtMs: c.producer.expiresAtMs,
+      });
+    }
+    return { kind: 'committed' };
+  }
+
+  async getSegmentFile(segmentKey: string): Promise<SegmentFile | undefined> {
+    const f = this.files.get(segmentKey);
+    return f ? { ...f } : undefined;
+  }
+
+  async fenceSegment(
+    segmentKey: string,
+    nowMs: number,
+  ): Promise<{ fenced: true } | { fenced: false; file: SegmentFile }> {
+    const f = this.files.get(segmentKey);
+    if (f) return { fenced: false, file: { ...f } };
+    this.files.set(segmentKey, { segmentKey, state: 'aborted', refs: 0, bytes: 0, createdMs: nowMs, bases: [] });
+    return { fenced: true };
+  }
+
+  async getIdempotency(key: string, nowMs: number): Promise<IdempotencyRecord | undefined> {
+    return this.liveIdempotency(key, nowMs);
+  }
+
+  async getProducer(producerId: string, nowMs: number): Promise<ProducerRecord | undefined> {
+    return this.liveProducer(producerId, nowMs);
+  }
+
+  private liveIdempotency(key: string, nowMs: number): IdempotencyRecord | undefined {
+    const r = this.idempotency.get(key);
+    return r && r.expiresAtMs >= nowMs ? { ...r } : undefined;
+  }
+
+  private liveProducer(producerId: string, nowMs: number): ProducerRecord | undefined {
+    const r = this.producers.get(producerId);
+    return r && r.expiresAtMs >= nowMs ? { ...r, recent: [...r.recent] } : undefined;
+  }
+}

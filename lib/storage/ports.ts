@@ -1,0 +1,230 @@
+/**
+ * Storage ports. They speak the log's semantics (put-if-absent, advance a head, fence a
+ * segment), not a datastore's. Adapters are named after their technology: `S3ObjectStore`,
+ * `DynamoLogMetadataStore`, and the in-memory fakes `MemoryObjectStore`,
+ * `MemoryLogMetadataStore`, which pass the same contract suite (test/contract/).
+ *
+ * Errors: adapters translate vendor errors into `lib/errors` (throttling and 5xx become
+ * retriable `RetriableError`s). Expected outcomes (object exists, condition failed) are
+ * return values.
+ */
+
+/** One object in a listing. */
+export interface ObjectInfo {
+  readonly key: string;
+  readonly size: number;
+}
+
+/** Immutable objects: S3 in production. */
+export interface ObjectStore {
+  /**
+   * Creates `key` with `bytes` only if no object of that key exists (S3 `If-None-Match: *`).
+   * `'exists'` means an object was already there (for Sluice's unique keys: our own
+   * earlier attempt whose response was lost); it is never overwritten.
+   */
+  putIfAbsent(key: string, bytes: Uint8Array): Promise<'created' | 'exists'>;
+  /** Bytes `[start, end)` of the object, or `undefined` if the object does not exist. */
+  getRange(key: string, start: number, end: number): Promise<Uint8Array | undefined>;
+  /** The whole object, or `undefined` if it does not exist. */
+  get(key: string): Promise<Uint8Array | undefined>;
+  /** One page of keys under `prefix` in key order, after `startAfter`. */
+  list(
+    prefix: string,
+    options?: { startAfter?: string; limit?: number },
+  ): Promise<{ objects: ObjectInfo[]; nextStartAfter?: string }>;
+  /** Deletes the keys (missing keys are not an error). */
+  deleteMany(keys: readonly string[]): Promise<void>;
+}
+
+/** A topic's metadata item. */
+export interface TopicRecord {
+  readonly name: string;
+  /** New on every create: a re-created name is a new topic and never sees old data. */
+  readonly topicId: string;
+  readonly partitions: number;
+  readonly retentionMs: number | null;
+  readonly retentionBytes: number | null;
+  readonly createdMs: number;
+}
+
+/** A partition's head: the sequencer state. Missing head = empty partition (all zero). */
+export interface PartitionHead {
+  /** The high watermark: next offset to assign. */
+  readonly nextOffset: number;
+  /** First readable offset (moved forward only by retention). */
+  readonly startOffset: number;
+  /** Bytes of chunk data appended (minus what retention removed). */
+  readonly bytes: number;
+  /** Time of the last append, ms. */
+  readonly lastAppendMs: number;
+  /** Running maximum of record timestamps; -1 when empty. Monotonic by construction. */
+  readonly maxTimestamp: number;
+}
+
+/** The head of a partition that has never been written. */
+export const EMPTY_HEAD: PartitionHead = {
+  nextOffset: 0,
+  startOffset: 0,
+  bytes: 0,
+  lastAppendMs: 0,
+  maxTimestamp: -1,
+};
+
+/** One index entry: where the records `[baseOffset, lastOffset]` of a partition live. */
+export interface IndexEntry {
+  readonly topicId: string;
+  readonly partition: number;
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly segmentKey: string;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+  readonly minTimestamp: number;
+  readonly maxTimestamp: number;
+  /** Running max of timestamps up to and including this entry (for offsets-for-time). */
+  readonly maxTimestampSoFar: number;
+  readonly appendMs: number;
+}
+
+/** A segment object's bookkeeping item: the fence between commit and GC. */
+export interface SegmentFile {
+  readonly segmentKey: string;
+  /** committed: referenced by index entries; aborted: fenced, may never be committed. */
+  readonly state: 'committed' | 'aborted';
+  /** Number of index entries that reference the object. */
+  readonly refs: number;
+  readonly bytes: number;
+  readonly createdMs: number;
+  /** For committed segments: base offset of each chunk, in commit order. */
+  readonly bases: readonly number[];
+}
+
+/** The stored answer of an idempotent produce call. */
+export interface StoredProduceResult {
+  /** sha256 of the canonical request; a retry must match it. */
+  readonly requestHash: string;
+  /** Per chunk: topic name, partition, base offset. */
+  readonly chunks: readonly { topic: string; partition: number; baseOffset: number }[];
+  /** Base64 of one byte per record: the index (in `chunks`) of the chunk holding it. */
+  readonly order: string;
+}
+
+/** Dedupe state for an idempotency key. */
+export interface IdempotencyRecord extends StoredProduceResult {
+  readonly key: string;
+  readonly expiresAtMs: number;
+}
+
+/** Dedupe state of an idempotent producer: its next sequence and recent answers. */
+export interface ProducerRecord {
+  readonly producerId: string;
+  readonly nextSequence: number;
+  /** Answers of recent sequences, by `sequence % PRODUCER_RESULT_SLOTS`. */
+  readonly recent: readonly (StoredProduceResult & { sequence: number })[];
+  readonly expiresAtMs: number;
+}
+
+/** The state of a producer with no live record: it must start at sequence 0. */
+export function emptyProducer(producerId: string): ProducerRecord {
+  return { producerId, nextSequence: 0, recent: [], expiresAtMs: 0 };
+}
+
+/** How many recent answers a producer record keeps (Kafka keeps 5 in-flight batches). */
+export const PRODUCER_RESULT_SLOTS = 8;
+
+/** One partition's part of a commit. */
+export interface PartitionAppend {
+  /** The head this commit was computed from; the CAS expects `head.nextOffset`. */
+  readonly head: PartitionHead;
+  readonly entry: IndexEntry;
+  readonly chunkBytes: number;
+}
+
+/** Everything one produce call commits in one transaction. */
+export interface AppendCommit {
+  /** Deterministic per attempt (≤ 36 chars), so SDK retries of an attempt are idempotent. */
+  readonly clientToken: string;
+  readonly nowMs: number;
+  /** Topics whose id must still be current (a deleted or re-created topic fails the commit). */
+  readonly topics: readonly { name: string; topicId: string }[];
+  readonly partitions: readonly PartitionAppend[];
+  readonly segment: { key: string; bytes: number; createdMs: number };
+  readonly idempotency?: { key: string; expiresAtMs: number; result: StoredProduceResult };
+  readonly producer?: {
+    producerId: string;
+    sequence: number;
+    expiresAtMs: number;
+    result: StoredProduceResult;
+  };
+}
+
+/**
+ * Why a commit was rejected. Every field reports a failed condition (with the item's
+ * current state where the store returns it); several can be set at once.
+ */
+export interface CommitRejection {
+  readonly kind: 'rejected';
+  /** Fresh heads of partitions whose `nextOffset` moved (key: `${topicId}#${partition}`). */
+  readonly movedHeads: ReadonlyMap<string, PartitionHead>;
+  /** Topic ids that are gone or were re-created. */
+  readonly goneTopics: readonly string[];
+  /** The segment-file item already existed (ours, committed; or fenced by GC/abort). */
+  readonly segmentFile?: SegmentFile;
+  /** The idempotency key is live (a duplicate). */
+  readonly idempotency?: IdempotencyRecord;
+  /** The producer sequence was not the expected one. */
+  readonly producer?: ProducerRecord;
+  /** A concurrent transaction touched an item; retry after refreshing. */
+  readonly transactionConflict: boolean;
+}
+
+/** The outcome of a commit attempt that reached the store. */
+export type CommitOutcome = { readonly kind: 'committed' } | CommitRejection;
+
+/** Key of a partition in maps: `${topicId}#${partition}`. */
+export function partitionRef(topicId: string, partition: number): string {
+  return `${topicId}#${partition}`;
+}
+
+/** Topics, heads, the segment index, segment files and dedupe state: DynamoDB in production. */
+export interface LogMetadataStore {
+  /** Creates the topic iff no topic of that name exists; `'exists'` otherwise. */
+  createTopic(topic: TopicRecord): Promise<'created' | 'exists'>;
+  /** The topic, or undefined. */
+  getTopic(name: string): Promise<TopicRecord | undefined>;
+  /** All topics, sorted by name. */
+  listTopics(): Promise<TopicRecord[]>;
+  /**
+   * Grows the partition count from `from` to `to`. `'conflict'` if the topic is gone,
+   * re-created, or no longer has `from` partitions.
+   */
+  setPartitionCount(name: string, topicId: string, from: number, to: number): Promise<'ok' | 'conflict'>;
+  /** Removes the topic (iff its id is `topicId`) and records it for data purge. */
+  deleteTopic(name: string, topicId: string, nowMs: number): Promise<'deleted' | 'not-found'>;
+  /** Strongly consistent heads of the given partitions of one topic (missing = EMPTY_HEAD). */
+  getHeads(topicId: string, partitions: readonly number[]): Promise<PartitionHead[]>;
+  /**
+   * Index entries of a partition whose `lastOffset` is in `[fromOffset, toOffset]`, in
+   * offset order, strongly consistent; at most `limit`.
+   */
+  queryIndex(
+    topicId: string,
+    partition: number,
+    fromOffset: number,
+    toOffset: number,
+    limit: number,
+  ): Promise<IndexEntry[]>;
+  /** The one atomic commit of a produce call (see the adapter for the exact conditions). */
+  commitAppend(commit: AppendCommit): Promise<CommitOutcome>;
+  /** The segment-file item, strongly consistent. */
+  getSegmentFile(segmentKey: string): Promise<SegmentFile | undefined>;
+  /**
+   * Marks a segment aborted iff it has no segment-file item yet; after this no commit can
+   * reference it. Returns the existing item if there was one.
+   */
+  fenceSegment(segmentKey: string, nowMs: number): Promise<{ fenced: true } | { fenced: false; file: SegmentFile }>;
+  /** A live (unexpired at `nowMs`) idempotency record, strongly consistent. */
+  getIdempotency(key: string, nowMs: number): Promise<IdempotencyRecord | undefined>;
+  /** A live producer record, strongly consistent. */
+  getProducer(producerId: string, nowMs: number): Promise<ProducerRecord | undefined>;
+}

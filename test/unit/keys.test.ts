@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { SeededRandom, ulid, ulidTimeMs } from '../../lib/ids';
+import {
+  indexSk,
+  keys,
+  padOffset,
+  parseIndexSk,
+  parseSegmentObjectKey,
+  parseTopicRegistrySk,
+  segmentObjectKey,
+} from '../../lib/storage/keys';
+
+describe('persisted key formats', () => {
+  it('index sort keys round-trip and sort like the offsets they hold', () => {
+    const offsets = [0, 1, 9, 10, 99, 100, 2 ** 40, Number.MAX_SAFE_INTEGER];
+    for (const o of offsets) expect(parseIndexSk(indexSk(o))).toBe(o);
+    const sorted = offsets.map(indexSk).sort();
+    expect(sorted.map(parseIndexSk)).toEqual(offsets);
+    expect(padOffset(42)).toBe('00000000000000000042');
+    expect(() => padOffset(-1)).toThrow(RangeError);
+    expect(() => parseIndexSk('S#12')).toThrow(RangeError);
+  });
+
+  it('segment object keys round-trip and sort by creation time', () => {
+    const rng = new SeededRandom(1);
+    const times = [Date.UTC(2026, 10, 22, 14, 5), Date.UTC(2026, 10, 22, 15, 0), Date.UTC(2027, 0, 1)];
+    const made = times.map((t) => {
+      const id = ulid(t, rng);
+      expect(ulidTimeMs(id)).toBe(t);
+      return segmentObjectKey(id, t);
+    });
+    expect(made[0]).toMatch(/^segments\/2026\/11\/22\/14\/[0-9A-Z]{26}\.seg$/);
+    expect([...made].sort()).toEqual(made);
+    made.forEach((k, i) => {
+      const parsed = parseSegmentObjectKey(k);
+      expect(parsed?.hourMs).toBe(Math.floor((times[i] as number) / 3_600_000) * 3_600_000);
+    });
+    expect(parseSegmentObjectKey('segments/2026/11/22/14/nope.seg')).toBeUndefined();
+  });
+
+  it('item keys use the documented prefixes', () => {
+    expect(keys.topic('orders')).toEqual({ pk: 'T#orders', sk: 'META' });
+    expect(parseTopicRegistrySk(keys.topicRegistry('orders').sk)).toBe('orders');
+    expect(keys.head('id', 3)).toEqual({ pk: 'P#id#3', sk: 'HEAD' });
+    expect(keys.indexEntry('id', 3, 5)).toEqual({ pk: 'P#id#3', sk: 'S#00000000000000000005' });
+    expect(keys.segmentFile('segments/x.seg').pk).toBe('F#segments/x.seg');
+    expect(keys.idempotency('abc').pk).toBe('K#abc');
+    expect(keys.producer('p1').pk).toBe('D#p1');
+  });
+
+  it('a seeded random source reproduces the same ids', () => {
+    const a = new SeededRandom(7);
+    const b = new SeededRandom(7);
+    expect(ulid(0, a)).toBe(ulid(0, b));
+    expect(Buffer.from(a.bytes(33)).toString('hex')).toBe(Buffer.from(b.bytes(33)).toString('hex'));
+  });
+});
