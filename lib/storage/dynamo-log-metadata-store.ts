@@ -104,8 +104,9 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
       Update: {
         TableName: this.table,
         Key: key,
-        UpdateExpression: 'SET partitions = :to',
-        ConditionExpression: 'topicId = :id AND partitions = :from',
+        UpdateExpression: 'SET #partitions = :to',
+        ConditionExpression: 'topicId = :id AND #partitions = :from',
+        ExpressionAttributeNames: { '#partitions': 'partitions' },
         ExpressionAttributeValues: { ':to': to, ':id': topicId, ':from': from },
       },
     });

@@ -14,6 +14,9 @@ import {
   type TopicRecord,
 } from './ports';
 
+/** How long DynamoDB remembers a transaction's ClientRequestToken. */
+const TOKEN_WINDOW_MS = 10 * 60 * 1000;
+
 /**
  * In-memory `LogMetadataStore` with the same semantics as `DynamoLogMetadataStore`: the
  * same conditions, the same all-or-nothing commit, the same rejection reports. It exists
@@ -26,6 +29,7 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
   private readonly files = new Map<string, SegmentFile>();
   private readonly idempotency = new Map<string, IdempotencyRecord>();
   private readonly producers = new Map<string, ProducerRecord>();
+  private readonly tokens = new Map<string, number>();
   /** Topic ids deleted and awaiting data purge. */
   readonly deletedTopics = new Map<string, { name: string; partitions: number; deletedMs: number }>();
 
@@ -81,6 +85,10 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
   }
 
   async commitAppend(c: AppendCommit): Promise<CommitOutcome> {
+    // DynamoDB's ClientRequestToken: a repeat within 10 minutes of an applied transaction
+    // succeeds again without applying it twice.
+    const applied = this.tokens.get(c.clientToken);
+    if (applied !== undefined && c.nowMs - applied < TOKEN_WINDOW_MS) return { kind: 'committed' };
     const movedHeads = new Map<string, PartitionHead>();
     const goneTopics: string[] = [];
     let transactionConflict = false;
@@ -165,6 +173,7 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
         expiresAtMs: c.producer.expiresAtMs,
       });
     }
+    this.tokens.set(c.clientToken, c.nowMs);
     return { kind: 'committed' };
   }
 

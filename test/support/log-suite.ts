@@ -1,0 +1,245 @@
+/**
+ * The log's behaviour, as one suite run twice: on the in-memory fakes (test/unit) and on
+ * the real local backends (test/integration).
+ */
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../lib/clock';
+import { type SluiceError, TopicNotFoundError } from '../../lib/errors';
+import { SluiceLog, type SluiceLogOptions } from '../../lib/log/log';
+import type { ProduceRecord } from '../../lib/log/produce';
+import { partitionForKey } from '../../lib/records/partitioner';
+import type { LogMetadataStore, ObjectStore } from '../../lib/storage/ports';
+
+/** Stores for one test. */
+export type StoresFactory = () => Promise<{ objects: ObjectStore; metadata: LogMetadataStore }>;
+
+export const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
+export const str = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString('utf8'));
+export const rec = (value: string, extra: Partial<ProduceRecord> = {}): ProduceRecord => ({
+  value: utf8(value),
+  ...extra,
+});
+
+/** Moves a manual clock in small steps (letting real I/O run between) until `p` settles. */
+export async function advanceUntilSettled<T>(clock: ManualClock, p: Promise<T>, stepMs = 100): Promise<T> {
+  let settled = false;
+  const watched = p.finally(() => {
+    settled = true;
+  });
+  for (let i = 0; i < 10_000 && !settled; i++) {
+    await clock.advance(stepMs);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return watched;
+}
+
+/** Awaits a promise expected to reject with a SluiceError and returns it. */
+export async function rejection(p: Promise<unknown>): Promise<SluiceError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as SluiceError;
+  }
+  throw new Error('expected a rejection');
+}
+
+export function logSuite(name: string, stores: StoresFactory) {
+  const make = async (opts: Partial<SluiceLogOptions> = {}) => {
+    const s = await stores();
+    return { ...s, log: new SluiceLog({ ...s, ...opts }) };
+  };
+
+  describe(`log behaviour: ${name}`, () => {
+    it('round-trips records byte for byte with dense offsets and request-order answers', async () => {
+      const { log } = await make();
+      await log.createTopic({ name: 'orders', partitions: 3 });
+      const res = await log.append({
+        batches: [
+          {
+            topic: 'orders',
+            records: [
+              rec('a', { partition: 1 }),
+              rec('b', { partition: 0, key: utf8('k'), headers: [['trace', utf8('t1')], ['n', null]] }),
+              rec('c', { partition: 1, timestamp: 1234 }),
+              { value: null, key: null, partition: 2 },
+            ],
+          },
+        ],
+      });
+      expect(res.duplicate).toBe(false);
+      expect(res.batches[0]?.offsets).toEqual([
+        { partition: 1, offset: 0 },
+        { partition: 0, offset: 0 },
+        { partition: 1, offset: 1 },
+        { partition: 2, offset: 0 },
+      ]);
+      const p1 = await log.fetch({ topic: 'orders', partition: 1, offset: 0 });
+      expect(p1.records.map((r) => [r.offset, str(r.value)])).toEqual([
+        [0, 'a'],
+        [1, 'c'],
+      ]);
+      expect(p1.records[1]?.timestamp).toBe(1234);
+      expect(p1).toMatchObject({ nextOffset: 2, highWatermark: 2, startOffset: 0 });
+      const p0 = await log.fetch({ topic: 'orders', partition: 0, offset: 0 });
+      expect(str(p0.records[0]?.key ?? null)).toBe('k');
+      expect(p0.records[0]?.headers.map(([n, v]) => [n, str(v)])).toEqual([
+        ['trace', 't1'],
+        ['n', null],
+      ]);
+      const p2 = await log.fetch({ topic: 'orders', partition: 2, offset: 0 });
+      expect(p2.records[0]?.value).toBeNull();
+      const more = await log.append({ batches: [{ topic: 'orders', records: [rec('d', { partition: 1 })] }] });
+      expect(more.batches[0]?.offsets).toEqual([{ partition: 1, offset: 2 }]);
+      const from1 = await log.fetch({ topic: 'orders', partition: 1, offset: 1 });
+      expect(from1.records.map((r) => [r.offset, str(r.value)])).toEqual([
+        [1, 'c'],
+        [2, 'd'],
+      ]);
+    });
+
+    it('routes keyed records with murmur2 and keeps null keys of one call together', async () => {
+      const { log } = await make();
+      await log.createTopic({ name: 'keyed', partitions: 8 });
+      const keys = ['alice', 'bob', 'carol', 'dave', 'erin'];
+      const res = await log.append({
+        batches: [{ topic: 'keyed', records: keys.map((k) => rec(k, { key: utf8(k) })) }],
+      });
+      expect(res.batches[0]?.offsets.map((o) => o.partition)).toEqual(keys.map((k) => partitionForKey(utf8(k), 8)));
+      const nulls = await log.append({ batches: [{ topic: 'keyed', records: [rec('x'), rec('y'), rec('z')] }] });
+      const parts = new Set(nulls.batches[0]?.offsets.map((o) => o.partition));
+      expect(parts.size).toBe(1);
+    });
+
+    it('honours maxRecords and maxBytes strictly, but always returns one record', async () => {
+      const { log } = await make();
+      await log.createTopic({ name: 'limits', partitions: 1 });
+      for (let i = 0; i < 4; i++) {
+        await log.append({
+          batches: [{ topic: 'limits', records: Array.from({ length: 5 }, (_, j) => rec(`${i * 5 + j}`.padStart(10, '-'))) }],
+        });
+      }
+      const a = await log.fetch({ topic: 'limits', partition: 0, offset: 3, maxRecords: 7 });
+      expect(a.records.map((r) => r.offset)).toEqual([3, 4, 5, 6, 7, 8, 9]);
+      expect(a.nextOffset).toBe(10);
+      const b = await log.fetch({ topic: 'limits', partition: 0, offset: 0, maxBytes: 35 });
+      expect(b.records.map((r) => r.offset)).toEqual([0, 1, 2]);
+      const c = await log.fetch({ topic: 'limits', partition: 0, offset: 19, maxBytes: 1 });
+      expect(c.records.map((r) => r.offset)).toEqual([19]);
+      expect(c.nextOffset).toBe(20);
+      const all = await log.fetch({ topic: 'limits', partition: 0, offset: 0, maxRecords: 1000 });
+      expect(all.records.map((r) => str(r.value))).toEqual(
+        Array.from({ length: 20 }, (_, i) => `${i}`.padStart(10, '-')),
+      );
+    });
+
+    it('answers OFFSET_OUT_OF_RANGE with both bounds, and an empty read at the high watermark', async () => {
+      const { log } = await make();
+      await log.createTopic({ name: 'range', partitions: 2 });
+      await log.append({ batches: [{ topic: 'range', records: [rec('a', { partition: 0 }), rec('b', { partition: 0 })] }] });
+      const e = await rejection(log.fetch({ topic: 'range', partition: 0, offset: 3 }));
+      expect(e.code).toBe('OFFSET_OUT_OF_RANGE');
+      expect(e.details).toMatchObject({ startOffset: 0, highWatermark: 2, offset: 3 });
+      const atEnd = await log.fetch({ topic: 'range', partition: 0, offset: 2 });
+      expect(atEnd).toMatchObject({ records: [], nextOffset: 2, highWatermark: 2 });
+      expect((await rejection(log.fetch({ topic: 'range', partition: 2, offset: 0 }))).code).toBe('PARTITION_NOT_FOUND');
+      expect((await rejection(log.fetch({ topic: 'nope', partition: 0, offset: 0 }))).code).toBe('TOPIC_NOT_FOUND');
+      expect((await rejection(log.fetch({ topic: 'range', partition: 0, offset: -1 }))).code).toBe('INVALID_ARGUMENT');
+    });
+
+    it('long-polls at the high watermark until a record arrives or the wait ends', async () => {
+      const clock = new ManualClock();
+      const { log } = await make({ clock });
+      await log.createTopic({ name: 'poll', partitions: 1 });
+      const started = clock.nowMs();
+      const empty = await advanceUntilSettled(clock, log.fetch({ topic: 'poll', partition: 0, offset: 0, waitMs: 1000 }));
+      expect(empty.records).toEqual([]);
+      expect(clock.nowMs() - started).toBeGreaterThanOrEqual(1000);
+      const waiting = log.fetch({ topic: 'poll', partition: 0, offset: 0, waitMs: 20_000 });
+      await clock.advance(200);
+      await log.append({ batches: [{ topic: 'poll', records: [rec('late')] }] });
+      const before = clock.nowMs();
+      const got = await advanceUntilSettled(clock, waiting);
+      expect(got.records.map((r) => str(r.value))).toEqual(['late']);
+      // answered within a poll interval or two of the append, not at the end of the wait
+      expect(clock.nowMs() - before).toBeLessThan(2000);
+    });
+
+    it('finds the earliest offset with timestamp >= T in O(log n) reads', async () => {
+      const { log } = await make();
+      await log.createTopic({ name: 'times', partitions: 1 });
+      // 40 calls of 3 records; timestamps rise by 10 per record, with one late straggler
+      for (let i = 0; i < 40; i++) {
+        const base = 1000 + i * 30;
+        await log.append({
+          batches: [
+            {
+              topic: 'times',
+              records: [
+                rec(`r${i}a`, { timestamp: base }),
+                rec(`r${i}b`, { timestamp: i === 20 ? 5 : base + 10 }),
+                rec(`r${i}c`, { timestamp: base + 20 }),
+              ],
+            },
+          ],
+        });
+      }
+      for (const [t, expected] of [
+        [0, 0],
+        [1000, 0],
+        [1001, 1],
+        [1015, 2],
+        [1600, 60],
+        [1605, 62],
+        [2190, 119],
+      ] as const) {
+        const r = await log.offsetForTimestamp('times', 0, t);
+        expect(r.offset, `T=${t}`).toBe(expected);
+        expect(r.reads).toBeLessThanOrEqual(2 + Math.ceil(Math.log2(120)) + 1);
+      }
+      expect((await log.offsetForTimestamp('times', 0, 999_999)).offset).toBeNull();
+    });
+
+    it('administers topics: describe, list, add partitions, delete; a re-created name sees no old data', async () => {
+      const { log } = await make();
+      await log.createTopic({ name: 'admin', partitions: 2, retentionMs: 3_600_000 });
+      await log.createTopic({ name: 'another', partitions: 1 });
+      expect((await rejection(log.createTopic({ name: 'admin', partitions: 1 }))).code).toBe('TOPIC_EXISTS');
+      await log.append({ batches: [{ topic: 'admin', records: [rec('old', { partition: 1 })] }] });
+      const d = await log.describeTopic('admin');
+      expect(d).toMatchObject({ name: 'admin', partitions: 2, retentionMs: 3_600_000, retentionBytes: null });
+      expect(d.offsets).toEqual([
+        { partition: 0, startOffset: 0, highWatermark: 0 },
+        { partition: 1, startOffset: 0, highWatermark: 1 },
+      ]);
+      expect((await log.listTopics()).map((t) => t.name)).toEqual(['admin', 'another']);
+      await log.addPartitions('admin', 4);
+      expect((await log.describeTopic('admin')).offsets).toHaveLength(4);
+      await log.append({ batches: [{ topic: 'admin', records: [rec('new-p', { partition: 3 })] }] });
+      expect((await rejection(log.addPartitions('admin', 3))).code).toBe('INVALID_ARGUMENT');
+      await log.deleteTopic('admin');
+      expect(await rejection(log.describeTopic('admin'))).toBeInstanceOf(TopicNotFoundError);
+      expect((await rejection(log.deleteTopic('admin'))).code).toBe('TOPIC_NOT_FOUND');
+      await log.createTopic({ name: 'admin', partitions: 2 });
+      expect((await log.describeTopic('admin')).offsets.every((o) => o.highWatermark === 0)).toBe(true);
+      const fresh = await log.fetch({ topic: 'admin', partition: 1, offset: 0 });
+      expect(fresh.records).toEqual([]);
+    });
+
+    it('a producer holding a deleted topic cannot write into it', async () => {
+      const s = await stores();
+      const writer = new SluiceLog({ ...s, settings: { topicCacheMs: 60_000 } });
+      const admin = new SluiceLog(s);
+      await admin.createTopic({ name: 'vanishing', partitions: 1 });
+      await writer.append({ batches: [{ topic: 'vanishing', records: [rec('1')] }] });
+      await admin.deleteTopic('vanishing');
+      await admin.createTopic({ name: 'vanishing', partitions: 1 });
+      // the writer's cache still has the old topic id: the commit's topic check refuses it
+      const e = await rejection(writer.append({ batches: [{ topic: 'vanishing', records: [rec('2')] }] }));
+      expect(e.code).toBe('TOPIC_NOT_FOUND');
+      expect((await admin.describeTopic('vanishing')).offsets[0]?.highWatermark).toBe(0);
+      // and the next call uses the new topic
+      const ok = await writer.append({ batches: [{ topic: 'vanishing', records: [rec('3')] }] });
+      expect(ok.batches[0]?.offsets[0]?.offset).toBe(0);
+    });
+  });
+}
