@@ -142,9 +142,9 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       const s = await make();
       const t = topic('race');
       await s.createTopic(t);
-      expect((await s.commitAppend(commitOf(t, 'segments/w1.seg', [{ partition: 1, head: EMPTY_HEAD, count: 5 }]))).kind).toBe(
-        'committed',
-      );
+      expect(
+        (await s.commitAppend(commitOf(t, 'segments/w1.seg', [{ partition: 1, head: EMPTY_HEAD, count: 5 }]))).kind,
+      ).toBe('committed');
       const stale = commitOf(t, 'segments/w2.seg', [
         { partition: 0, head: EMPTY_HEAD, count: 1 },
         { partition: 1, head: EMPTY_HEAD, count: 2 },
@@ -223,7 +223,12 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       await s.createTopic(t);
       const p = (sequence: number, head: PartitionHead, key: string) =>
         commitOf(t, key, [{ partition: 0, head, count: 1 }], {
-          producer: { producerId: 'p-1', sequence, expiresAtMs: NOW + 10_000, result: { ...result, requestHash: `s${sequence}` } },
+          producer: {
+            producerId: 'p-1',
+            sequence,
+            expiresAtMs: NOW + 10_000,
+            result: { ...result, requestHash: `s${sequence}` },
+          },
         });
       const skip = await s.commitAppend(p(1, EMPTY_HEAD, 'segments/p0.seg'));
       expect(skip.kind === 'rejected' && skip.producer?.nextSequence).toBe(0);

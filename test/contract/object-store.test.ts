@@ -3,8 +3,8 @@
  * so the fake cannot drift from the real thing.
  */
 import { describe, expect, it } from 'vitest';
-import type { ObjectStore } from '../../lib/storage/ports';
 import { MemoryObjectStore } from '../../lib/storage/memory-object-store';
+import type { ObjectStore } from '../../lib/storage/ports';
 import { realStores } from '../support/real';
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s));

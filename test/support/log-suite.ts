@@ -59,7 +59,14 @@ export function logSuite(name: string, stores: StoresFactory) {
             topic: 'orders',
             records: [
               rec('a', { partition: 1 }),
-              rec('b', { partition: 0, key: utf8('k'), headers: [['trace', utf8('t1')], ['n', null]] }),
+              rec('b', {
+                partition: 0,
+                key: utf8('k'),
+                headers: [
+                  ['trace', utf8('t1')],
+                  ['n', null],
+                ],
+              }),
               rec('c', { partition: 1, timestamp: 1234 }),
               { value: null, key: null, partition: 2 },
             ],
@@ -115,7 +122,9 @@ export function logSuite(name: string, stores: StoresFactory) {
       await log.createTopic({ name: 'limits', partitions: 1 });
       for (let i = 0; i < 4; i++) {
         await log.append({
-          batches: [{ topic: 'limits', records: Array.from({ length: 5 }, (_, j) => rec(`${i * 5 + j}`.padStart(10, '-'))) }],
+          batches: [
+            { topic: 'limits', records: Array.from({ length: 5 }, (_, j) => rec(`${i * 5 + j}`.padStart(10, '-'))) },
+          ],
         });
       }
       const a = await log.fetch({ topic: 'limits', partition: 0, offset: 3, maxRecords: 7 });
@@ -135,13 +144,17 @@ export function logSuite(name: string, stores: StoresFactory) {
     it('answers OFFSET_OUT_OF_RANGE with both bounds, and an empty read at the high watermark', async () => {
       const { log } = await make();
       await log.createTopic({ name: 'range', partitions: 2 });
-      await log.append({ batches: [{ topic: 'range', records: [rec('a', { partition: 0 }), rec('b', { partition: 0 })] }] });
+      await log.append({
+        batches: [{ topic: 'range', records: [rec('a', { partition: 0 }), rec('b', { partition: 0 })] }],
+      });
       const e = await rejection(log.fetch({ topic: 'range', partition: 0, offset: 3 }));
       expect(e.code).toBe('OFFSET_OUT_OF_RANGE');
       expect(e.details).toMatchObject({ startOffset: 0, highWatermark: 2, offset: 3 });
       const atEnd = await log.fetch({ topic: 'range', partition: 0, offset: 2 });
       expect(atEnd).toMatchObject({ records: [], nextOffset: 2, highWatermark: 2 });
-      expect((await rejection(log.fetch({ topic: 'range', partition: 2, offset: 0 }))).code).toBe('PARTITION_NOT_FOUND');
+      expect((await rejection(log.fetch({ topic: 'range', partition: 2, offset: 0 }))).code).toBe(
+        'PARTITION_NOT_FOUND',
+      );
       expect((await rejection(log.fetch({ topic: 'nope', partition: 0, offset: 0 }))).code).toBe('TOPIC_NOT_FOUND');
       expect((await rejection(log.fetch({ topic: 'range', partition: 0, offset: -1 }))).code).toBe('INVALID_ARGUMENT');
     });
@@ -151,7 +164,10 @@ export function logSuite(name: string, stores: StoresFactory) {
       const { log } = await make({ clock });
       await log.createTopic({ name: 'poll', partitions: 1 });
       const started = clock.nowMs();
-      const empty = await advanceUntilSettled(clock, log.fetch({ topic: 'poll', partition: 0, offset: 0, waitMs: 1000 }));
+      const empty = await advanceUntilSettled(
+        clock,
+        log.fetch({ topic: 'poll', partition: 0, offset: 0, waitMs: 1000 }),
+      );
       expect(empty.records).toEqual([]);
       expect(clock.nowMs() - started).toBeGreaterThanOrEqual(1000);
       const waiting = log.fetch({ topic: 'poll', partition: 0, offset: 0, waitMs: 20_000 });

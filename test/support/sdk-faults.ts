@@ -1,0 +1,60 @@
+/**
+ * Fault injection and request counting at the AWS SDK layer: middleware added to the real
+ * clients, so everything above (adapters, the log) runs unchanged.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+
+type Client = DynamoDBClient | S3Client;
+type Handler = (args: unknown) => Promise<unknown>;
+/** The slice of the SDK's middleware stack used here (its real type is a union of overloads). */
+interface Stack {
+  add(mw: (next: Handler, context: { commandName?: string }) => Handler, options: object): void;
+}
+const stackOf = (client: Client) => client.middlewareStack as unknown as Stack;
+
+/** Counts commands sent through a client, by command name. */
+export function countCommands(client: Client): Map<string, number> {
+  const counts = new Map<string, number>();
+  stackOf(client).add(
+    (next, context) => async (args) => {
+      const name = String(context.commandName ?? 'unknown');
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'sluiceCountCommands', override: true },
+  );
+  return counts;
+}
+
+/**
+ * After the next `times` requests matching `command` reached the service and were applied,
+ * throws a timeout instead of returning the response: the "lost response" fault.
+ * `inside-retries` places it below the SDK's retry middleware (the SDK retries the same
+ * request, same idempotency token); `outside-retries` above it (the caller sees the error).
+ */
+export function loseResponses(
+  client: Client,
+  command: RegExp,
+  placement: 'inside-retries' | 'outside-retries',
+  times = 1,
+): { fired: number } {
+  const state = { fired: 0 };
+  stackOf(client).add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      if (state.fired < times && command.test(String(context.commandName))) {
+        state.fired++;
+        throw Object.assign(new Error('injected: response lost after the request was applied'), {
+          name: 'TimeoutError',
+          $metadata: {},
+        });
+      }
+      return result;
+    },
+    placement === 'inside-retries'
+      ? { step: 'deserialize', name: 'sluiceLoseResponse', override: true }
+      : { step: 'initialize', name: 'sluiceLoseResponse', priority: 'high', override: true },
+  );
+  return state;
+}
