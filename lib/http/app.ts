@@ -1,0 +1,399 @@
+/**
+ * The HTTP API v1 (ARCHITECTURE §8): one hono app, served by the Lambda adapter and by
+ * the local Node server. Every input is validated by zod before anything is written; the
+ * same schemas produce the OpenAPI document at `/v1/openapi.json`.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { SluiceLog } from '../log/log';
+import type { ProduceRecord } from '../log/produce';
+import { idempotencyKeyProblem, topicNameProblem } from '../settings';
+import { decodeField, type Encoding, encodeField } from './encoding';
+import { type ErrorBody, invalid, toHttpError } from './errors';
+
+/** Options of the HTTP app. */
+export interface HttpAppOptions {
+  /** Largest request body accepted. @default 6 MiB (AWS Lambda's synchronous payload limit) */
+  readonly maxBodyBytes?: number;
+}
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'TOPIC_NOT_FOUND' }),
+      message: z.string(),
+      retriable: z.boolean(),
+    }),
+  })
+  .openapi('Error');
+
+const TopicName = z
+  .string()
+  .superRefine((v, ctx) => {
+    const problem = topicNameProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .openapi({ param: { name: 't', in: 'path' }, example: 'orders' });
+
+const uintQuery = (name: string, max = MAX_SAFE) =>
+  z
+    .string()
+    .regex(/^\d{1,16}$/, `${name} must be a non-negative integer`)
+    .transform(Number)
+    .refine((n) => n <= max, `${name} must be at most ${max}`);
+
+const PartitionParam = uintQuery('partition', 1023).openapi({ param: { name: 'p', in: 'path' }, example: '0' });
+
+const EncodingSchema = z
+  .enum(['utf8', 'base64'])
+  .openapi({ description: 'How keys, values and header values are written' });
+
+const RecordIn = z
+  .object({
+    key: z.string().nullable().optional(),
+    value: z.string().nullable(),
+    headers: z.record(z.string(), z.string().nullable()).optional(),
+    partition: z.number().int().min(0).max(1023).optional(),
+    timestamp: z.number().int().min(0).max(MAX_SAFE).optional(),
+  })
+  .strict()
+  .openapi('ProduceRecord');
+
+const ProduceBody = z
+  .object({ records: z.array(RecordIn).min(1), encoding: EncodingSchema.optional() })
+  .strict()
+  .openapi('ProduceRequest');
+
+const Offsets = z.object({ offsets: z.array(z.object({ partition: z.number().int(), offset: z.number().int() })) });
+
+const TopicBody = z
+  .object({
+    name: z.string(),
+    partitions: z.number().int(),
+    retentionMs: z.number().int().min(1).max(MAX_SAFE).nullable().optional(),
+    retentionBytes: z.number().int().min(1).max(MAX_SAFE).nullable().optional(),
+  })
+  .strict()
+  .openapi('CreateTopic');
+
+const TopicOut = z
+  .object({
+    name: z.string(),
+    partitions: z.number().int(),
+    retentionMs: z.number().int().nullable(),
+    retentionBytes: z.number().int().nullable(),
+  })
+  .openapi('Topic');
+
+const PartitionBounds = z.object({
+  partition: z.number().int(),
+  startOffset: z.number().int(),
+  highWatermark: z.number().int(),
+});
+
+const RecordOut = z
+  .object({
+    offset: z.number().int(),
+    timestamp: z.number().int(),
+    key: z.string().nullable(),
+    value: z.string().nullable(),
+    headers: z.record(z.string(), z.string().nullable()),
+  })
+  .openapi('Record');
+
+const errors = {
+  400: { description: 'Invalid input', content: { 'application/json': { schema: ErrorSchema } } },
+  404: { description: 'Unknown topic or partition', content: { 'application/json': { schema: ErrorSchema } } },
+  503: {
+    description: 'Unavailable; retry after `Retry-After`',
+    content: { 'application/json': { schema: ErrorSchema } },
+  },
+};
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+/** Builds the HTTP API over a log. */
+export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): OpenAPIHono {
+  const maxBodyBytes = options.maxBodyBytes ?? 6 * 1024 * 1024;
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (!result.success) return c.json(invalid(describeIssues(result.error)), 400);
+    },
+  });
+
+  app.onError((e, c) => {
+    if (e instanceof HTTPException) {
+      const message = /malformed json/i.test(e.message) ? 'request body is not valid JSON' : e.message;
+      return c.json(invalid(message), e.status === 413 ? 413 : 400);
+    }
+    return sendError(c, e);
+  });
+  app.notFound((c) => c.json(invalid(`no route for ${c.req.method} ${c.req.path}`), 404));
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: (c) => c.json(invalid(`request body is larger than ${maxBodyBytes} bytes`, 'REQUEST_TOO_LARGE'), 413),
+    }),
+  );
+  app.use('*', async (c, next) => {
+    if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && c.req.header('content-length') !== '0') {
+      const type = c.req.header('content-type') ?? '';
+      if (!/^application\/json\b/i.test(type)) {
+        return c.json(invalid('Content-Type must be application/json'), 400);
+      }
+    }
+    await next();
+  });
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/health',
+      responses: { 200: json(z.object({ status: z.literal('ok') }), 'Healthy') },
+    }),
+    (c) => c.json({ status: 'ok' as const }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/topics',
+      request: { body: { content: { 'application/json': { schema: TopicBody } }, required: true } },
+      responses: { 201: json(TopicOut, 'Created'), 409: json(ErrorSchema, 'TOPIC_EXISTS'), ...errors },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const t = await log.createTopic(body);
+      return c.json(topicOut(t), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/topics',
+      responses: {
+        200: json(
+          z.object({ topics: z.array(z.object({ name: z.string(), partitions: z.number().int() })) }),
+          'Topics',
+        ),
+      },
+    }),
+    async (c) => {
+      const topics = await log.listTopics();
+      return c.json({ topics: topics.map((t) => ({ name: t.name, partitions: t.partitions })) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/topics/{t}',
+      request: { params: z.object({ t: TopicName }) },
+      responses: { 200: json(TopicOut.extend({ offsets: z.array(PartitionBounds) }), 'The topic'), ...errors },
+    }),
+    async (c) => {
+      const d = await log.describeTopic(c.req.valid('param').t);
+      return c.json({ ...topicOut(d), offsets: d.offsets }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/topics/{t}',
+      request: { params: z.object({ t: TopicName }) },
+      responses: { 204: { description: 'Deleted' }, ...errors },
+    }),
+    async (c) => {
+      await log.deleteTopic(c.req.valid('param').t);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/topics/{t}/records',
+      request: {
+        params: z.object({ t: TopicName }),
+        headers: z.object({ 'idempotency-key': z.string().optional() }),
+        body: { content: { 'application/json': { schema: ProduceBody } }, required: true },
+      },
+      responses: {
+        200: json(Offsets, 'Offsets of the records, in request order; the request is atomic'),
+        409: json(ErrorSchema, 'IDEMPOTENCY_KEY_REUSED'),
+        413: json(ErrorSchema, 'RECORD_TOO_LARGE or REQUEST_TOO_LARGE'),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { t } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const idempotencyKey = c.req.valid('header')['idempotency-key'];
+      if (idempotencyKey !== undefined) {
+        const problem = idempotencyKeyProblem(idempotencyKey, 'Idempotency-Key');
+        if (problem) return c.json(invalid(problem), 400);
+      }
+      const encoding: Encoding = body.encoding ?? 'utf8';
+      const records = body.records.map((r, i) => toProduceRecord(r, i, encoding));
+      const res = await log.append({
+        batches: [{ topic: t, records }],
+        ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+      });
+      return c.json({ offsets: res.batches[0]?.offsets ?? [] }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/topics/{t}/partitions/{p}/records',
+      request: {
+        params: z.object({ t: TopicName, p: PartitionParam }),
+        query: z
+          .object({
+            offset: uintQuery('offset'),
+            maxRecords: uintQuery('maxRecords').optional(),
+            maxBytes: uintQuery('maxBytes').optional(),
+            waitMs: uintQuery('waitMs').optional(),
+            encoding: EncodingSchema.optional(),
+          })
+          .strict(),
+      },
+      responses: {
+        200: json(
+          z.object({
+            records: z.array(RecordOut),
+            nextOffset: z.number().int(),
+            highWatermark: z.number().int(),
+            startOffset: z.number().int(),
+          }),
+          'Records from `offset`, contiguous',
+        ),
+        416: json(ErrorSchema, 'OFFSET_OUT_OF_RANGE (carries startOffset and highWatermark)'),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { t, p } = c.req.valid('param');
+      const q = c.req.valid('query');
+      const encoding: Encoding = q.encoding ?? 'utf8';
+      const r = await log.fetch({
+        topic: t,
+        partition: p,
+        offset: q.offset,
+        ...(q.maxRecords !== undefined ? { maxRecords: q.maxRecords } : {}),
+        ...(q.maxBytes !== undefined ? { maxBytes: q.maxBytes } : {}),
+        ...(q.waitMs !== undefined ? { waitMs: q.waitMs } : {}),
+        signal: c.req.raw.signal,
+      });
+      return c.json(
+        {
+          records: r.records.map((x) => ({
+            offset: x.offset,
+            timestamp: x.timestamp,
+            key: encodeField(x.key, encoding),
+            value: encodeField(x.value, encoding),
+            headers: headersOut(x.headers, encoding),
+          })),
+          nextOffset: r.nextOffset,
+          highWatermark: r.highWatermark,
+          startOffset: r.startOffset,
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/topics/{t}/partitions/{p}/offsets',
+      request: {
+        params: z.object({ t: TopicName, p: PartitionParam }),
+        query: z.object({ timestamp: uintQuery('timestamp') }).strict(),
+      },
+      responses: {
+        200: json(
+          z.object({
+            offset: z.number().int().nullable(),
+            highWatermark: z.number().int(),
+            startOffset: z.number().int(),
+          }),
+          'Earliest offset whose timestamp is >= `timestamp`; null when every record is older',
+        ),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { t, p } = c.req.valid('param');
+      const r = await log.offsetForTimestamp(t, p, c.req.valid('query').timestamp);
+      return c.json({ offset: r.offset, highWatermark: r.highWatermark, startOffset: r.startOffset }, 200);
+    },
+  );
+
+  app.doc('/v1/openapi.json', {
+    openapi: '3.0.3',
+    info: {
+      title: 'Sluice HTTP API',
+      version: '1',
+      description:
+        'Serverless Kafka-style event log. Errors are {"error":{"code","message","retriable"}}; ' +
+        'retriable errors (429, 503) carry Retry-After.',
+    },
+  });
+  return app;
+}
+
+function topicOut(t: { name: string; partitions: number; retentionMs: number | null; retentionBytes: number | null }) {
+  return { name: t.name, partitions: t.partitions, retentionMs: t.retentionMs, retentionBytes: t.retentionBytes };
+}
+
+function toProduceRecord(r: z.infer<typeof RecordIn>, i: number, encoding: Encoding): ProduceRecord {
+  const headers: [string, Uint8Array | null][] = [];
+  if (r.headers) {
+    for (const [name, v] of Object.entries(r.headers)) {
+      headers.push([name, decodeField(v, encoding, `records[${i}].headers.${name}`)]);
+    }
+  }
+  return {
+    key: decodeField(r.key, encoding, `records[${i}].key`),
+    value: decodeField(r.value, encoding, `records[${i}].value`),
+    headers,
+    ...(r.partition !== undefined ? { partition: r.partition } : {}),
+    ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}),
+  };
+}
+
+function headersOut(headers: readonly (readonly [string, Uint8Array | null])[], encoding: Encoding) {
+  // a null-prototype object: a header named "__proto__" is data, not a prototype
+  const out: Record<string, string | null> = Object.create(null);
+  for (const [name, v] of headers) out[name] = encodeField(v, encoding);
+  return out;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => {
+      const path = i.path.join('.');
+      return path ? `${path}: ${i.message}` : i.message;
+    })
+    .join('; ');
+}
+
+function sendError(c: Context, e: unknown) {
+  const { status, body, retryAfter } = toHttpError(e);
+  if (retryAfter !== undefined) c.header('Retry-After', String(retryAfter));
+  return c.json(body as ErrorBody, status as 400);
+}

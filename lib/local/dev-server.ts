@@ -1,0 +1,103 @@
+/**
+ * `npm start`: the local Sluice. Starts the local backends (unless the AWS SDK's endpoint
+ * variables point at running ones), creates the bucket and table, and serves the HTTP API
+ * on 127.0.0.1:$PORT (default 8787). Ctrl-C / SIGTERM stops everything it started.
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHttpApp } from '../http/app';
+import { serveHttpApp } from '../http/node-server';
+import { SluiceLog } from '../log/log';
+import { DynamoLogMetadataStore } from '../storage/dynamo-log-metadata-store';
+import { S3ObjectStore } from '../storage/s3-object-store';
+import { startLocalBackends } from './backends';
+import { documentClient, localDynamoClient, localS3Client } from './clients';
+import { stateDir } from './paths';
+import { ensureBucket, ensureTable } from './provision';
+
+const env = process.env;
+const port = Number(env.PORT ?? 8787);
+const bucket = env.SLUICE_BUCKET ?? 'sluice-local';
+const table = env.SLUICE_TABLE ?? 'sluice-local';
+const lockFile = join(stateDir(), 'dev-server.json');
+const say = (m: string) => console.log(`[sluice] ${m}`);
+
+function alreadyRunning(): { pid: number; url: string } | undefined {
+  if (!existsSync(lockFile)) return undefined;
+  try {
+    const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as { pid: number; url: string };
+    process.kill(lock.pid, 0); // throws if no such process
+    return lock;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main() {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`PORT=${env.PORT} is not a TCP port (1-65535)`);
+  }
+  const running = alreadyRunning();
+  if (running) {
+    console.error(
+      `[sluice] Sluice is already running at ${running.url} (pid ${running.pid}).\n` +
+        `         Use it, stop it (Ctrl-C in its terminal, or: kill ${running.pid}), or start another one with PORT=<port> npm start.`,
+    );
+    process.exit(1);
+  }
+  say('preparing local backends (the first start installs LocalStack, about a minute) ...');
+  const backends = await startLocalBackends(env, say);
+  let stopping = false;
+  let server: Awaited<ReturnType<typeof serveHttpApp>> | undefined;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal}: stopping ...`);
+    await server?.close();
+    await backends.stop();
+    rmSync(lockFile, { force: true });
+    say('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  try {
+    const s3 = localS3Client(backends.s3Endpoint);
+    const dynamo = localDynamoClient(backends.dynamoEndpoint);
+    say(`creating bucket ${bucket} and table ${table} (if missing)`);
+    await Promise.all([ensureBucket(s3, bucket), ensureTable(dynamo, table)]);
+    const log = new SluiceLog({
+      objects: new S3ObjectStore(s3, bucket),
+      metadata: new DynamoLogMetadataStore(documentClient(dynamo), table),
+    });
+    try {
+      server = await serveHttpApp(createHttpApp(log), port);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new Error(
+          `port ${port} on 127.0.0.1 is in use by another program; start with PORT=<free port> npm start`,
+        );
+      }
+      throw e;
+    }
+    writeFileSync(lockFile, JSON.stringify({ pid: process.pid, url: server.url }));
+    const u = server.url;
+    console.log(`
+Sluice is running at ${u}   (S3: ${backends.s3Endpoint}, DynamoDB: ${backends.dynamoEndpoint})
+OpenAPI document: ${u}/v1/openapi.json      Stop with Ctrl-C.
+
+Try it:
+  curl -s -X POST ${u}/v1/topics -H 'content-type: application/json' -d '{"name":"orders","partitions":3}'
+  curl -s -X POST ${u}/v1/topics/orders/records -H 'content-type: application/json' -d '{"records":[{"key":"customer-9","partition":0,"value":"{\\"total\\":42}"}]}'
+  curl -s "${u}/v1/topics/orders/partitions/0/records?offset=0"
+`);
+  } catch (e) {
+    await backends.stop();
+    throw e;
+  }
+}
+
+main().catch((e) => {
+  console.error(`[sluice] could not start: ${(e as Error).message}`);
+  process.exit(1);
+});
