@@ -1,0 +1,106 @@
+/**
+ * `npm start` as a user runs it: the dev server starts, serves /v1/health, and the three
+ * examples it prints work verbatim in a shell. It uses the backends of the global setup
+ * through the SDK's endpoint variables (the path documented for Docker users), so this
+ * test does not start a second LocalStack.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../lib/local/processes';
+
+const sh = promisify(execFile);
+let child: ChildProcess | undefined;
+
+afterAll(async () => {
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((r) => child?.once('exit', r));
+    process.kill(-(child.pid as number), 'SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  }
+});
+
+function waitForOutput(proc: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`timed out; output so far:\n${out}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (pattern.test(out)) {
+        clearTimeout(timer);
+        resolve(out);
+      }
+    };
+    proc.stdout?.on('data', onData);
+    proc.stderr?.on('data', onData);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`npm start exited with ${code}:\n${out}`));
+    });
+  });
+}
+
+describe('npm start', () => {
+  it('serves /v1/health and the printed examples work verbatim; a second start says it is running', async () => {
+    const { s3Endpoint, dynamoEndpoint } = inject('backends');
+    const port = await freePort();
+    const suffix = randomBytes(4).toString('hex');
+    const env = {
+      ...process.env,
+      PORT: String(port),
+      AWS_ENDPOINT_URL_S3: s3Endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      SLUICE_BUCKET: `start-${suffix}`,
+      SLUICE_TABLE: `start-${suffix}`,
+    };
+    // its own process group, like a terminal's foreground job: Ctrl-C signals the whole group
+    child = spawn('npm', ['start'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const out = await waitForOutput(child, /curl -s "http[^\n]*\n/, 90_000);
+    const base = `http://127.0.0.1:${port}`;
+    expect(out).toContain(`Sluice is running at ${base}`);
+    const health = await fetch(`${base}/v1/health`);
+    expect(await health.json()).toEqual({ status: 'ok' });
+
+    const examples = out
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith('curl '));
+    expect(examples).toHaveLength(3);
+    const results: string[] = [];
+    for (const cmd of examples) results.push((await sh('sh', ['-c', cmd])).stdout);
+    expect(JSON.parse(results[0] as string)).toMatchObject({ name: 'orders', partitions: 3 });
+    expect(JSON.parse(results[1] as string)).toEqual({ offsets: [{ partition: 0, offset: 0 }] });
+    const fetched = JSON.parse(results[2] as string);
+    expect(fetched.records).toHaveLength(1);
+    expect(fetched.records[0]).toMatchObject({ offset: 0, key: 'customer-9', value: '{"total":42}' });
+
+    const second = spawn('npm', ['start'], {
+      env: { ...env, PORT: String(port + 1) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let secondOut = '';
+    second.stdout?.on('data', (d) => {
+      secondOut += d;
+    });
+    second.stderr?.on('data', (d) => {
+      secondOut += d;
+    });
+    const code = await new Promise((r) => second.once('exit', r));
+    expect(code).not.toBe(0);
+    expect(secondOut).toContain(`Sluice is already running at ${base}`);
+
+    // Ctrl-C: SIGINT to the foreground process group
+    process.kill(-(child.pid as number), 'SIGINT');
+    await new Promise((r) => child?.once('exit', r));
+    let stopped = false;
+    for (let i = 0; i < 100 && !stopped; i++) {
+      stopped = await fetch(`${base}/v1/health`).then(
+        () => false,
+        () => true,
+      );
+      if (!stopped) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(stopped).toBe(true);
+  });
+});
