@@ -58,3 +58,38 @@ export function loseResponses(
   );
   return state;
 }
+
+/**
+ * Fails matching requests with probability `p` (drawn from `next`), either before they are
+ * sent (`when: 'before'`, nothing applied) or after they were applied (`when: 'after'`,
+ * the response is lost). Placed above the SDK's retries, so the caller sees each failure.
+ */
+export function flakyRequests(
+  client: Client,
+  command: RegExp,
+  p: number,
+  next01: () => number,
+  when: 'before' | 'after',
+): { fired: number } {
+  const state = { fired: 0 };
+  stackOf(client).add(
+    (nextHandler, context) => async (args) => {
+      const hit = command.test(String(context.commandName)) && next01() < p;
+      if (hit && when === 'before') {
+        state.fired++;
+        throw Object.assign(new Error('injected: service unavailable'), {
+          name: 'ServiceUnavailable',
+          $metadata: { httpStatusCode: 503 },
+        });
+      }
+      const result = await nextHandler(args);
+      if (hit) {
+        state.fired++;
+        throw Object.assign(new Error('injected: response lost'), { name: 'TimeoutError', $metadata: {} });
+      }
+      return result;
+    },
+    { step: 'initialize', name: `sluiceFlaky${when}${command.source}`, priority: 'high', override: true },
+  );
+  return state;
+}

@@ -1,0 +1,58 @@
+/**
+ * Admin operations, shaped like kafkajs's admin client.
+ */
+import type { CreateTopicRequest } from '../log/topics';
+import type { Transport } from './transport';
+
+/** Topic administration and offset lookups. */
+export class Admin {
+  constructor(private readonly transport: Transport) {}
+
+  /** Creates topics; resolves true if all were created (kafkajs semantics), throws on invalid input. */
+  async createTopics(args: { topics: readonly CreateTopicRequest[] }): Promise<boolean> {
+    for (const t of args.topics) await this.transport.createTopic(t);
+    return true;
+  }
+
+  async deleteTopics(args: { topics: readonly string[] }): Promise<void> {
+    for (const t of args.topics) await this.transport.deleteTopic(t);
+  }
+
+  /** Names of all topics. */
+  async listTopics(): Promise<string[]> {
+    return (await this.transport.listTopics()).map((t) => t.name);
+  }
+
+  /** The topic with its settings and per-partition bounds. */
+  describeTopic(topic: string) {
+    return this.transport.describeTopic(topic);
+  }
+
+  /** Per partition: `low` (start offset) and `high` (high watermark), like kafkajs's fetchTopicOffsets. */
+  async fetchTopicOffsets(topic: string): Promise<{ partition: number; low: number; high: number; offset: number }[]> {
+    const d = await this.transport.describeTopic(topic);
+    return d.offsets.map((o) => ({
+      partition: o.partition,
+      low: o.startOffset,
+      high: o.highWatermark,
+      offset: o.highWatermark,
+    }));
+  }
+
+  /**
+   * Per partition, the earliest offset whose timestamp is ≥ `timestampMs`; where every
+   * record is older, the high watermark (kafkajs's fetchTopicOffsetsByTimestamp does the same).
+   */
+  async fetchTopicOffsetsByTimestamp(
+    topic: string,
+    timestampMs: number,
+  ): Promise<{ partition: number; offset: number }[]> {
+    const d = await this.transport.describeTopic(topic);
+    return Promise.all(
+      d.offsets.map(async (o) => {
+        const at = await this.transport.offsetForTimestamp(topic, o.partition, timestampMs);
+        return { partition: o.partition, offset: at ?? o.highWatermark };
+      }),
+    );
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The two transports behind one interface: direct (the log over S3 + DynamoDB with the
+ * caller's credentials; fastest and cheapest) and HTTP (the API; SigV4-signed on AWS).
+ */
+import { type ErrorCode, RetriableError, SluiceError } from '../errors';
+import type { FetchRequest, FetchResult } from '../log/fetch';
+import type { SluiceLog } from '../log/log';
+import type { ProduceRequest, ProduceResult } from '../log/produce';
+import type { CreateTopicRequest, TopicDescription } from '../log/topics';
+import { asOffset, type RecordHeader } from '../records/types';
+import type { RequestSigner } from '../storage/aws';
+
+/** What the clients need from a transport. */
+export interface Transport {
+  createTopic(req: CreateTopicRequest): Promise<void>;
+  describeTopic(name: string): Promise<Omit<TopicDescription, 'topicId' | 'createdMs'>>;
+  listTopics(): Promise<{ name: string; partitions: number }[]>;
+  deleteTopic(name: string): Promise<void>;
+  /** One atomic produce call (HTTP: atomic per topic; one request per topic). */
+  produce(req: ProduceRequest): Promise<ProduceResult>;
+  fetch(req: FetchRequest): Promise<FetchResult>;
+  offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<number | null>;
+}
+
+/** Direct mode: calls the log in-process. */
+export class DirectTransport implements Transport {
+  constructor(private readonly log: SluiceLog) {}
+  async createTopic(req: CreateTopicRequest) {
+    await this.log.createTopic(req);
+  }
+  describeTopic(name: string) {
+    return this.log.describeTopic(name);
+  }
+  async listTopics() {
+    return (await this.log.listTopics()).map((t) => ({ name: t.name, partitions: t.partitions }));
+  }
+  deleteTopic(name: string) {
+    return this.log.deleteTopic(name);
+  }
+  produce(req: ProduceRequest) {
+    return this.log.append(req);
+  }
+  fetch(req: FetchRequest) {
+    return this.log.fetch(req);
+  }
+  async offsetForTimestamp(topic: string, partition: number, timestampMs: number) {
+    return (await this.log.offsetForTimestamp(topic, partition, timestampMs)).offset;
+  }
+}
+
+/** HTTP mode: the API v1, base64 on the wire so bytes survive exactly. */
+export class HttpTransport implements Transport {
+  private readonly base: string;
+  constructor(
+    url: string,
+    private readonly signer?: RequestSigner,
+  ) {
+    this.base = url.replace(/\/+$/, '');
+  }
+
+  async createTopic(req: CreateTopicRequest) {
+    await this.call('POST', '/v1/topics', req);
+  }
+  async describeTopic(name: string) {
+    return (await this.call('GET', `/v1/topics/${encodeURIComponent(name)}`)) as Awaited<
+      ReturnType<Transport['describeTopic']>
+    >;
+  }
+  async listTopics() {
+    return ((await this.call('GET', '/v1/topics')) as { topics: { name: string; partitions: number }[] }).topics;
+  }
+  async deleteTopic(name: string) {
+    await this.call('DELETE', `/v1/topics/${encodeURIComponent(name)}`);
+  }
+
+  async produce(req: ProduceRequest): Promise<ProduceResult> {
+    const key =
+      req.idempotencyKey ?? (req.producer ? `${req.producer.producerId}.${req.producer.sequence}` : undefined);
+    const batches = [];
+    for (const [i, b] of req.batches.entries()) {
+      const body = {
+        encoding: 'base64',
+        records: b.records.map((r) => ({
+          key: b64(r.key ?? null),
+          value: b64(r.value),
+          ...(r.headers?.length ? { headers: headersToJson(r.headers) } : {}),
+          ...(r.partition !== undefined ? { partition: r.partition } : {}),
+          ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}),
+        })),
+      };
+      const headers: Record<string, string> = key
+        ? { 'idempotency-key': req.batches.length > 1 ? `${key}.${i}` : key }
+        : {};
+      const res = (await this.call('POST', `/v1/topics/${encodeURIComponent(b.topic)}/records`, body, headers)) as {
+        offsets: { partition: number; offset: number }[];
+      };
+      batches.push({ topic: b.topic, offsets: res.offsets });
+    }
+    return { batches, duplicate: false };
+  }
+
+  async fetch(req: FetchRequest): Promise<FetchResult> {
+    const q = new URLSearchParams({ offset: String(req.offset), encoding: 'base64' });
+    if (req.maxRecords !== undefined) q.set('maxRecords', String(req.maxRecords));
+    if (req.maxBytes !== undefined) q.set('maxBytes', String(req.maxBytes));
+    if (req.waitMs !== undefined) q.set('waitMs', String(req.waitMs));
+    const r = (await this.call(
+      'GET',
+      `/v1/topics/${encodeURIComponent(req.topic)}/partitions/${req.partition}/records?${q}`,
+    )) as {
+      records: {
+        offset: number;
+        timestamp: number;
+        key: string | null;
+        value: string | null;
+        headers: Record<string, string | null>;
+      }[];
+      nextOffset: number;
+      highWatermark: number;
+      startOffset: number;
+    };
+    return {
+      records: r.records.map((x) => ({
+        offset: asOffset(x.offset),
+        timestamp: x.timestamp,
+        key: unb64(x.key),
+        value: unb64(x.value),
+        headers: Object.entries(x.headers).map(([n, v]) => [n, unb64(v)] as RecordHeader),
+      })),
+      nextOffset: r.nextOffset,
+      highWatermark: r.highWatermark,
+      startOffset: r.startOffset,
+    };
+  }
+
+  async offsetForTimestamp(topic: string, partition: number, timestampMs: number) {
+    const r = (await this.call(
+      'GET',
+      `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/offsets?timestamp=${timestampMs}`,
+    )) as { offset: number | null };
+    return r.offset;
+  }
+
+  private async call(method: string, path: string, body?: unknown, extra: Record<string, string> = {}) {
+    const url = new URL(`${this.base}${path}`);
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    let headers: Record<string, string> = {
+      ...extra,
+      ...(text !== undefined ? { 'content-type': 'application/json' } : {}),
+    };
+    if (this.signer)
+      headers = await this.signer.sign({ method, url, headers, ...(text !== undefined ? { body: text } : {}) });
+    let res: Response;
+    try {
+      res = await fetch(url, { method, headers, ...(text !== undefined ? { body: text } : {}) });
+    } catch (e) {
+      throw new RetriableError('UNAVAILABLE', `${method} ${path}: ${(e as Error).message}`, e);
+    }
+    const payload = res.status === 204 ? undefined : await res.text();
+    const json = payload ? JSON.parse(payload) : undefined;
+    if (res.ok) return json;
+    const err = (json as { error?: { code?: string; message?: string; retriable?: boolean } })?.error;
+    if (!err?.code) {
+      throw new RetriableError('UNAVAILABLE', `${method} ${path}: HTTP ${res.status} without an error body`);
+    }
+    const { code, message, retriable, ...details } = err as Record<string, unknown>;
+    throw new SluiceError(code as ErrorCode, String(message), { retriable: Boolean(retriable), details });
+  }
+}
+
+function b64(b: Uint8Array | null): string | null {
+  return b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+}
+
+function unb64(s: string | null): Uint8Array | null {
+  return s === null ? null : Buffer.from(s, 'base64');
+}
+
+function headersToJson(headers: readonly RecordHeader[]): Record<string, string | null> {
+  const out: Record<string, string | null> = Object.create(null);
+  for (const [n, v] of headers) out[n] = b64(v);
+  return out;
+}

@@ -1,0 +1,86 @@
+/**
+ * AWS wiring for callers above the storage layer (clients, CLI): builds the SDK clients and
+ * the adapters from plain options, so nothing outside `lib/storage` imports `@aws-sdk/*`.
+ * The SDK's own variables (AWS_REGION, AWS_ENDPOINT_URL_S3, ...) and credential chain
+ * apply unless overridden here.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { DynamoLogMetadataStore } from './dynamo-log-metadata-store';
+import type { LogMetadataStore, ObjectStore } from './ports';
+import { S3ObjectStore } from './s3-object-store';
+
+/** Where Sluice's data lives. */
+export interface AwsStoresOptions {
+  readonly bucket: string;
+  readonly table: string;
+  /** @default the SDK's region resolution (AWS_REGION, profile) */
+  readonly region?: string;
+  /** Override endpoints (LocalStack, DynamoDB Local). @default the SDK's resolution */
+  readonly s3Endpoint?: string;
+  readonly dynamoEndpoint?: string;
+  /** Static credentials. @default the SDK's default credential chain */
+  readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+/** S3 and DynamoDB adapters built from options. */
+export function createAwsStores(o: AwsStoresOptions): { objects: ObjectStore; metadata: LogMetadataStore } {
+  const common = {
+    ...(o.region ? { region: o.region } : {}),
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+  };
+  const s3 = new S3Client({ ...common, ...(o.s3Endpoint ? { endpoint: o.s3Endpoint, forcePathStyle: true } : {}) });
+  const dynamo = new DynamoDBClient({ ...common, ...(o.dynamoEndpoint ? { endpoint: o.dynamoEndpoint } : {}) });
+  const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  return { objects: new S3ObjectStore(s3, o.bucket), metadata: new DynamoLogMetadataStore(doc, o.table) };
+}
+
+/** Signs HTTP requests with SigV4 (the SDK's signer and credential chain). */
+export interface RequestSigner {
+  sign(req: {
+    method: string;
+    url: URL;
+    headers: Record<string, string>;
+    body?: string;
+  }): Promise<Record<string, string>>;
+}
+
+/**
+ * A SigV4 signer for the deployed API (`service` is `lambda` for a Function URL,
+ * `execute-api` for API Gateway).
+ */
+export function createSigV4Signer(o: {
+  region: string;
+  service?: string;
+  credentials?: AwsStoresOptions['credentials'];
+}): RequestSigner {
+  const signer = new SignatureV4({
+    service: o.service ?? 'lambda',
+    region: o.region,
+    credentials: o.credentials ?? defaultProvider(),
+    sha256: Hash.bind(null, 'sha256'),
+  });
+  return {
+    async sign(req) {
+      const query: Record<string, string> = {};
+      req.url.searchParams.forEach((v, k) => {
+        query[k] = v;
+      });
+      const signed = await signer.sign({
+        method: req.method,
+        protocol: req.url.protocol,
+        hostname: req.url.hostname,
+        ...(req.url.port ? { port: Number(req.url.port) } : {}),
+        path: req.url.pathname,
+        query,
+        headers: { ...req.headers, host: req.url.host },
+        ...(req.body !== undefined ? { body: req.body } : {}),
+      });
+      return signed.headers as Record<string, string>;
+    },
+  };
+}
