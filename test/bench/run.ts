@@ -1,16 +1,23 @@
 /**
  * `npm run bench`: measures Sluice on this machine against the same local backends the
- * tests use. Prints a table (and progress while it runs); `--json` prints one JSON object
- * as the last line.
+ * tests use. A progress line while it runs, a table at the end; `--json` adds one JSON
+ * object as the last line. A default run takes about two minutes
+ * (`SLUICE_BENCH_SECONDS` sets each phase's length, default 6).
  *
- * Measured now: segment codec encode/decode throughput for 1 KiB records; S3 PUTs and
- * DynamoDB transactions per produce call touching 1, 12 and 48 partitions; produce
- * throughput and ack latency with 1, 4 and 16 concurrent producers next to the raw rate of
- * the backends alone (one PUT of the same bytes, then one equivalent transaction).
+ * - codec encode/decode MB/s for 1 KiB records
+ * - S3 PUTs and DynamoDB transactions per produce call touching 1, 12 and 48 partitions
+ * - produce throughput and ack latency, 1 KiB records, 1/4/16 concurrent producers (the
+ *   batching client, direct transport)
+ * - Sluice vs the raw backends in the same run: one produce call of 100 records vs one PUT
+ *   of the same bytes + one equivalent transaction, interleaved call by call so JIT warm-up
+ *   and emulator drift hit both equally
+ * - fetch throughput; S3 PUTs/GETs and DynamoDB write/read units per MB (ConsumedCapacity)
+ *   and the implied AWS cost per GB at us-east-1 list prices
  */
 import { performance } from 'node:perf_hooks';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { Sluice } from '../../lib/client/sluice';
 import { startLocalBackends } from '../../lib/local/backends';
 import { documentClient, localDynamoClient, localS3Client } from '../../lib/local/clients';
 import { ensureBucket, ensureTable } from '../../lib/local/provision';
@@ -21,53 +28,172 @@ import { DynamoLogMetadataStore } from '../../lib/storage/dynamo-log-metadata-st
 import { S3ObjectStore } from '../../lib/storage/s3-object-store';
 import { countCommands } from '../support/sdk-faults';
 
+const PRICES = { s3PutPer1k: 0.005, s3GetPer1k: 0.0004, ddbWritePerM: 0.625, ddbReadPerM: 0.125 };
 const json = process.argv.includes('--json');
+const PHASE_MS = Number(process.env.SLUICE_BENCH_SECONDS ?? 6) * 1000;
+const TOPIC_ID = '0f0e0d0c-0b0a-4908-8706-050403020100';
+const KIB = Buffer.alloc(1024, 7);
+
 const progress = (m: string) => {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${m}`);
-  else process.stderr.write(`${m}\n`);
+  else if (m) process.stderr.write(`${m}\n`);
 };
 
-function records(n: number, size: number): RecordInput[] {
+function records(n: number): RecordInput[] {
   return Array.from({ length: n }, (_, i) => ({
     key: Buffer.from(`key-${i}`),
-    value: Buffer.alloc(size, i % 251),
+    value: KIB,
     headers: [],
     timestamp: 1_767_225_600_000 + i,
   }));
 }
 
+function pct(sorted: number[], p: number): number {
+  return sorted.length === 0
+    ? 0
+    : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number);
+}
+
+function rate(ms: number, fn: () => void, bytesPerCall: number): number {
+  let n = 0;
+  const start = performance.now();
+  while (performance.now() - start < ms) {
+    fn();
+    n++;
+  }
+  return (n * bytesPerCall) / ((performance.now() - start) / 1000) / 1e6;
+}
+
 function codecBench() {
-  const TOPIC = '0f0e0d0c-0b0a-4908-8706-050403020100';
-  const batch = records(1000, 1024);
+  const batch = records(1000);
   const payload = batch.reduce((n, r) => n + (r.value?.byteLength ?? 0) + (r.key?.byteLength ?? 0), 0);
-  const run = (ms: number, fn: () => void) => {
-    let n = 0;
-    const start = performance.now();
-    while (performance.now() - start < ms) {
-      fn();
-      n++;
-    }
-    return (n * payload) / ((performance.now() - start) / 1000) / 1e6;
-  };
-  const encode = () => encodeSegment([{ topicId: TOPIC, partition: 0, records: batch }]);
-  run(300, encode); // warm up
-  const encodeMBs = run(1500, encode);
+  const encode = () => encodeSegment([{ topicId: TOPIC_ID, partition: 0, records: batch }]);
+  rate(300, encode, payload);
+  const encodeMBs = rate(1500, encode, payload);
   const { bytes, chunks } = encode();
   const c = chunks[0] as { byteOffset: number; byteLength: number };
   const chunk = bytes.subarray(c.byteOffset, c.byteOffset + c.byteLength);
   const decode = () => decodeChunk(chunk, 0);
-  run(300, decode);
-  const decodeMBs = run(1500, decode);
-  return { recordBytes: 1024, recordsPerChunk: 1000, encodeMBs, decodeMBs };
+  rate(300, decode, payload);
+  return { encodeMBs: Math.round(encodeMBs), decodeMBs: Math.round(rate(1500, decode, payload)) };
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+/**
+ * Capacity units of every DynamoDB call: the service's own ConsumedCapacity when it reports
+ * it; otherwise (DynamoDB Local does not) an estimate by DynamoDB's pricing rules from the
+ * item sizes: writes ceil(KB), transactional items twice, condition checks as transactional
+ * writes of 1 KB; strongly consistent reads ceil(size / 4 KB) per item (per Query page).
+ */
+function consumedCapacity(client: ReturnType<typeof localDynamoClient>) {
+  const total = { write: 0, read: 0, estimated: false };
+  const size = (v: unknown) => Buffer.byteLength(JSON.stringify(v ?? {}));
+  const stack = client.middlewareStack as unknown as {
+    add(
+      mw: (next: (a: unknown) => Promise<unknown>, ctx: { commandName?: string }) => (a: unknown) => Promise<unknown>,
+      o: object,
+    ): void;
+  };
+  stack.add(
+    (next, ctx) => async (args) => {
+      const input = (args as { input: Record<string, unknown> }).input;
+      input.ReturnConsumedCapacity = 'TOTAL';
+      const out = (await next(args)) as { output?: Record<string, unknown> };
+      const o = out.output ?? {};
+      const cc = o.ConsumedCapacity;
+      const reported = (Array.isArray(cc) ? cc : cc ? [cc] : []) as {
+        WriteCapacityUnits?: number;
+        ReadCapacityUnits?: number;
+      }[];
+      if (reported.some((c) => c.WriteCapacityUnits || c.ReadCapacityUnits)) {
+        for (const c of reported) {
+          total.write += c.WriteCapacityUnits ?? 0;
+          total.read += c.ReadCapacityUnits ?? 0;
+        }
+        return out;
+      }
+      total.estimated = true;
+      const name = ctx.commandName ?? '';
+      if (name.startsWith('TransactWrite')) {
+        for (const it of (input.TransactItems ?? []) as Record<string, { Item?: unknown }>[]) {
+          const put = it.Put?.Item;
+          total.write += 2 * Math.max(1, Math.ceil(size(put) / 1024));
+        }
+      } else if (name.startsWith('Put') || name.startsWith('Update') || name.startsWith('Delete')) {
+        total.write += Math.max(1, Math.ceil(size(input.Item) / 1024));
+      } else if (name.startsWith('Get')) {
+        total.read += Math.max(1, Math.ceil(size(o.Item) / 4096));
+      } else if (name.startsWith('BatchGet')) {
+        for (const items of Object.values((o.Responses ?? {}) as Record<string, unknown[]>)) {
+          for (const item of items) total.read += Math.max(1, Math.ceil(size(item) / 4096));
+        }
+      } else if (name.startsWith('Query')) {
+        total.read += Math.max(
+          1,
+          Math.ceil(((o.Items ?? []) as unknown[]).reduce((n: number, i) => n + size(i), 0) / 4096),
+        );
+      }
+      return out;
+    },
+    { step: 'initialize', name: 'benchConsumedCapacity' },
+  );
+  return total;
+}
+
+async function rawCall(
+  s3: S3Client,
+  doc: DynamoDBDocumentClient,
+  bucket: string,
+  table: string,
+  body: Uint8Array,
+  n: number,
+) {
+  // the same requests as one 1-partition produce call: PUT, then topic check + head CAS + entry + file
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `raw/${n}`, Body: body, IfNoneMatch: '*' }));
+  await doc.send(
+    new TransactWriteCommand({
+      ClientRequestToken: `raw-${n}-${bucket}`.slice(0, 36),
+      TransactItems: [
+        {
+          ConditionCheck: {
+            TableName: table,
+            Key: { pk: 'RAWT', sk: 'META' },
+            ConditionExpression: 'attribute_exists(pk)',
+          },
+        },
+        {
+          Update: {
+            TableName: table,
+            Key: { pk: 'RAW', sk: 'HEAD' },
+            UpdateExpression: 'SET n = :next',
+            ConditionExpression: n === 0 ? 'attribute_not_exists(n)' : 'n = :n',
+            ExpressionAttributeValues: n === 0 ? { ':next': 1 } : { ':n': n, ':next': n + 1 },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+        {
+          Put: {
+            TableName: table,
+            Item: { pk: 'RAW', sk: `S#${String(n).padStart(20, '0')}`, k: `raw/${n}` },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        {
+          Put: {
+            TableName: table,
+            Item: { pk: `RAWF#${n}`, sk: 'META', s: 'c' },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+      ],
+    }),
+  );
 }
 
 async function main() {
-  const results: Record<string, unknown> = { machine: `${process.platform} ${process.arch}, node ${process.version}` };
+  const started = performance.now();
+  const results: Record<string, unknown> = {
+    machine: `${process.platform} ${process.arch}, ${(await import('node:os')).cpus().length} cores, node ${process.version}`,
+  };
   progress('codec: encoding and decoding 1 KiB records ...');
   results.codec = codecBench();
 
@@ -81,164 +207,234 @@ async function main() {
     await Promise.all([ensureBucket(s3, bucket), ensureTable(dynamo, table)]);
     const s3Counts = countCommands(s3);
     const dbCounts = countCommands(dynamo);
+    const capacity = consumedCapacity(dynamo);
     const doc = documentClient(dynamo);
     const stores = { objects: new S3ObjectStore(s3, bucket), metadata: new DynamoLogMetadataStore(doc, table) };
     const admin = new SluiceLog(stores);
     await admin.createTopic({ name: 'bench', partitions: 48 });
 
-    // requests per produce call
+    // 1. requests per produce call
     const perCall: Record<string, { puts: number; transactions: number }> = {};
     for (const n of [1, 12, 48]) {
       progress(`requests per produce call touching ${n} partitions ...`);
       const log = new SluiceLog(stores);
-      // warm the head cache so the call measured is a steady-state one
-      await log.append({
-        batches: [
-          { topic: 'bench', records: Array.from({ length: n }, (_, p) => ({ value: Buffer.from('w'), partition: p })) },
-        ],
-      });
+      const call = () =>
+        log.append({
+          batches: [
+            { topic: 'bench', records: Array.from({ length: n * 4 }, (_, i) => ({ value: KIB, partition: i % n })) },
+          ],
+        });
+      await call(); // steady state: heads cached
       s3Counts.clear();
       dbCounts.clear();
-      await log.append({
-        batches: [
-          {
-            topic: 'bench',
-            records: Array.from({ length: n * 4 }, (_, i) => ({ value: Buffer.alloc(1024), partition: i % n })),
-          },
-        ],
-      });
-      perCall[`${n} partitions`] = {
+      await call();
+      perCall[`${n}`] = {
         puts: s3Counts.get('PutObjectCommand') ?? 0,
-        transactions: dbCounts.get('TransactWriteItemsCommand') ?? dbCounts.get('TransactWriteCommand') ?? 0,
+        transactions: dbCounts.get('TransactWriteItemsCommand') ?? 0,
       };
     }
     results.requestsPerProduceCall = perCall;
 
-    // produce throughput and latency vs the raw backends
-    const BATCH = 100; // records of 1 KiB per call
-    const DURATION_MS = Number(process.env.SLUICE_BENCH_SECONDS ?? 8) * 1000;
-    const produce: Record<string, unknown>[] = [];
+    // 2. Sluice vs raw, interleaved
+    progress('Sluice vs raw backends (interleaved) ...');
+    await doc.send(new PutCommand({ TableName: table, Item: { pk: 'RAWT', sk: 'META' } }));
+    const BATCH = 100;
+    const body = encodeSegment([{ topicId: TOPIC_ID, partition: 0, records: records(BATCH) }]).bytes;
+    const log = new SluiceLog(stores);
+    const sluiceCall = () =>
+      log.append({
+        batches: [{ topic: 'bench', records: Array.from({ length: BATCH }, () => ({ value: KIB, partition: 0 })) }],
+      });
+    let rawN = 0;
+    for (let i = 0; i < 50; i++) {
+      await sluiceCall();
+      await rawCall(s3, doc, bucket, table, body, rawN++);
+    }
+    const sl: number[] = [];
+    const rl: number[] = [];
+    const until = performance.now() + PHASE_MS;
+    while (performance.now() < until) {
+      let t = performance.now();
+      await sluiceCall();
+      sl.push(performance.now() - t);
+      t = performance.now();
+      await rawCall(s3, doc, bucket, table, body, rawN++);
+      rl.push(performance.now() - t);
+    }
+    const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+    const sluiceRate = (sl.length * BATCH) / (sum(sl) / 1000);
+    const rawRate = (rl.length * BATCH) / (sum(rl) / 1000);
+    sl.sort((a, b) => a - b);
+    rl.sort((a, b) => a - b);
+    results.vsRaw = {
+      recordsPerCall: BATCH,
+      sluice: { recordsPerSec: Math.round(sluiceRate), p50ms: +pct(sl, 50).toFixed(1), p99ms: +pct(sl, 99).toFixed(1) },
+      raw: { recordsPerSec: Math.round(rawRate), p50ms: +pct(rl, 50).toFixed(1), p99ms: +pct(rl, 99).toFixed(1) },
+      throughputRatio: +(sluiceRate / rawRate).toFixed(2),
+      p50DeltaMs: +(pct(sl, 50) - pct(rl, 50)).toFixed(1),
+    };
+
+    // 3. produce through the batching client at 1/4/16 concurrent producers
+    const produce: Record<string, number>[] = [];
+    let producedBytes = 0;
+    s3Counts.clear();
+    dbCounts.clear();
+    capacity.write = 0;
+    capacity.read = 0;
     for (const producers of [1, 4, 16]) {
-      progress(`produce: ${producers} concurrent producer(s), ${BATCH} x 1 KiB per call ...`);
+      progress(`produce: ${producers} concurrent producer(s), 1 KiB records ...`);
+      const sluice = new Sluice({ stores });
       const lat: number[] = [];
-      let recordsDone = 0;
-      const until = performance.now() + DURATION_MS;
+      let acked = 0;
+      const stopAt = performance.now() + PHASE_MS;
       await Promise.all(
         Array.from({ length: producers }, async (_, w) => {
-          const log = new SluiceLog(stores);
-          while (performance.now() < until) {
-            const t0 = performance.now();
-            await log.append({
-              batches: [
-                {
-                  topic: 'bench',
-                  records: Array.from({ length: BATCH }, () => ({ value: Buffer.alloc(1024, w), partition: w % 48 })),
-                },
-              ],
-            });
-            lat.push(performance.now() - t0);
-            recordsDone += BATCH;
-          }
+          const producer = sluice.producer({ lingerMs: 5 });
+          // each producer keeps 64 sends outstanding, like an application under load
+          await Promise.all(
+            Array.from({ length: 64 }, async () => {
+              while (performance.now() < stopAt) {
+                const t = performance.now();
+                await producer.send({ topic: 'bench', messages: [{ key: `k${w}`, value: KIB }] });
+                lat.push(performance.now() - t);
+                acked++;
+              }
+            }),
+          );
+          await producer.close();
         }),
       );
       lat.sort((a, b) => a - b);
-      const seconds = DURATION_MS / 1000;
+      producedBytes += acked * 1024;
       produce.push({
         producers,
-        recordsPerSec: Math.round(recordsDone / seconds),
-        MBps: +((recordsDone * 1024) / seconds / 1e6).toFixed(2),
-        p50ms: +percentile(lat, 50).toFixed(1),
-        p99ms: +percentile(lat, 99).toFixed(1),
+        recordsPerSec: Math.round(acked / (PHASE_MS / 1000)),
+        MBps: +((acked * 1024) / (PHASE_MS / 1000) / 1e6).toFixed(2),
+        p50ms: +pct(lat, 50).toFixed(1),
+        p99ms: +pct(lat, 99).toFixed(1),
       });
     }
-    // raw: one PUT of the same bytes, then one equivalent transaction (head update + index put + file put)
-    progress('raw backends: PUT + transaction of the same size ...');
-    const body = encodeSegment([
-      { topicId: '0f0e0d0c-0b0a-4908-8706-050403020100', partition: 0, records: records(BATCH, 1024) },
-    ]).bytes;
-    await doc.send(new PutCommand({ TableName: table, Item: { pk: 'RAWT', sk: 'META' } }));
-    const rawLat: number[] = [];
-    let rawCalls = 0;
-    const rawUntil = performance.now() + DURATION_MS;
-    while (performance.now() < rawUntil) {
-      const t0 = performance.now();
-      const id = `${rawCalls}`;
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `raw/${id}`, Body: body, IfNoneMatch: '*' }));
-      // the same four items as Sluice's 1-partition commit: topic check, head CAS, entry, file
-      await doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              ConditionCheck: {
-                TableName: table,
-                Key: { pk: 'RAWT', sk: 'META' },
-                ConditionExpression: 'attribute_exists(pk)',
-              },
-            },
-            {
-              Update: {
-                TableName: table,
-                Key: { pk: 'RAW', sk: 'HEAD' },
-                UpdateExpression: 'SET n = :next',
-                ConditionExpression: rawCalls === 0 ? 'attribute_not_exists(n)' : 'n = :n',
-                ExpressionAttributeValues: rawCalls === 0 ? { ':next': 1 } : { ':n': rawCalls, ':next': rawCalls + 1 },
-              },
-            },
-            {
-              Put: {
-                TableName: table,
-                Item: { pk: 'RAW', sk: `S#${id.padStart(20, '0')}`, k: `raw/${id}` },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Put: {
-                TableName: table,
-                Item: { pk: `RAWF#${id}`, sk: 'META', s: 'c' },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-          ],
-        }),
-      );
-      rawLat.push(performance.now() - t0);
-      rawCalls++;
-    }
-    rawLat.sort((a, b) => a - b);
-    const raw = {
-      recordsPerSec: Math.round((rawCalls * BATCH) / (DURATION_MS / 1000)),
-      p50ms: +percentile(rawLat, 50).toFixed(1),
-      p99ms: +percentile(rawLat, 99).toFixed(1),
+    const producedMB = producedBytes / 1e6;
+    const writeCost = {
+      s3PutsPerMB: +((s3Counts.get('PutObjectCommand') ?? 0) / producedMB).toFixed(2),
+      ddbWriteUnitsPerMB: +(capacity.write / producedMB).toFixed(1),
+      ddbReadUnitsPerMB: +(capacity.read / producedMB).toFixed(1),
+      capacityEstimated: capacity.estimated,
     };
-    const single = produce[0] as { recordsPerSec: number; p50ms: number };
     results.produce = produce;
-    results.rawBackends = { ...raw, sluiceOverVsRaw: +(single.recordsPerSec / raw.recordsPerSec).toFixed(2) };
+
+    // 4. fetch: read everything of one partition back
+    progress('fetch: reading back ...');
+    s3Counts.clear();
+    capacity.read = 0;
+    const reader = new SluiceLog({ ...stores, settings: { chunkCacheBytes: 0 } });
+    const hwm = (await reader.describeTopic('bench')).offsets.map((o) => o.highWatermark);
+    let fetched = 0;
+    let fetchedBytes = 0;
+    const fetchStart = performance.now();
+    for (let p = 0; p < 48 && performance.now() - fetchStart < PHASE_MS; p++) {
+      let offset = 0;
+      while (offset < (hwm[p] ?? 0) && performance.now() - fetchStart < PHASE_MS) {
+        const r = await reader.fetch({
+          topic: 'bench',
+          partition: p,
+          offset,
+          maxRecords: 10_000,
+          maxBytes: 4 * 1024 * 1024,
+        });
+        for (const x of r.records) fetchedBytes += x.value?.byteLength ?? 0;
+        fetched += r.records.length;
+        offset = r.nextOffset;
+      }
+    }
+    const fetchSeconds = (performance.now() - fetchStart) / 1000;
+    const fetchedMB = fetchedBytes / 1e6;
+    results.fetch = {
+      recordsPerSec: Math.round(fetched / fetchSeconds),
+      MBps: +(fetchedMB / fetchSeconds).toFixed(2),
+      s3GetsPerMB: +((s3Counts.get('GetObjectCommand') ?? 0) / fetchedMB).toFixed(2),
+      ddbReadUnitsPerMB: +(capacity.read / fetchedMB).toFixed(1),
+      readAmplification: +(reader.fetchStats.bytesFetched / fetchedBytes).toFixed(2),
+    };
+    const f = results.fetch as { s3GetsPerMB: number; ddbReadUnitsPerMB: number };
+    results.costPerGB = {
+      ...writeCost,
+      produceUSD: +(
+        1000 *
+        ((writeCost.s3PutsPerMB * PRICES.s3PutPer1k) / 1000 +
+          (writeCost.ddbWriteUnitsPerMB * PRICES.ddbWritePerM) / 1e6 +
+          (writeCost.ddbReadUnitsPerMB * PRICES.ddbReadPerM) / 1e6)
+      ).toFixed(4),
+      consumeUSD: +(
+        1000 *
+        ((f.s3GetsPerMB * PRICES.s3GetPer1k) / 1000 + (f.ddbReadUnitsPerMB * PRICES.ddbReadPerM) / 1e6)
+      ).toFixed(4),
+    };
   } finally {
     progress('stopping backends ...');
     await backends.stop();
     progress('');
   }
-
-  const codec = results.codec as { encodeMBs: number; decodeMBs: number };
-  const lines = [
-    `Sluice benchmark — ${results.machine}`,
-    `codec (1 KiB records): encode ${codec.encodeMBs.toFixed(0)} MB/s, decode ${codec.decodeMBs.toFixed(0)} MB/s`,
-    'requests per produce call:',
-    ...Object.entries(results.requestsPerProduceCall as Record<string, { puts: number; transactions: number }>).map(
-      ([k, v]) => `  ${k.padEnd(14)} S3 PUTs ${v.puts}, DynamoDB transactions ${v.transactions}`,
-    ),
-    'produce (100 x 1 KiB per call, local emulators):',
-    '  producers  records/s    MB/s   p50 ms   p99 ms',
-    ...(
-      results.produce as { producers: number; recordsPerSec: number; MBps: number; p50ms: number; p99ms: number }[]
-    ).map(
-      (r) =>
-        `  ${String(r.producers).padStart(9)}  ${String(r.recordsPerSec).padStart(9)}  ${r.MBps.toFixed(2).padStart(6)}  ${r.p50ms.toFixed(1).padStart(7)}  ${r.p99ms.toFixed(1).padStart(7)}`,
-    ),
-    `raw backends (1 PUT + 1 transaction, sequential): ${(results.rawBackends as { recordsPerSec: number }).recordsPerSec} records/s, p50 ${(results.rawBackends as { p50ms: number }).p50ms} ms; Sluice (1 producer) / raw = ${(results.rawBackends as { sluiceOverVsRaw: number }).sluiceOverVsRaw}`,
-  ];
-  console.log(lines.join('\n'));
+  results.seconds = Math.round((performance.now() - started) / 1000);
+  printTable(results);
   if (json) console.log(JSON.stringify(results));
+}
+
+function printTable(r: Record<string, unknown>) {
+  const codec = r.codec as { encodeMBs: number; decodeMBs: number };
+  const per = r.requestsPerProduceCall as Record<string, { puts: number; transactions: number }>;
+  const vs = r.vsRaw as {
+    sluice: { recordsPerSec: number; p50ms: number; p99ms: number };
+    raw: { recordsPerSec: number; p50ms: number; p99ms: number };
+    throughputRatio: number;
+    p50DeltaMs: number;
+  };
+  const produce = r.produce as {
+    producers: number;
+    recordsPerSec: number;
+    MBps: number;
+    p50ms: number;
+    p99ms: number;
+  }[];
+  const f = r.fetch as {
+    recordsPerSec: number;
+    MBps: number;
+    s3GetsPerMB: number;
+    ddbReadUnitsPerMB: number;
+    readAmplification: number;
+  };
+  const c = r.costPerGB as {
+    s3PutsPerMB: number;
+    ddbWriteUnitsPerMB: number;
+    ddbReadUnitsPerMB: number;
+    capacityEstimated: boolean;
+    produceUSD: number;
+    consumeUSD: number;
+  };
+  const row = (...cells: (string | number)[]) => cells.map((x, i) => String(x).padStart(i === 0 ? 22 : 10)).join(' ');
+  console.log(
+    [
+      `Sluice benchmark — ${r.machine}; local emulators (LocalStack S3, DynamoDB Local); ${r.seconds} s`,
+      '',
+      `codec, 1 KiB records: encode ${codec.encodeMBs} MB/s, decode ${codec.decodeMBs} MB/s`,
+      `requests per produce call: ${Object.entries(per)
+        .map(([k, v]) => `${k} partition(s) → ${v.puts} PUT + ${v.transactions} transaction`)
+        .join('; ')}`,
+      '',
+      row('', 'records/s', 'p50 ms', 'p99 ms'),
+      row('Sluice, 100 rec/call', vs.sluice.recordsPerSec, vs.sluice.p50ms, vs.sluice.p99ms),
+      row('raw PUT + transaction', vs.raw.recordsPerSec, vs.raw.p50ms, vs.raw.p99ms),
+      `Sluice / raw throughput = ${vs.throughputRatio}; p50 difference ${vs.p50DeltaMs} ms`,
+      '',
+      row('producers (client)', 'records/s', 'MB/s', 'p50 ms', 'p99 ms'),
+      ...produce.map((p) => row(p.producers, p.recordsPerSec, p.MBps, p.p50ms, p.p99ms)),
+      '',
+      `fetch: ${f.recordsPerSec} records/s, ${f.MBps} MB/s, read amplification ${f.readAmplification}`,
+      `per MB produced: ${c.s3PutsPerMB} S3 PUTs, ${c.ddbWriteUnitsPerMB} DynamoDB write units, ${c.ddbReadUnitsPerMB} read units${c.capacityEstimated ? ' (capacity estimated from item sizes: the emulator reports none)' : ''}`,
+      `per MB consumed: ${f.s3GetsPerMB} S3 GETs, ${f.ddbReadUnitsPerMB} DynamoDB read units`,
+      `implied AWS cost (us-east-1 list): $${c.produceUSD} per GB produced, $${c.consumeUSD} per GB consumed`,
+    ].join('\n'),
+  );
 }
 
 main().catch((e) => {
