@@ -12,6 +12,9 @@
  * | idempotency key   | K#{key}                 | META                 |
  * | producer          | D#{producerId}          | META                 |
  * | deleted topic     | DELETED                 | T#{topicId}          |
+ * | group member      | G#{group}               | M#{memberId}         |
+ * | partition lease   | G#{group}               | L#{topicId}#{p}      |
+ * | committed offset  | G#{group}               | O#{topicId}#{p}      |
  *
  * Index entries are keyed by their *last* offset, so the entry holding offset `o` is the
  * first entry with `sk >= S#{o}`: one Query, no backwards scan.
@@ -46,7 +49,24 @@ export const keys = {
   idempotency: (key: string): ItemKey => ({ pk: `K#${key}`, sk: META }),
   producer: (producerId: string): ItemKey => ({ pk: `D#${producerId}`, sk: META }),
   deletedTopic: (topicId: string): ItemKey => ({ pk: 'DELETED', sk: `T#${topicId}` }),
+  groupPk: (group: string): string => `G#${group}`,
+  member: (group: string, memberId: string): ItemKey => ({ pk: `G#${group}`, sk: `M#${memberId}` }),
+  lease: (group: string, topicId: string, partition: number): ItemKey => ({
+    pk: `G#${group}`,
+    sk: `L#${topicId}#${partition}`,
+  }),
+  committedOffset: (group: string, topicId: string, partition: number): ItemKey => ({
+    pk: `G#${group}`,
+    sk: `O#${topicId}#${partition}`,
+  }),
 } as const;
+
+/** Parses the `{topicId}#{p}` tail of a lease or offset sort key (`L#…` / `O#…`). */
+export function parseGroupPartitionSk(sk: string): { kind: 'L' | 'O'; topicId: string; partition: number } {
+  const m = /^([LO])#([0-9a-f-]{36})#(\d+)$/.exec(sk);
+  if (!m) throw new RangeError(`not a lease or offset sort key: ${sk}`);
+  return { kind: m[1] as 'L' | 'O', topicId: m[2] as string, partition: Number(m[3]) };
+}
 
 /** Sort key of an index entry. */
 export function indexSk(lastOffset: number): string {

@@ -228,3 +228,91 @@ export interface LogMetadataStore {
   /** A live producer record, strongly consistent. */
   getProducer(producerId: string, nowMs: number): Promise<ProducerRecord | undefined>;
 }
+
+/** A consumer-group member's registration. */
+export interface MemberRecord {
+  readonly memberId: string;
+  readonly topics: readonly string[];
+  readonly lastHeartbeatMs: number;
+  readonly sessionTimeoutMs: number;
+}
+
+/** A partition lease: who may consume it, under which fencing epoch, until when. */
+export interface LeaseRecord {
+  readonly topicId: string;
+  readonly partition: number;
+  /** null once released. */
+  readonly owner: string | null;
+  /** Fencing token: grows by one on every acquire. */
+  readonly epoch: number;
+  readonly expiresAtMs: number;
+}
+
+/** A group's committed offset of one partition (the next offset to process). */
+export interface CommittedOffsetRecord {
+  readonly topicId: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** Lease epoch the commit was made under (0 for an admin reset). */
+  readonly epoch: number;
+  readonly metadata: string | null;
+  readonly committedMs: number;
+}
+
+/** What a commit attempt found. */
+export type CommitOffsetOutcome =
+  | { readonly status: 'committed' }
+  /** The committer does not hold the lease at that epoch: a zombie. */
+  | { readonly status: 'fenced'; readonly lease: LeaseRecord | undefined }
+  /** A higher offset is already committed; offsets never move backwards. */
+  | { readonly status: 'stale'; readonly committed: number };
+
+/** Members, leases and committed offsets of consumer groups: DynamoDB in production. */
+export interface GroupStore {
+  /** Registers or refreshes a member (each member writes only its own item). */
+  putMember(group: string, member: MemberRecord, expiresAtMs: number): Promise<void>;
+  deleteMember(group: string, memberId: string): Promise<void>;
+  /** Everything of a group, strongly consistent (one Query). */
+  readGroup(
+    group: string,
+  ): Promise<{ members: MemberRecord[]; leases: LeaseRecord[]; offsets: CommittedOffsetRecord[] }>;
+  /** Takes a lease that is free, expired (by more than the skew bound) or already ours; epoch + 1. */
+  acquireLease(
+    group: string,
+    lease: { topicId: string; partition: number; memberId: string },
+    nowMs: number,
+    leaseDurationMs: number,
+    maxClockSkewMs: number,
+  ): Promise<{ acquired: true; lease: LeaseRecord } | { acquired: false; lease: LeaseRecord | undefined }>;
+  /** Extends a lease we hold at `epoch`. */
+  renewLease(
+    group: string,
+    lease: { topicId: string; partition: number; memberId: string; epoch: number },
+    nowMs: number,
+    leaseDurationMs: number,
+  ): Promise<{ renewed: true; lease: LeaseRecord } | { renewed: false; lease: LeaseRecord | undefined }>;
+  /** Gives up a lease we hold at `epoch`; false if we no longer held it. */
+  releaseLease(
+    group: string,
+    lease: { topicId: string; partition: number; memberId: string; epoch: number },
+  ): Promise<boolean>;
+  /** Commits an offset iff `memberId` holds the lease at `epoch`, never backwards. */
+  commitOffset(
+    group: string,
+    commit: {
+      topicId: string;
+      partition: number;
+      memberId: string;
+      epoch: number;
+      offset: number;
+      metadata: string | null;
+      nowMs: number;
+    },
+  ): Promise<CommitOffsetOutcome>;
+  /** Admin reset: sets offsets unconditionally (the caller checks the group is empty). */
+  setOffsets(
+    group: string,
+    offsets: readonly { topicId: string; partition: number; offset: number }[],
+    nowMs: number,
+  ): Promise<void>;
+}

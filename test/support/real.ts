@@ -8,6 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
 import { documentClient, localDynamoClient, localS3Client } from '../../lib/local/clients';
 import { ensureBucket, ensureTable } from '../../lib/local/provision';
+import { DynamoGroupStore } from '../../lib/storage/dynamo-group-store';
 import { DynamoLogMetadataStore } from '../../lib/storage/dynamo-log-metadata-store';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store';
 
@@ -19,6 +20,7 @@ export interface RealStores {
   readonly table: string;
   readonly objects: S3ObjectStore;
   readonly metadata: DynamoLogMetadataStore;
+  readonly groups: DynamoGroupStore;
 }
 
 /** Creates a fresh bucket and table; clients may be customised (fault injection). */
@@ -41,5 +43,6 @@ export async function realStores(
     table,
     objects: new S3ObjectStore(s3, bucket),
     metadata: new DynamoLogMetadataStore(documentClient(dynamo), table),
+    groups: new DynamoGroupStore(documentClient(dynamo), table),
   };
 }

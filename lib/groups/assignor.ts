@@ -1,0 +1,103 @@
+/**
+ * Leaderless, deterministic, sticky partition assignment (pure).
+ *
+ * Every member computes the same target from the same inputs: the sorted live members,
+ * each member's subscription, the subscribed partitions, and the current lease owners
+ * (read strongly consistent from the lease table). Including the current owners is what
+ * makes it cooperative and sticky — Kafka's CooperativeStickyAssignor takes the current
+ * assignment as input for the same reason:
+ *
+ * 1. quota: a partition's eligible members are the live members subscribed to its topic;
+ *    members get balanced counts (⌊P/n⌋ or ⌈P/n⌉, computed over all partitions).
+ * 2. keep: a partition whose owner is live, subscribed and within its quota stays put.
+ *    An over-quota owner keeps the partitions it ranks highest (rendezvous hash).
+ * 3. fill: every other partition goes to the eligible member with room that ranks it
+ *    highest (rendezvous hash of member and partition).
+ *
+ * So when a member joins, the only partitions that move are the ones it takes; when one
+ * dies, only its partitions move. Nothing stops the world.
+ */
+import { createHash } from 'node:crypto';
+
+/** A partition of a topic. */
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** A live member and the topics it subscribes to. */
+export interface MemberSubscription {
+  readonly memberId: string;
+  readonly topics: readonly string[];
+}
+
+/** Key of a topic-partition in assignment maps. */
+export function tpKey(tp: TopicPartition): string {
+  return `${tp.topic}#${tp.partition}`;
+}
+
+function rank(memberId: string, tp: TopicPartition): bigint {
+  const h = createHash('sha256').update(`${memberId}\u0000${tp.topic}\u0000${tp.partition}`).digest();
+  return h.readBigUInt64BE(0);
+}
+
+/**
+ * The target owner of every partition (key: `tpKey`). `owners` holds the current lease
+ * owner per partition (only live owners matter; others are ignored).
+ */
+export function assignPartitions(
+  members: readonly MemberSubscription[],
+  partitions: readonly TopicPartition[],
+  owners: ReadonlyMap<string, string>,
+): Map<string, string> {
+  const sorted = [...members].sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+  const subs = new Map(sorted.map((m) => [m.memberId, new Set(m.topics)]));
+  const eligible = (tp: TopicPartition) =>
+    sorted.filter((m) => subs.get(m.memberId)?.has(tp.topic)).map((m) => m.memberId);
+  const assignable = [...partitions]
+    .filter((tp) => eligible(tp).length > 0)
+    .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  const result = new Map<string, string>();
+  if (sorted.length === 0 || assignable.length === 0) return result;
+
+  // quotas: ⌈P/n⌉ for the first P mod n members (in sorted order), ⌊P/n⌋ for the rest
+  const base = Math.floor(assignable.length / sorted.length);
+  const extra = assignable.length % sorted.length;
+  const quota = new Map(sorted.map((m, i) => [m.memberId, base + (i < extra ? 1 : 0)]));
+  const load = new Map(sorted.map((m) => [m.memberId, 0]));
+
+  // keep: current owners keep what they rank highest, up to their quota
+  const keptBy = new Map<string, TopicPartition[]>();
+  for (const tp of assignable) {
+    const owner = owners.get(tpKey(tp));
+    if (owner !== undefined && subs.get(owner)?.has(tp.topic)) {
+      const list = keptBy.get(owner) ?? [];
+      list.push(tp);
+      keptBy.set(owner, list);
+    }
+  }
+  for (const [owner, list] of keptBy) {
+    list.sort((a, b) => cmpRank(rank(owner, b), rank(owner, a)) || (tpKey(a) < tpKey(b) ? -1 : 1));
+    for (const tp of list.slice(0, quota.get(owner) ?? 0)) {
+      result.set(tpKey(tp), owner);
+      load.set(owner, (load.get(owner) ?? 0) + 1);
+    }
+  }
+
+  // fill: unowned partitions to the highest-ranking eligible member with room; a member
+  // whose quota is reached may still take one when every eligible member is full
+  // (subscriptions can make perfect balance impossible)
+  for (const tp of assignable) {
+    if (result.has(tpKey(tp))) continue;
+    const candidates = eligible(tp).sort((a, b) => cmpRank(rank(b, tp), rank(a, tp)) || (a < b ? -1 : 1));
+    const withRoom = candidates.find((m) => (load.get(m) ?? 0) < (quota.get(m) ?? 0));
+    const chosen = withRoom ?? candidates.reduce((best, m) => ((load.get(m) ?? 0) < (load.get(best) ?? 0) ? m : best));
+    result.set(tpKey(tp), chosen);
+    load.set(chosen, (load.get(chosen) ?? 0) + 1);
+  }
+  return result;
+}
+
+function cmpRank(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,324 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { RetriableError } from '../errors';
+import { awsErrorName, translateAwsError } from './aws-errors';
+import { TTL_ATTRIBUTE } from './dynamo-log-metadata-store';
+import { keys, parseGroupPartitionSk } from './keys';
+import type { CommitOffsetOutcome, CommittedOffsetRecord, GroupStore, LeaseRecord, MemberRecord } from './ports';
+
+type Item = Record<string, unknown>;
+
+/**
+ * `GroupStore` on the Sluice table: members `G#{group}/M#{id}`, leases
+ * `G#{group}/L#{topicId}#{p}`, committed offsets `G#{group}/O#{topicId}#{p}` — one
+ * partition key per group, so one Query reads a whole group.
+ */
+export class DynamoGroupStore implements GroupStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async putMember(group: string, m: MemberRecord, expiresAtMs: number): Promise<void> {
+    await this.call('put member', () =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...keys.member(group, m.memberId),
+            memberId: m.memberId,
+            topics: [...m.topics],
+            lastHeartbeatMs: m.lastHeartbeatMs,
+            sessionTimeoutMs: m.sessionTimeoutMs,
+            expiresAtMs,
+            [TTL_ATTRIBUTE]: Math.ceil(expiresAtMs / 1000) + 3600,
+          },
+        }),
+      ),
+    );
+  }
+
+  async deleteMember(group: string, memberId: string): Promise<void> {
+    await this.call('delete member', () =>
+      this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.member(group, memberId) })),
+    );
+  }
+
+  async readGroup(group: string) {
+    const members: MemberRecord[] = [];
+    const leases: LeaseRecord[] = [];
+    const offsets: CommittedOffsetRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.call('read group', () =>
+        this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': keys.groupPk(group) },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of res.Items ?? []) {
+        const sk = item.sk as string;
+        if (sk.startsWith('M#')) members.push(parseMember(item));
+        else if (sk.startsWith('L#')) leases.push(parseLease(item));
+        else if (sk.startsWith('O#')) offsets.push(parseOffset(item));
+      }
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return { members, leases, offsets };
+  }
+
+  /**
+   * Condition: no lease, or released, or ours, or expired by more than the skew bound
+   * (`expiresAtMs < :now − maxClockSkewMs`, by the acquirer's clock). Sets owner, bumps the
+   * epoch, sets expiry. Failure returns the holder's lease.
+   *
+   *   A holds epoch 4 until T          B (clock up to S ahead)
+   *   A stops processing at T − S      B may acquire after T + S   → epoch 5
+   *   A (zombie) commits with epoch 4  → FENCED
+   */
+  async acquireLease(
+    group: string,
+    l: { topicId: string; partition: number; memberId: string },
+    nowMs: number,
+    leaseDurationMs: number,
+    maxClockSkewMs: number,
+  ) {
+    try {
+      const res = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.lease(group, l.topicId, l.partition),
+          UpdateExpression:
+            'SET #owner = :me, expiresAtMs = :exp, epoch = if_not_exists(epoch, :zero) + :one, topicId = :tid, #partition = :p',
+          ConditionExpression:
+            'attribute_not_exists(pk) OR attribute_not_exists(#owner) OR #owner = :me OR expiresAtMs < :cutoff',
+          ExpressionAttributeNames: { '#owner': 'owner', '#partition': 'partition' },
+          ExpressionAttributeValues: {
+            ':me': l.memberId,
+            ':exp': nowMs + leaseDurationMs,
+            ':zero': 0,
+            ':one': 1,
+            ':tid': l.topicId,
+            ':p': l.partition,
+            ':cutoff': nowMs - maxClockSkewMs,
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { acquired: true as const, lease: parseLease(res.Attributes as Item) };
+    } catch (e) {
+      return { acquired: false as const, lease: this.failedCondition(e, 'acquire lease') };
+    }
+  }
+
+  /** Condition: `owner = :me AND epoch = :e`. Failure: the lease was taken (or released). */
+  async renewLease(
+    group: string,
+    l: { topicId: string; partition: number; memberId: string; epoch: number },
+    nowMs: number,
+    leaseDurationMs: number,
+  ) {
+    try {
+      const res = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.lease(group, l.topicId, l.partition),
+          UpdateExpression: 'SET expiresAtMs = :exp',
+          ConditionExpression: '#owner = :me AND epoch = :e',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':me': l.memberId, ':e': l.epoch, ':exp': nowMs + leaseDurationMs },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { renewed: true as const, lease: parseLease(res.Attributes as Item) };
+    } catch (e) {
+      return { renewed: false as const, lease: this.failedCondition(e, 'renew lease') };
+    }
+  }
+
+  /** Condition: `owner = :me AND epoch = :e`. Clears the owner; keeps the epoch. */
+  async releaseLease(group: string, l: { topicId: string; partition: number; memberId: string; epoch: number }) {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.lease(group, l.topicId, l.partition),
+          UpdateExpression: 'REMOVE #owner SET expiresAtMs = :zero',
+          ConditionExpression: '#owner = :me AND epoch = :e',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':me': l.memberId, ':e': l.epoch, ':zero': 0 },
+        }),
+      );
+      return true;
+    } catch (e) {
+      this.failedCondition(e, 'release lease');
+      return false;
+    }
+  }
+
+  /**
+   * One transaction: ConditionCheck the lease (`owner = :me AND epoch = :e`) and update the
+   * offset iff it does not move backwards (`attribute_not_exists(offset) OR offset <= :o`).
+   * Lease condition failed → FENCED (a zombie); offset condition failed → stale.
+   */
+  async commitOffset(
+    group: string,
+    c: {
+      topicId: string;
+      partition: number;
+      memberId: string;
+      epoch: number;
+      offset: number;
+      metadata: string | null;
+      nowMs: number;
+    },
+  ): Promise<CommitOffsetOutcome> {
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.table,
+                Key: keys.lease(group, c.topicId, c.partition),
+                ConditionExpression: '#owner = :me AND epoch = :e',
+                ExpressionAttributeNames: { '#owner': 'owner' },
+                ExpressionAttributeValues: { ':me': c.memberId, ':e': c.epoch },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+            {
+              Update: {
+                TableName: this.table,
+                Key: keys.committedOffset(group, c.topicId, c.partition),
+                UpdateExpression:
+                  'SET #offset = :o, epoch = :e, metadata = :md, committedMs = :now, topicId = :tid, #partition = :p',
+                ConditionExpression: 'attribute_not_exists(#offset) OR #offset <= :o',
+                ExpressionAttributeNames: { '#offset': 'offset', '#partition': 'partition' },
+                ExpressionAttributeValues: {
+                  ':o': c.offset,
+                  ':e': c.epoch,
+                  ':md': c.metadata,
+                  ':now': c.nowMs,
+                  ':tid': c.topicId,
+                  ':p': c.partition,
+                },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+          ],
+        }),
+      );
+      return { status: 'committed' };
+    } catch (e) {
+      if (awsErrorName(e) !== 'TransactionCanceledException') throw translateAwsError(e, 'commit offset');
+      const reasons =
+        (e as { CancellationReasons?: { Code?: string; Item?: Record<string, AttributeValue> }[] })
+          .CancellationReasons ?? [];
+      const [leaseReason, offsetReason] = reasons;
+      if (leaseReason?.Code === 'ConditionalCheckFailed') {
+        return { status: 'fenced', lease: leaseReason.Item ? parseLease(unmarshall(leaseReason.Item)) : undefined };
+      }
+      if (offsetReason?.Code === 'ConditionalCheckFailed' && offsetReason.Item) {
+        return { status: 'stale', committed: parseOffset(unmarshall(offsetReason.Item)).offset };
+      }
+      throw new RetriableError('UNAVAILABLE', `commit offset cancelled: ${reasons.map((r) => r.Code).join(', ')}`, e);
+    }
+  }
+
+  async setOffsets(
+    group: string,
+    offsets: readonly { topicId: string; partition: number; offset: number }[],
+    nowMs: number,
+  ) {
+    for (let i = 0; i < offsets.length; i += 25) {
+      let items: Record<string, { PutRequest: { Item: Item } }[]> | undefined = {
+        [this.table]: offsets.slice(i, i + 25).map((o) => ({
+          PutRequest: {
+            Item: {
+              ...keys.committedOffset(group, o.topicId, o.partition),
+              topicId: o.topicId,
+              partition: o.partition,
+              offset: o.offset,
+              epoch: 0,
+              metadata: null,
+              committedMs: nowMs,
+            },
+          },
+        })),
+      };
+      for (let round = 0; items && Object.keys(items).length > 0; round++) {
+        if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** round)));
+        const res = await this.call('reset offsets', () =>
+          this.db.send(
+            new BatchWriteCommand({ RequestItems: items as Record<string, { PutRequest: { Item: Item } }[]> }),
+          ),
+        );
+        items = res.UnprocessedItems as typeof items;
+      }
+    }
+  }
+
+  /** For a failed conditional write: the old item, or rethrows anything else translated. */
+  private failedCondition(e: unknown, what: string): LeaseRecord | undefined {
+    if (awsErrorName(e) !== 'ConditionalCheckFailedException') throw translateAwsError(e, what);
+    const old = (e as { Item?: Record<string, AttributeValue> }).Item;
+    return old ? parseLease(unmarshall(old)) : undefined;
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw translateAwsError(e, what);
+    }
+  }
+}
+
+function parseMember(item: Item): MemberRecord {
+  return {
+    memberId: item.memberId as string,
+    topics: (item.topics as string[] | undefined) ?? [],
+    lastHeartbeatMs: item.lastHeartbeatMs as number,
+    sessionTimeoutMs: item.sessionTimeoutMs as number,
+  };
+}
+
+function parseLease(item: Item): LeaseRecord {
+  const { topicId, partition } = parseGroupPartitionSk(item.sk as string);
+  return {
+    topicId,
+    partition,
+    owner: (item.owner as string | undefined) ?? null,
+    epoch: (item.epoch as number | undefined) ?? 0,
+    expiresAtMs: (item.expiresAtMs as number | undefined) ?? 0,
+  };
+}
+
+function parseOffset(item: Item): CommittedOffsetRecord {
+  const { topicId, partition } = parseGroupPartitionSk(item.sk as string);
+  return {
+    topicId,
+    partition,
+    offset: item.offset as number,
+    epoch: (item.epoch as number | undefined) ?? 0,
+    metadata: (item.metadata as string | null | undefined) ?? null,
+    committedMs: (item.committedMs as number | undefined) ?? 0,
+  };
+}

@@ -1,0 +1,133 @@
+import type { CommitOffsetOutcome, CommittedOffsetRecord, GroupStore, LeaseRecord, MemberRecord } from './ports';
+
+/** In-memory `GroupStore` with the same conditions as `DynamoGroupStore`. */
+export class MemoryGroupStore implements GroupStore {
+  private readonly groups = new Map<
+    string,
+    {
+      members: Map<string, MemberRecord & { expiresAtMs: number }>;
+      leases: Map<string, LeaseRecord>;
+      offsets: Map<string, CommittedOffsetRecord>;
+    }
+  >();
+
+  private g(group: string) {
+    let v = this.groups.get(group);
+    if (!v) {
+      v = { members: new Map(), leases: new Map(), offsets: new Map() };
+      this.groups.set(group, v);
+    }
+    return v;
+  }
+
+  async putMember(group: string, member: MemberRecord, expiresAtMs: number): Promise<void> {
+    this.g(group).members.set(member.memberId, { ...member, topics: [...member.topics], expiresAtMs });
+  }
+
+  async deleteMember(group: string, memberId: string): Promise<void> {
+    this.g(group).members.delete(memberId);
+  }
+
+  async readGroup(group: string) {
+    const g = this.g(group);
+    return {
+      members: [...g.members.values()]
+        .map(({ expiresAtMs: _, ...m }) => ({ ...m, topics: [...m.topics] }))
+        .sort((a, b) => (a.memberId < b.memberId ? -1 : 1)),
+      leases: [...g.leases.values()].map((l) => ({ ...l })).sort(byTp),
+      offsets: [...g.offsets.values()].map((o) => ({ ...o })).sort(byTp),
+    };
+  }
+
+  async acquireLease(
+    group: string,
+    l: { topicId: string; partition: number; memberId: string },
+    nowMs: number,
+    leaseDurationMs: number,
+    maxClockSkewMs: number,
+  ) {
+    const key = `${l.topicId}#${l.partition}`;
+    const cur = this.g(group).leases.get(key);
+    const ok = !cur || cur.owner === null || cur.owner === l.memberId || cur.expiresAtMs < nowMs - maxClockSkewMs;
+    if (!ok) return { acquired: false as const, lease: { ...(cur as LeaseRecord) } };
+    const lease: LeaseRecord = {
+      topicId: l.topicId,
+      partition: l.partition,
+      owner: l.memberId,
+      epoch: (cur?.epoch ?? 0) + 1,
+      expiresAtMs: nowMs + leaseDurationMs,
+    };
+    this.g(group).leases.set(key, lease);
+    return { acquired: true as const, lease: { ...lease } };
+  }
+
+  async renewLease(
+    group: string,
+    l: { topicId: string; partition: number; memberId: string; epoch: number },
+    nowMs: number,
+    leaseDurationMs: number,
+  ) {
+    const key = `${l.topicId}#${l.partition}`;
+    const cur = this.g(group).leases.get(key);
+    if (!cur || cur.owner !== l.memberId || cur.epoch !== l.epoch) {
+      return { renewed: false as const, lease: cur ? { ...cur } : undefined };
+    }
+    const lease = { ...cur, expiresAtMs: nowMs + leaseDurationMs };
+    this.g(group).leases.set(key, lease);
+    return { renewed: true as const, lease: { ...lease } };
+  }
+
+  async releaseLease(group: string, l: { topicId: string; partition: number; memberId: string; epoch: number }) {
+    const key = `${l.topicId}#${l.partition}`;
+    const cur = this.g(group).leases.get(key);
+    if (!cur || cur.owner !== l.memberId || cur.epoch !== l.epoch) return false;
+    this.g(group).leases.set(key, { ...cur, owner: null, expiresAtMs: 0 });
+    return true;
+  }
+
+  async commitOffset(
+    group: string,
+    c: {
+      topicId: string;
+      partition: number;
+      memberId: string;
+      epoch: number;
+      offset: number;
+      metadata: string | null;
+      nowMs: number;
+    },
+  ): Promise<CommitOffsetOutcome> {
+    const key = `${c.topicId}#${c.partition}`;
+    const g = this.g(group);
+    const lease = g.leases.get(key);
+    if (!lease || lease.owner !== c.memberId || lease.epoch !== c.epoch) {
+      return { status: 'fenced', lease: lease ? { ...lease } : undefined };
+    }
+    const cur = g.offsets.get(key);
+    if (cur && cur.offset > c.offset) return { status: 'stale', committed: cur.offset };
+    g.offsets.set(key, {
+      topicId: c.topicId,
+      partition: c.partition,
+      offset: c.offset,
+      epoch: c.epoch,
+      metadata: c.metadata,
+      committedMs: c.nowMs,
+    });
+    return { status: 'committed' };
+  }
+
+  async setOffsets(
+    group: string,
+    offsets: readonly { topicId: string; partition: number; offset: number }[],
+    nowMs: number,
+  ) {
+    const g = this.g(group);
+    for (const o of offsets) {
+      g.offsets.set(`${o.topicId}#${o.partition}`, { ...o, epoch: 0, metadata: null, committedMs: nowMs });
+    }
+  }
+}
+
+function byTp(a: { topicId: string; partition: number }, b: { topicId: string; partition: number }): number {
+  return a.topicId < b.topicId ? -1 : a.topicId > b.topicId ? 1 : a.partition - b.partition;
+}

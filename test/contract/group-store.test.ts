@@ -1,0 +1,136 @@
+/**
+ * One GroupStore contract on the in-memory fake and on DynamoDB Local: membership, the
+ * lease conditions (free / expired beyond the skew bound / ours), renew and release by
+ * owner and epoch only, fenced and monotonic offset commits, admin reset.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryGroupStore } from '../../lib/storage/memory-group-store';
+import type { GroupStore } from '../../lib/storage/ports';
+import { realStores } from '../support/real';
+
+const T = '11111111-2222-4333-8444-555555555555';
+const NOW = Date.UTC(2026, 10, 22);
+const DUR = 10_000;
+const SKEW = 1_000;
+
+function contract(name: string, make: () => Promise<GroupStore>) {
+  describe(`GroupStore contract: ${name}`, () => {
+    it('registers, refreshes and removes members; reads a group in one call', async () => {
+      const s = await make();
+      await s.putMember(
+        'g',
+        { memberId: 'b', topics: ['t1'], lastHeartbeatMs: NOW, sessionTimeoutMs: 30_000 },
+        NOW + 60_000,
+      );
+      await s.putMember(
+        'g',
+        { memberId: 'a', topics: ['t1', 't2'], lastHeartbeatMs: NOW, sessionTimeoutMs: 30_000 },
+        NOW + 60_000,
+      );
+      await s.putMember(
+        'g',
+        { memberId: 'b', topics: ['t1'], lastHeartbeatMs: NOW + 5, sessionTimeoutMs: 30_000 },
+        NOW + 60_000,
+      );
+      await s.putMember(
+        'other',
+        { memberId: 'x', topics: ['t1'], lastHeartbeatMs: NOW, sessionTimeoutMs: 30_000 },
+        NOW + 60_000,
+      );
+      const g = await s.readGroup('g');
+      expect(g.members.map((m) => [m.memberId, m.lastHeartbeatMs, m.topics])).toEqual([
+        ['a', NOW, ['t1', 't2']],
+        ['b', NOW + 5, ['t1']],
+      ]);
+      await s.deleteMember('g', 'a');
+      expect((await s.readGroup('g')).members.map((m) => m.memberId)).toEqual(['b']);
+      expect(await s.readGroup('empty')).toEqual({ members: [], leases: [], offsets: [] });
+    });
+
+    it('acquires free leases with epoch 1, refuses held ones, takes expired ones only beyond the skew bound', async () => {
+      const s = await make();
+      const a = await s.acquireLease('g', { topicId: T, partition: 0, memberId: 'a' }, NOW, DUR, SKEW);
+      expect(a).toEqual({
+        acquired: true,
+        lease: { topicId: T, partition: 0, owner: 'a', epoch: 1, expiresAtMs: NOW + DUR },
+      });
+      const b1 = await s.acquireLease('g', { topicId: T, partition: 0, memberId: 'b' }, NOW + DUR, DUR, SKEW);
+      expect(b1.acquired).toBe(false);
+      expect(b1.lease?.owner).toBe('a');
+      // expired, but within the skew bound: still a's
+      expect(
+        (await s.acquireLease('g', { topicId: T, partition: 0, memberId: 'b' }, NOW + DUR + SKEW, DUR, SKEW)).acquired,
+      ).toBe(false);
+      const b2 = await s.acquireLease(
+        'g',
+        { topicId: T, partition: 0, memberId: 'b' },
+        NOW + DUR + SKEW + 1,
+        DUR,
+        SKEW,
+      );
+      expect(b2).toMatchObject({ acquired: true, lease: { owner: 'b', epoch: 2 } });
+      // re-acquiring one's own lease bumps the epoch
+      const b3 = await s.acquireLease(
+        'g',
+        { topicId: T, partition: 0, memberId: 'b' },
+        NOW + DUR + SKEW + 2,
+        DUR,
+        SKEW,
+      );
+      expect(b3).toMatchObject({ acquired: true, lease: { owner: 'b', epoch: 3 } });
+    });
+
+    it('renews and releases only as owner at the current epoch', async () => {
+      const s = await make();
+      await s.acquireLease('g', { topicId: T, partition: 1, memberId: 'a' }, NOW, DUR, SKEW);
+      expect(
+        (await s.renewLease('g', { topicId: T, partition: 1, memberId: 'a', epoch: 1 }, NOW + 5000, DUR)).lease
+          ?.expiresAtMs,
+      ).toBe(NOW + 5000 + DUR);
+      expect((await s.renewLease('g', { topicId: T, partition: 1, memberId: 'b', epoch: 1 }, NOW, DUR)).renewed).toBe(
+        false,
+      );
+      expect((await s.renewLease('g', { topicId: T, partition: 1, memberId: 'a', epoch: 2 }, NOW, DUR)).renewed).toBe(
+        false,
+      );
+      expect(
+        (await s.renewLease('g', { topicId: T, partition: 9, memberId: 'a', epoch: 1 }, NOW, DUR)).lease,
+      ).toBeUndefined();
+      expect(await s.releaseLease('g', { topicId: T, partition: 1, memberId: 'b', epoch: 1 })).toBe(false);
+      expect(await s.releaseLease('g', { topicId: T, partition: 1, memberId: 'a', epoch: 1 })).toBe(true);
+      const leases = (await s.readGroup('g')).leases;
+      expect(leases).toEqual([{ topicId: T, partition: 1, owner: null, epoch: 1, expiresAtMs: 0 }]);
+      // a released lease is free at once, and the next epoch fences the old owner
+      expect(
+        (await s.acquireLease('g', { topicId: T, partition: 1, memberId: 'b' }, NOW, DUR, SKEW)).lease?.epoch,
+      ).toBe(2);
+    });
+
+    it('commits offsets only under the lease epoch (zombies are fenced) and never backwards', async () => {
+      const s = await make();
+      await s.acquireLease('g', { topicId: T, partition: 2, memberId: 'a' }, NOW, DUR, SKEW);
+      const commit = (memberId: string, epoch: number, offset: number) =>
+        s.commitOffset('g', { topicId: T, partition: 2, memberId, epoch, offset, metadata: null, nowMs: NOW });
+      expect(await commit('a', 1, 10)).toEqual({ status: 'committed' });
+      expect(await commit('a', 1, 7)).toEqual({ status: 'stale', committed: 10 });
+      expect(await commit('a', 1, 10)).toEqual({ status: 'committed' });
+      expect((await commit('b', 1, 50)).status).toBe('fenced');
+      // b takes over after expiry; a is now a zombie at epoch 1
+      await s.acquireLease('g', { topicId: T, partition: 2, memberId: 'b' }, NOW + DUR + SKEW + 1, DUR, SKEW);
+      const zombie = await commit('a', 1, 99);
+      expect(zombie.status).toBe('fenced');
+      expect(zombie.status === 'fenced' && zombie.lease).toMatchObject({ owner: 'b', epoch: 2 });
+      expect(await commit('b', 2, 12)).toEqual({ status: 'committed' });
+      expect((await s.readGroup('g')).offsets).toEqual([
+        { topicId: T, partition: 2, offset: 12, epoch: 2, metadata: null, committedMs: NOW },
+      ]);
+      // an admin reset may move offsets anywhere
+      await s.setOffsets('g', [{ topicId: T, partition: 2, offset: 3 }], NOW + 1);
+      expect((await s.readGroup('g')).offsets[0]).toMatchObject({ offset: 3, epoch: 0 });
+      expect((await commit('a', 1, 1)).status).toBe('fenced');
+    });
+  });
+}
+
+contract('memory', async () => new MemoryGroupStore());
+contract('DynamoDB Local', async () => (await realStores()).groups);
