@@ -90,6 +90,21 @@ export class SluiceLog {
     return fetchRecords(this.ctx, req, this.fetchStats);
   }
 
+  /** The topic's metadata (cached for `topicCacheMs`; `fresh` re-reads). */
+  getTopic(name: string, options: { fresh?: boolean } = {}): Promise<TopicRecord> {
+    return this.ctx.topics.get(name, options);
+  }
+
+  /**
+   * When the record at `offset` was appended (ms), from the index (no object read); null
+   * if `offset` is at or beyond the high watermark `hwm` or no longer indexed.
+   */
+  async appendTimeOf(topic: TopicRecord, partition: number, offset: number, hwm: number): Promise<number | null> {
+    if (offset >= hwm) return null;
+    const [entry] = await this.ctx.metadata.queryIndex(topic.topicId, partition, offset, hwm - 1, 1);
+    return entry ? entry.appendMs : null;
+  }
+
   offsetForTimestamp(topic: string, partition: number, timestampMs: number) {
     return offsetForTimestamp(this.ctx, topic, partition, timestampMs);
   }

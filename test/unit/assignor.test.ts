@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { assignPartitions, type TopicPartition, tpKey } from '../../lib/groups/assignor';
+
+const parts = (topic: string, n: number): TopicPartition[] =>
+  Array.from({ length: n }, (_, partition) => ({ topic, partition }));
+const members = (...ids: string[]) => ids.map((memberId) => ({ memberId, topics: ['t'] }));
+const counts = (a: Map<string, string>) => {
+  const c = new Map<string, number>();
+  for (const m of a.values()) c.set(m, (c.get(m) ?? 0) + 1);
+  return c;
+};
+
+describe('sticky leaderless assignor', () => {
+  it('covers every partition exactly once, balanced, whatever the member order', () => {
+    const a = assignPartitions(members('m1', 'm2', 'm3'), parts('t', 12), new Map());
+    const b = assignPartitions(members('m3', 'm1', 'm2'), [...parts('t', 12)].reverse(), new Map());
+    expect([...a.keys()].sort()).toEqual(parts('t', 12).map(tpKey).sort());
+    expect(a).toEqual(b);
+    expect([...counts(a).values()]).toEqual([4, 4, 4]);
+  });
+
+  it('a joining member takes partitions only for itself; a leaving member only gives its own away', () => {
+    for (const newcomer of ['m0', 'm9', 'mm']) {
+      const before = assignPartitions(members('m1', 'm2', 'm3'), parts('t', 12), new Map());
+      const after = assignPartitions(members('m1', 'm2', 'm3', newcomer), parts('t', 12), before);
+      const moved = [...after].filter(([k, m]) => before.get(k) !== m);
+      expect(moved.every(([, m]) => m === newcomer)).toBe(true);
+      expect(moved).toHaveLength(3);
+      expect(Math.max(...counts(after).values()) - Math.min(...counts(after).values())).toBeLessThanOrEqual(1);
+      // m2 dies: only its partitions move
+      const owners = new Map([...after].filter(([, m]) => m !== 'm2'));
+      const later = assignPartitions(members('m1', 'm3', newcomer), parts('t', 12), owners);
+      for (const [k, m] of after) if (m !== 'm2') expect(later.get(k)).toBe(m);
+      expect([...later.values()]).not.toContain('m2');
+    }
+  });
+
+  it('assigns a topic only to its subscribers', () => {
+    const a = assignPartitions(
+      [
+        { memberId: 'a', topics: ['x'] },
+        { memberId: 'b', topics: ['x', 'y'] },
+      ],
+      [...parts('x', 4), ...parts('y', 2)],
+      new Map(),
+    );
+    expect(a.get('y#0')).toBe('b');
+    expect(a.get('y#1')).toBe('b');
+    expect(a.size).toBe(6);
+  });
+});
