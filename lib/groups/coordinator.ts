@@ -357,7 +357,7 @@ export async function describeGroup(d: GroupDeps, group: string) {
     group,
     members: state.members.map((m) => ({
       memberId: m.memberId,
-      topics: m.topics,
+      topics: [...m.topics],
       lastHeartbeatMs: m.lastHeartbeatMs,
       live: m.lastHeartbeatMs + m.sessionTimeoutMs > now,
     })),

@@ -7,44 +7,29 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { type Clock, systemClock } from '../clock';
+import { type GroupSettings, resolveGroupSettings } from '../groups/settings';
+import { type RandomSource, systemRandom } from '../ids';
 import type { SluiceLog } from '../log/log';
 import type { ProduceRecord } from '../log/produce';
-import { idempotencyKeyProblem, topicNameProblem } from '../settings';
+import { idempotencyKeyProblem } from '../settings';
+import type { GroupStore } from '../storage/ports';
 import { decodeField, type Encoding, encodeField } from './encoding';
 import { type ErrorBody, invalid, toHttpError } from './errors';
+import { registerGroupRoutes } from './group-routes';
+import { ErrorSchema, errors, json, MAX_SAFE, TopicName, uintQuery } from './schemas';
 
 /** Options of the HTTP app. */
 export interface HttpAppOptions {
   /** Largest request body accepted. @default 6 MiB (AWS Lambda's synchronous payload limit) */
   readonly maxBodyBytes?: number;
+  /** Consumer groups: the group store and timing. Without it the group routes are absent. */
+  readonly groups?: { readonly store: GroupStore; readonly settings?: Partial<GroupSettings> };
+  /** @default the system clock */
+  readonly clock?: Clock;
+  /** @default the OS's randomness */
+  readonly random?: RandomSource;
 }
-
-const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-
-const ErrorSchema = z
-  .object({
-    error: z.object({
-      code: z.string().openapi({ example: 'TOPIC_NOT_FOUND' }),
-      message: z.string(),
-      retriable: z.boolean(),
-    }),
-  })
-  .openapi('Error');
-
-const TopicName = z
-  .string()
-  .superRefine((v, ctx) => {
-    const problem = topicNameProblem(v);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  })
-  .openapi({ param: { name: 't', in: 'path' }, example: 'orders' });
-
-const uintQuery = (name: string, max = MAX_SAFE) =>
-  z
-    .string()
-    .regex(/^\d{1,16}$/, `${name} must be a non-negative integer`)
-    .transform(Number)
-    .refine((n) => n <= max, `${name} must be at most ${max}`);
 
 const PartitionParam = uintQuery('partition', 1023).openapi({ param: { name: 'p', in: 'path' }, example: '0' });
 
@@ -104,20 +89,6 @@ const RecordOut = z
     headers: z.record(z.string(), z.string().nullable()),
   })
   .openapi('Record');
-
-const errors = {
-  400: { description: 'Invalid input', content: { 'application/json': { schema: ErrorSchema } } },
-  404: { description: 'Unknown topic or partition', content: { 'application/json': { schema: ErrorSchema } } },
-  503: {
-    description: 'Unavailable; retry after `Retry-After`',
-    content: { 'application/json': { schema: ErrorSchema } },
-  },
-};
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
 
 /** Builds the HTTP API over a log. */
 export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): OpenAPIHono {
@@ -341,6 +312,16 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
       return c.json({ offset: r.offset, highWatermark: r.highWatermark, startOffset: r.startOffset }, 200);
     },
   );
+
+  if (options.groups) {
+    registerGroupRoutes(app, {
+      groups: options.groups.store,
+      log,
+      clock: options.clock ?? systemClock,
+      random: options.random ?? systemRandom,
+      settings: resolveGroupSettings(options.groups.settings),
+    });
+  }
 
   app.doc('/v1/openapi.json', {
     openapi: '3.0.3',

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createHttpApp } from '../http/app';
 import { serveHttpApp } from '../http/node-server';
 import { SluiceLog } from '../log/log';
+import { DynamoGroupStore } from '../storage/dynamo-group-store';
 import { DynamoLogMetadataStore } from '../storage/dynamo-log-metadata-store';
 import { S3ObjectStore } from '../storage/s3-object-store';
 import { startLocalBackends } from './backends';
@@ -66,12 +67,13 @@ async function main() {
     const dynamo = localDynamoClient(backends.dynamoEndpoint);
     say(`creating bucket ${bucket} and table ${table} (if missing)`);
     await Promise.all([ensureBucket(s3, bucket), ensureTable(dynamo, table)]);
+    const doc = documentClient(dynamo);
     const log = new SluiceLog({
       objects: new S3ObjectStore(s3, bucket),
-      metadata: new DynamoLogMetadataStore(documentClient(dynamo), table),
+      metadata: new DynamoLogMetadataStore(doc, table),
     });
     try {
-      server = await serveHttpApp(createHttpApp(log), port);
+      server = await serveHttpApp(createHttpApp(log, { groups: { store: new DynamoGroupStore(doc, table) } }), port);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new Error(

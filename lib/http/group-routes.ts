@@ -1,0 +1,257 @@
+/**
+ * The consumer-group routes of HTTP API v1 (ARCHITECTURE §8).
+ */
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { ConflictError, InvalidArgumentError } from '../errors';
+import {
+  commitOffsets,
+  describeGroup,
+  type GroupDeps,
+  groupNameProblem,
+  heartbeat,
+  leaveGroup,
+  resetOffsets,
+} from '../groups/coordinator';
+import { idempotencyKeyProblem } from '../settings';
+import { ErrorSchema, errors, json, MAX_SAFE } from './schemas';
+
+const GroupName = z
+  .string()
+  .superRefine((v, ctx) => {
+    const p = groupNameProblem(v);
+    if (p) ctx.addIssue({ code: 'custom', message: p });
+  })
+  .openapi({ param: { name: 'g', in: 'path' }, example: 'billing' });
+
+const MemberId = z.string().superRefine((v, ctx) => {
+  const p = idempotencyKeyProblem(v, 'memberId');
+  if (p) ctx.addIssue({ code: 'custom', message: p });
+});
+
+const TopicPartitionEpoch = z
+  .object({
+    topic: z.string(),
+    partition: z.number().int().min(0).max(1023),
+    epoch: z.number().int().min(0).max(MAX_SAFE),
+  })
+  .strict();
+
+const JoinBody = z
+  .object({
+    memberId: MemberId.optional(),
+    topics: z.array(z.string()).min(1).max(100),
+    release: z.array(TopicPartitionEpoch).max(1024).optional(),
+  })
+  .strict()
+  .openapi('Heartbeat');
+
+const CommitBody = z
+  .object({
+    memberId: MemberId.optional(),
+    offsets: z
+      .array(
+        z
+          .object({
+            topic: z.string(),
+            partition: z.number().int().min(0).max(1023),
+            offset: z.number().int().min(0).max(MAX_SAFE),
+            epoch: z.number().int().min(0).max(MAX_SAFE).optional(),
+            metadata: z.string().max(4096).nullable().optional(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(1024),
+  })
+  .strict()
+  .openapi('CommitOffsets');
+
+const ResetBody = z
+  .object({
+    topic: z.string(),
+    to: z.union([
+      z.literal('earliest'),
+      z.literal('latest'),
+      z.object({ timestamp: z.number().int().min(0).max(MAX_SAFE) }).strict(),
+      z.object({ offset: z.number().int().min(0).max(MAX_SAFE) }).strict(),
+    ]),
+    partitions: z.array(z.number().int().min(0).max(1023)).min(1).optional(),
+    dryRun: z.boolean().optional(),
+  })
+  .strict()
+  .openapi('ResetOffsets');
+
+const Conflict = { 409: json(ErrorSchema, 'FENCED or CONFLICT') };
+
+/** Adds the group routes to the app. */
+export function registerGroupRoutes(app: OpenAPIHono, d: GroupDeps): void {
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/groups/{g}/members',
+      request: {
+        params: z.object({ g: GroupName }),
+        body: { content: { 'application/json': { schema: JoinBody } }, required: true },
+      },
+      responses: {
+        200: json(
+          z.object({
+            memberId: z.string(),
+            assignments: z.array(
+              z.object({
+                topic: z.string(),
+                partition: z.number().int(),
+                epoch: z.number().int(),
+                committedOffset: z.number().int().nullable(),
+                expiresAtMs: z.number().int(),
+              }),
+            ),
+            revoked: z.array(z.object({ topic: z.string(), partition: z.number().int(), epoch: z.number().int() })),
+            heartbeatIntervalMs: z.number().int(),
+            sessionTimeoutMs: z.number().int(),
+          }),
+          'Join or heartbeat: the partitions this member holds, with epochs',
+        ),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const r = await heartbeat(d, c.req.valid('param').g, body);
+      return c.json(r, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/groups/{g}/members/{m}',
+      request: { params: z.object({ g: GroupName, m: MemberId }) },
+      responses: { 204: { description: 'Left; leases released' }, ...errors },
+    }),
+    async (c) => {
+      const { g, m } = c.req.valid('param');
+      await leaveGroup(d, g, m);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/groups/{g}/offsets',
+      request: {
+        params: z.object({ g: GroupName }),
+        body: { content: { 'application/json': { schema: CommitBody } }, required: true },
+      },
+      responses: {
+        200: json(
+          z.object({
+            offsets: z.array(
+              z.object({
+                topic: z.string(),
+                partition: z.number().int(),
+                offset: z.number().int(),
+                committed: z.number().int(),
+              }),
+            ),
+          }),
+          'Committed (a commit below the committed offset leaves it unchanged)',
+        ),
+        ...Conflict,
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { g } = c.req.valid('param');
+      const body = c.req.valid('json');
+      if (body.memberId === undefined) {
+        // no member: a simple consumer may commit only while the group has nobody live
+        const described = await describeGroup(d, g);
+        if (described.members.some((m) => m.live)) {
+          throw new ConflictError(`group "${g}" has live members; commit as a member (memberId and epoch)`);
+        }
+        for (const o of body.offsets) {
+          if (o.epoch !== undefined) throw new InvalidArgumentError('epoch needs a memberId');
+        }
+        const r = [];
+        for (const o of body.offsets) {
+          await resetOffsets(d, g, {
+            topic: o.topic,
+            partitions: [o.partition],
+            to: { offset: o.offset },
+            dryRun: false,
+          });
+          r.push({ topic: o.topic, partition: o.partition, offset: o.offset, committed: o.offset });
+        }
+        return c.json({ offsets: r }, 200);
+      }
+      const r = await commitOffsets(d, g, body.memberId, body.offsets);
+      return c.json({ offsets: r }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/groups/{g}',
+      request: { params: z.object({ g: GroupName }) },
+      responses: {
+        200: json(
+          z.object({
+            group: z.string(),
+            members: z.array(
+              z.object({
+                memberId: z.string(),
+                topics: z.array(z.string()),
+                lastHeartbeatMs: z.number().int(),
+                live: z.boolean(),
+              }),
+            ),
+            partitions: z.array(
+              z.object({
+                topic: z.string(),
+                partition: z.number().int(),
+                committedOffset: z.number().int().nullable(),
+                startOffset: z.number().int(),
+                highWatermark: z.number().int(),
+                lag: z.number().int(),
+                lagMs: z.number().int(),
+                skippedByRetention: z.number().int(),
+                owner: z.string().nullable(),
+                epoch: z.number().int(),
+              }),
+            ),
+          }),
+          'Members and, per partition, committed offset, lag (records and ms), owner, epoch',
+        ),
+        ...errors,
+      },
+    }),
+    async (c) => c.json(await describeGroup(d, c.req.valid('param').g), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/groups/{g}/offsets:reset',
+      request: {
+        params: z.object({ g: GroupName }),
+        body: { content: { 'application/json': { schema: ResetBody } }, required: true },
+      },
+      responses: {
+        200: json(
+          z.object({
+            topic: z.string(),
+            dryRun: z.boolean(),
+            offsets: z.array(z.object({ partition: z.number().int(), offset: z.number().int() })),
+          }),
+          'The new offsets (dry run unless `"dryRun": false`)',
+        ),
+        ...Conflict,
+        ...errors,
+      },
+    }),
+    async (c) => c.json(await resetOffsets(d, c.req.valid('param').g, c.req.valid('json')), 200),
+  );
+}
