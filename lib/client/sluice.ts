@@ -14,20 +14,32 @@
  * await producer.send({ topic: 'orders', messages: [{ key: 'customer-9', value: '{"total":42}' }] });
  * ```
  */
-import type { Clock } from '../clock';
-import type { RandomSource } from '../ids';
+import { type Clock, systemClock } from '../clock';
+import type { GroupDeps } from '../groups/coordinator';
+import { type GroupSettings, resolveGroupSettings } from '../groups/settings';
+import { type RandomSource, systemRandom } from '../ids';
 import { SluiceLog } from '../log/log';
 import type { LogSettings } from '../settings';
 import { type AwsStoresOptions, createAwsStores, createSigV4Signer } from '../storage/aws';
-import type { LogMetadataStore, ObjectStore } from '../storage/ports';
+import type { GroupStore, LogMetadataStore, ObjectStore } from '../storage/ports';
 import { Admin } from './admin';
+import { Consumer, type ConsumerOptions } from './consumer';
 import { Producer, type ProducerOptions } from './producer';
 import { DirectTransport, HttpTransport, type Transport } from './transport';
 
 /** How the client reaches Sluice. */
 export type SluiceOptions = (
-  | { readonly direct: AwsStoresOptions & { readonly settings?: Partial<LogSettings> } }
-  | { readonly stores: { objects: ObjectStore; metadata: LogMetadataStore }; readonly settings?: Partial<LogSettings> }
+  | {
+      readonly direct: AwsStoresOptions & {
+        readonly settings?: Partial<LogSettings>;
+        readonly groupSettings?: Partial<GroupSettings>;
+      };
+    }
+  | {
+      readonly stores: { objects: ObjectStore; metadata: LogMetadataStore; groups?: GroupStore };
+      readonly settings?: Partial<LogSettings>;
+      readonly groupSettings?: Partial<GroupSettings>;
+    }
   | {
       readonly http: {
         readonly url: string;
@@ -59,21 +71,43 @@ export class Sluice {
           ? createSigV4Signer({ region, ...(service ? { service } : {}), ...(credentials ? { credentials } : {}) })
           : undefined,
       );
-    } else if ('stores' in options) {
-      this.transport = new DirectTransport(
-        new SluiceLog({ ...options.stores, ...deps, ...(options.settings ? { settings: options.settings } : {}) }),
-      );
     } else {
-      const { settings, ...aws } = options.direct;
-      this.transport = new DirectTransport(
-        new SluiceLog({ ...createAwsStores(aws), ...deps, ...(settings ? { settings } : {}) }),
-      );
+      const { stores, settings, groupSettings } =
+        'stores' in options
+          ? { stores: options.stores, settings: options.settings, groupSettings: options.groupSettings }
+          : {
+              stores: createAwsStores(options.direct),
+              settings: options.direct.settings,
+              groupSettings: options.direct.groupSettings,
+            };
+      const log = new SluiceLog({
+        objects: stores.objects,
+        metadata: stores.metadata,
+        ...deps,
+        ...(settings ? { settings } : {}),
+      });
+      const groups: GroupDeps | undefined = stores.groups
+        ? {
+            groups: stores.groups,
+            log,
+            clock: options.clock ?? systemClock,
+            random: options.random ?? systemRandom,
+            settings: resolveGroupSettings(groupSettings),
+          }
+        : undefined;
+      this.transport = new DirectTransport(log, groups);
     }
   }
 
   /** A batching producer; see `ProducerOptions`. */
   producer(options: ProducerOptions = {}): Producer {
     return new Producer(this.transport, options, this.options.clock, this.options.random);
+  }
+
+  /** A group consumer; see `ConsumerOptions`. Dead letters go through an internal producer. */
+  consumer(options: ConsumerOptions): Consumer {
+    const deadLetters = options.deadLetterTopic ? this.producer({ lingerMs: 0 }) : undefined;
+    return new Consumer(this.transport, options, deadLetters, this.options.clock);
   }
 
   /** Topic and offset administration. */

@@ -2,7 +2,8 @@
  * The two transports behind one interface: direct (the log over S3 + DynamoDB with the
  * caller's credentials; fastest and cheapest) and HTTP (the API; SigV4-signed on AWS).
  */
-import { type ErrorCode, RetriableError, SluiceError } from '../errors';
+import { type ErrorCode, InvalidArgumentError, RetriableError, SluiceError } from '../errors';
+import { commitOffsets, type GroupDeps, type HeartbeatResult, heartbeat, leaveGroup } from '../groups/coordinator';
 import type { FetchRequest, FetchResult } from '../log/fetch';
 import type { SluiceLog } from '../log/log';
 import type { ProduceRequest, ProduceResult } from '../log/produce';
@@ -20,11 +21,43 @@ export interface Transport {
   produce(req: ProduceRequest): Promise<ProduceResult>;
   fetch(req: FetchRequest): Promise<FetchResult>;
   offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<number | null>;
+  /** Joins or heartbeats a consumer group; releases what the member handed over. */
+  heartbeat(
+    group: string,
+    req: {
+      memberId?: string;
+      topics: readonly string[];
+      release?: readonly { topic: string; partition: number; epoch: number }[];
+    },
+  ): Promise<HeartbeatResult>;
+  leaveGroup(group: string, memberId: string): Promise<void>;
+  /** Commits offsets under the member's lease epochs; FENCED if it lost them. */
+  commitOffsets(
+    group: string,
+    memberId: string,
+    offsets: readonly { topic: string; partition: number; offset: number; epoch: number }[],
+  ): Promise<void>;
 }
 
-/** Direct mode: calls the log in-process. */
+/** Direct mode: calls the log (and the group operations) in-process. */
 export class DirectTransport implements Transport {
-  constructor(private readonly log: SluiceLog) {}
+  constructor(
+    private readonly log: SluiceLog,
+    private readonly groups?: GroupDeps,
+  ) {}
+  private groupDeps(): GroupDeps {
+    if (!this.groups) throw new InvalidArgumentError('this Sluice client was built without a group store');
+    return this.groups;
+  }
+  heartbeat(group: string, req: Parameters<Transport['heartbeat']>[1]) {
+    return heartbeat(this.groupDeps(), group, req);
+  }
+  leaveGroup(group: string, memberId: string) {
+    return leaveGroup(this.groupDeps(), group, memberId);
+  }
+  async commitOffsets(group: string, memberId: string, offsets: Parameters<Transport['commitOffsets']>[2]) {
+    await commitOffsets(this.groupDeps(), group, memberId, offsets);
+  }
   async createTopic(req: CreateTopicRequest) {
     await this.log.createTopic(req);
   }
@@ -131,6 +164,16 @@ export class HttpTransport implements Transport {
       highWatermark: r.highWatermark,
       startOffset: r.startOffset,
     };
+  }
+
+  async heartbeat(group: string, req: Parameters<Transport['heartbeat']>[1]) {
+    return (await this.call('POST', `/v1/groups/${encodeURIComponent(group)}/members`, req)) as HeartbeatResult;
+  }
+  async leaveGroup(group: string, memberId: string) {
+    await this.call('DELETE', `/v1/groups/${encodeURIComponent(group)}/members/${encodeURIComponent(memberId)}`);
+  }
+  async commitOffsets(group: string, memberId: string, offsets: Parameters<Transport['commitOffsets']>[2]) {
+    await this.call('POST', `/v1/groups/${encodeURIComponent(group)}/offsets`, { memberId, offsets });
   }
 
   async offsetForTimestamp(topic: string, partition: number, timestampMs: number) {

@@ -8,7 +8,9 @@
  * assignment as input for the same reason:
  *
  * 1. quota: a partition's eligible members are the live members subscribed to its topic;
- *    members get balanced counts (⌊P/n⌋ or ⌈P/n⌉, computed over all partitions).
+ *    members get balanced counts (⌊P/n⌋ or ⌈P/n⌉, computed over all partitions); the ⌈⌉
+ *    slots go to the members that own the most now, so fewer partitions than members
+ *    never moves a partition to a newcomer.
  * 2. keep: a partition whose owner is live, subscribed and within its quota stays put.
  *    An over-quota owner keeps the partitions it ranks highest (rendezvous hash).
  * 3. fill: every other partition goes to the eligible member with room that ranks it
@@ -60,10 +62,17 @@ export function assignPartitions(
   const result = new Map<string, string>();
   if (sorted.length === 0 || assignable.length === 0) return result;
 
-  // quotas: ⌈P/n⌉ for the first P mod n members (in sorted order), ⌊P/n⌋ for the rest
+  // quotas: ⌊P/n⌋ each, and the P mod n extra slots to the members that own the most now
+  // (then by id) — so with fewer partitions than members nobody loses one to a newcomer
   const base = Math.floor(assignable.length / sorted.length);
   const extra = assignable.length % sorted.length;
-  const quota = new Map(sorted.map((m, i) => [m.memberId, base + (i < extra ? 1 : 0)]));
+  const ownedNow = new Map<string, number>();
+  for (const tp of assignable) {
+    const o = owners.get(tpKey(tp));
+    if (o !== undefined && subs.has(o)) ownedNow.set(o, (ownedNow.get(o) ?? 0) + 1);
+  }
+  const byOwnership = [...sorted].sort((a, b) => (ownedNow.get(b.memberId) ?? 0) - (ownedNow.get(a.memberId) ?? 0));
+  const quota = new Map(byOwnership.map((m, i) => [m.memberId, base + (i < extra ? 1 : 0)]));
   const load = new Map(sorted.map((m) => [m.memberId, 0]));
 
   // keep: current owners keep what they rank highest, up to their quota

@@ -10,8 +10,9 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { DynamoGroupStore } from './dynamo-group-store';
 import { DynamoLogMetadataStore } from './dynamo-log-metadata-store';
-import type { LogMetadataStore, ObjectStore } from './ports';
+import type { GroupStore, LogMetadataStore, ObjectStore } from './ports';
 import { S3ObjectStore } from './s3-object-store';
 
 /** Where Sluice's data lives. */
@@ -28,7 +29,11 @@ export interface AwsStoresOptions {
 }
 
 /** S3 and DynamoDB adapters built from options. */
-export function createAwsStores(o: AwsStoresOptions): { objects: ObjectStore; metadata: LogMetadataStore } {
+export function createAwsStores(o: AwsStoresOptions): {
+  objects: ObjectStore;
+  metadata: LogMetadataStore;
+  groups: GroupStore;
+} {
   const common = {
     ...(o.region ? { region: o.region } : {}),
     ...(o.credentials ? { credentials: o.credentials } : {}),
@@ -36,7 +41,11 @@ export function createAwsStores(o: AwsStoresOptions): { objects: ObjectStore; me
   const s3 = new S3Client({ ...common, ...(o.s3Endpoint ? { endpoint: o.s3Endpoint, forcePathStyle: true } : {}) });
   const dynamo = new DynamoDBClient({ ...common, ...(o.dynamoEndpoint ? { endpoint: o.dynamoEndpoint } : {}) });
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
-  return { objects: new S3ObjectStore(s3, o.bucket), metadata: new DynamoLogMetadataStore(doc, o.table) };
+  return {
+    objects: new S3ObjectStore(s3, o.bucket),
+    metadata: new DynamoLogMetadataStore(doc, o.table),
+    groups: new DynamoGroupStore(doc, o.table),
+  };
 }
 
 /** Signs HTTP requests with SigV4 (the SDK's signer and credential chain). */

@@ -49,3 +49,14 @@ describe('sticky leaderless assignor', () => {
     expect(a.size).toBe(6);
   });
 });
+
+describe('sticky assignor with fewer partitions than members', () => {
+  it('never moves a partition to a newcomer, whatever the ids sort as', () => {
+    for (const newcomer of ['0-first', 'zz-last']) {
+      const before = assignPartitions(members('m-5'), parts('t', 1), new Map());
+      expect(before.get('t#0')).toBe('m-5');
+      const after = assignPartitions(members('m-5', newcomer), parts('t', 1), before);
+      expect(after.get('t#0')).toBe('m-5');
+    }
+  });
+});

@@ -1,0 +1,484 @@
+/**
+ * The group consumer, shaped like kafkajs's: `subscribe`, `run({ eachMessage | eachBatch })`,
+ * `commitOffsets`, `seek`, `pause`/`resume`, `stop`, and `for await (const batch of consumer)`.
+ *
+ * - Heartbeats run on their own timer, independent of handlers: a slow handler never makes
+ *   the member look dead (no rebalance storms).
+ * - A partition is processed only while its lease is held: when a heartbeat no longer
+ *   lists it, or its lease would expire (`expiresAtMs − maxClockSkewMs`) without renewal,
+ *   processing stops at once and its commits would be fenced anyway.
+ * - Revoked partitions (assigned elsewhere) finish their in-flight batch, commit, and are
+ *   released in the next heartbeat: only moved partitions pause.
+ * - At-least-once: a record's offset is committed only after its handler returned.
+ * - A failing record is retried `retry.attempts` times with backoff; then, with a
+ *   `deadLetterTopic`, it is produced there with error headers and committed past, so one
+ *   poison record cannot block a partition. Without one the consumer stops with the error.
+ */
+import { type Clock, systemClock } from '../clock';
+import { InvalidArgumentError, isRetriable, SluiceError } from '../errors';
+import type { Assignment } from '../groups/coordinator';
+import type { LogRecord } from '../records/types';
+import type { Producer } from './producer';
+import type { Transport } from './transport';
+
+/** Consumer settings (units in the names). */
+export interface ConsumerOptions {
+  readonly groupId: string;
+  /** Records per fetch. @default 500 */
+  readonly maxRecords?: number;
+  /** Bytes per fetch. @default 1 MiB */
+  readonly maxBytes?: number;
+  /** Long-poll wait at the end of a partition. @default 1000 */
+  readonly maxWaitMs?: number;
+  /** Partitions whose handlers may run at once. @default 1 */
+  readonly partitionsConsumedConcurrently?: number;
+  /** Handler retries before a record is dead-lettered. @default { attempts: 3, initialRetryMs: 100 } */
+  readonly retry?: { readonly attempts?: number; readonly initialRetryMs?: number };
+  /** Where records that keep failing go (with `x-sluice-error*` headers). */
+  readonly deadLetterTopic?: string;
+  /** Stop processing this long before a lease expires without renewal. @default 1000 */
+  readonly maxClockSkewMs?: number;
+}
+
+/** A batch of one partition. */
+export interface Batch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: LogRecord[];
+  readonly highWatermark: number;
+}
+
+/** What `run` takes. */
+export interface RunOptions {
+  readonly eachMessage?: (p: { topic: string; partition: number; message: LogRecord }) => Promise<void>;
+  readonly eachBatch?: (p: { batch: Batch; isRunning: () => boolean }) => Promise<void>;
+  /** Commit processed offsets automatically. @default true */
+  readonly autoCommit?: boolean;
+  /** @default 5000 */
+  readonly autoCommitIntervalMs?: number;
+  /** Also commit after this many processed records. @default none */
+  readonly autoCommitThreshold?: number;
+  /** Told when partitions are revoked or lost. */
+  readonly onPartitionsRevoked?: (p: { topic: string; partition: number; reason: 'revoked' | 'lost' }[]) => void;
+}
+
+interface Owned {
+  readonly topic: string;
+  readonly partition: number;
+  epoch: number;
+  expiresAtMs: number;
+  /** Next offset to fetch. */
+  position: number | undefined;
+  /** Next offset to commit (processed up to here). */
+  processed: number | undefined;
+  committed: number | null;
+  revoked: boolean;
+  worker?: Promise<void>;
+  abort: AbortController;
+}
+
+const key = (topic: string, partition: number) => `${topic}#${partition}`;
+
+/** A consumer-group member; see the module comment. */
+export class Consumer {
+  private topics: string[] = [];
+  private fromBeginning = false;
+  private memberId: string | undefined;
+  private readonly owned = new Map<string, Owned>();
+  private readonly paused = new Set<string>();
+  private readonly seeks = new Map<string, number>();
+  private release: { topic: string; partition: number; epoch: number }[] = [];
+  private running = false;
+  private stopping = false;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatIntervalMs = 3000;
+  private run_: RunOptions | undefined;
+  private sinceCommit = 0;
+  private lastCommitMs = 0;
+  private slots: number;
+  private waiting: (() => void)[] = [];
+  private failure: Error | undefined;
+  private stoppedResolve!: (e: Error | undefined) => void;
+  /** Resolves when the consumer has stopped: with the error that stopped it, if any. */
+  readonly stopped: Promise<Error | undefined>;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly options: ConsumerOptions,
+    private readonly deadLetters: Producer | undefined,
+    private readonly clock: Clock = systemClock,
+  ) {
+    if (!options.groupId) throw new InvalidArgumentError('a consumer needs a groupId');
+    this.slots = options.partitionsConsumedConcurrently ?? 1;
+    this.stopped = new Promise((r) => {
+      this.stoppedResolve = r;
+    });
+  }
+
+  /** The member id the group knows this consumer by (after `run`). */
+  get id(): string | undefined {
+    return this.memberId;
+  }
+
+  /** Subscribes to topics; `fromBeginning` applies only where the group has no committed offset. */
+  async subscribe(args: { topics: readonly string[]; fromBeginning?: boolean }): Promise<void> {
+    if (this.running) throw new InvalidArgumentError('subscribe before run');
+    this.topics = [...new Set([...this.topics, ...args.topics])];
+    this.fromBeginning = args.fromBeginning ?? false;
+  }
+
+  /** Starts consuming; resolves once the first heartbeat has answered. */
+  async run(options: RunOptions): Promise<void> {
+    if (!options.eachMessage === !options.eachBatch) {
+      throw new InvalidArgumentError('run needs exactly one of eachMessage or eachBatch');
+    }
+    if (this.topics.length === 0) throw new InvalidArgumentError('subscribe to at least one topic before run');
+    this.run_ = options;
+    this.running = true;
+    this.lastCommitMs = this.clock.nowMs();
+    await this.beat();
+    this.scheduleHeartbeat();
+  }
+
+  /** Commits offsets now (the next offset to process), under the partitions' current epochs. */
+  async commitOffsets(offsets: readonly { topic: string; partition: number; offset: number }[]): Promise<void> {
+    const withEpochs = offsets.map((o) => {
+      const owned = this.owned.get(key(o.topic, o.partition));
+      if (!owned) throw new SluiceError('FENCED', `this member does not hold ${o.topic}/${o.partition}`);
+      return { ...o, epoch: owned.epoch };
+    });
+    await this.transport.commitOffsets(this.options.groupId, this.memberId as string, withEpochs);
+    for (const o of offsets) {
+      const owned = this.owned.get(key(o.topic, o.partition));
+      if (owned) owned.committed = Math.max(owned.committed ?? 0, o.offset);
+    }
+  }
+
+  /** Moves a partition's position (takes effect at its next fetch). */
+  seek(args: { topic: string; partition: number; offset: number }): void {
+    this.seeks.set(key(args.topic, args.partition), args.offset);
+  }
+
+  /** Stops fetching the given partitions (all of a topic without `partitions`). */
+  pause(list: readonly { topic: string; partitions?: readonly number[] }[]): void {
+    for (const t of list) for (const k of this.keysOf(t)) this.paused.add(k);
+  }
+
+  resume(list: readonly { topic: string; partitions?: readonly number[] }[]): void {
+    for (const t of list) for (const k of this.keysOf(t)) this.paused.delete(k);
+  }
+
+  /** Finishes in-flight batches, commits, releases the leases promptly, and stops. */
+  async stop(): Promise<void> {
+    if (!this.running || this.stopping) return this.stopped.then(() => undefined);
+    this.stopping = true;
+    clearTimeout(this.heartbeatTimer);
+    await Promise.allSettled([...this.owned.values()].map((o) => o.worker));
+    await this.commitProcessed().catch(() => {});
+    if (this.memberId) await this.transport.leaveGroup(this.options.groupId, this.memberId).catch(() => {});
+    this.running = false;
+    this.stoppedResolve(this.failure);
+  }
+
+  /**
+   * Simulates a crash (tests, chaos drills): stops everything at once without committing or
+   * leaving, like a process that died. Its leases expire by themselves.
+   */
+  kill(): void {
+    this.stopping = true;
+    this.running = false;
+    clearTimeout(this.heartbeatTimer);
+    for (const o of this.owned.values()) o.abort.abort();
+    this.owned.clear();
+    this.stoppedResolve(undefined);
+  }
+
+  /** Batches as an async iterator; a batch counts as processed when the next one is requested. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
+    const queue: { batch: Batch; done: () => void }[] = [];
+    let wake: (() => void) | undefined;
+    await this.run({
+      eachBatch: ({ batch }) =>
+        new Promise<void>((done) => {
+          queue.push({ batch, done });
+          wake?.();
+        }),
+    });
+    try {
+      while (this.running) {
+        const next = queue.shift();
+        if (!next) {
+          await Promise.race([new Promise<void>((r) => (wake = r)), this.stopped]);
+          continue;
+        }
+        yield next.batch;
+        next.done();
+      }
+    } finally {
+      for (const q of queue) q.done();
+    }
+  }
+
+  private keysOf(t: { topic: string; partitions?: readonly number[] }): string[] {
+    if (t.partitions) return t.partitions.map((p) => key(t.topic, p));
+    return [...this.owned.values()].filter((o) => o.topic === t.topic).map((o) => key(o.topic, o.partition));
+  }
+
+  private scheduleHeartbeat(): void {
+    if (!this.running || this.stopping) return;
+    this.heartbeatTimer = setTimeout(() => {
+      void this.beat()
+        .catch(() => {}) // a failed heartbeat is retried next interval; leases guard safety
+        .finally(() => this.scheduleHeartbeat());
+    }, this.heartbeatIntervalMs);
+    this.heartbeatTimer.unref?.();
+  }
+
+  private async beat(): Promise<void> {
+    const release = this.release;
+    const r = await this.transport.heartbeat(this.options.groupId, {
+      ...(this.memberId ? { memberId: this.memberId } : {}),
+      topics: this.topics,
+      ...(release.length ? { release } : {}),
+    });
+    this.release = this.release.filter((x) => !release.includes(x));
+    this.memberId = r.memberId;
+    this.heartbeatIntervalMs = r.heartbeatIntervalMs;
+    if (this.stopping) return;
+    const now = new Set(r.assignments.map((a) => key(a.topic, a.partition)));
+    const lost: { topic: string; partition: number; reason: 'revoked' | 'lost' }[] = [];
+    for (const [k, o] of this.owned) {
+      if (!now.has(k) && !r.revoked.some((x) => key(x.topic, x.partition) === k)) {
+        o.abort.abort();
+        this.owned.delete(k);
+        lost.push({ topic: o.topic, partition: o.partition, reason: 'lost' });
+      }
+    }
+    for (const a of r.assignments) this.take(a);
+    for (const x of r.revoked) {
+      const o = this.owned.get(key(x.topic, x.partition));
+      if (o && !o.revoked) {
+        o.revoked = true;
+        lost.push({ topic: o.topic, partition: o.partition, reason: 'revoked' });
+        void this.handOver(o);
+      } else if (!o) this.release.push(x);
+    }
+    if (lost.length) this.run_?.onPartitionsRevoked?.(lost);
+  }
+
+  private take(a: Assignment): void {
+    const k = key(a.topic, a.partition);
+    const cur = this.owned.get(k);
+    if (cur && cur.epoch === a.epoch) {
+      cur.expiresAtMs = a.expiresAtMs;
+      return;
+    }
+    cur?.abort.abort();
+    const o: Owned = {
+      topic: a.topic,
+      partition: a.partition,
+      epoch: a.epoch,
+      expiresAtMs: a.expiresAtMs,
+      position: a.committedOffset ?? undefined,
+      processed: undefined,
+      committed: a.committedOffset,
+      revoked: false,
+      abort: new AbortController(),
+    };
+    this.owned.set(k, o);
+    o.worker = this.work(o);
+  }
+
+  /** Finish the in-flight batch of a revoked partition, commit it, release it. */
+  private async handOver(o: Owned): Promise<void> {
+    o.abort.abort();
+    await o.worker?.catch(() => {});
+    await this.commitOne(o).catch(() => {});
+    this.owned.delete(key(o.topic, o.partition));
+    this.release.push({ topic: o.topic, partition: o.partition, epoch: o.epoch });
+    if (this.running && !this.stopping) {
+      clearTimeout(this.heartbeatTimer);
+      void this.beat()
+        .catch(() => {})
+        .finally(() => this.scheduleHeartbeat());
+    }
+  }
+
+  private holds(o: Owned): boolean {
+    const skew = this.options.maxClockSkewMs ?? 1000;
+    return (
+      this.running &&
+      !this.stopping &&
+      !o.revoked &&
+      !o.abort.signal.aborted &&
+      this.owned.get(key(o.topic, o.partition)) === o &&
+      this.clock.nowMs() < o.expiresAtMs - skew
+    );
+  }
+
+  private async work(o: Owned): Promise<void> {
+    const k = key(o.topic, o.partition);
+    try {
+      if (o.position === undefined) {
+        const d = await this.transport.describeTopic(o.topic);
+        const b = d.offsets[o.partition] as { startOffset: number; highWatermark: number };
+        o.position = this.fromBeginning ? b.startOffset : b.highWatermark;
+      }
+      while (this.holds(o)) {
+        const sought = this.seeks.get(k);
+        if (sought !== undefined) {
+          this.seeks.delete(k);
+          o.position = sought;
+        }
+        if (this.paused.has(k)) {
+          await this.clock.sleep(100, o.abort.signal);
+          continue;
+        }
+        let fetched: Awaited<ReturnType<Transport['fetch']>>;
+        try {
+          fetched = await this.transport.fetch({
+            topic: o.topic,
+            partition: o.partition,
+            offset: o.position as number,
+            maxRecords: this.options.maxRecords ?? 500,
+            maxBytes: this.options.maxBytes ?? 1024 * 1024,
+            waitMs: this.options.maxWaitMs ?? 1000,
+          });
+        } catch (e) {
+          if (e instanceof SluiceError && e.code === 'OFFSET_OUT_OF_RANGE') {
+            const start = (e.details.startOffset as number) ?? 0;
+            // retention removed records the group had not consumed: resume at the start
+            if ((o.position as number) < start) o.position = start;
+            else o.position = e.details.highWatermark as number;
+            continue;
+          }
+          if (isRetriable(e)) {
+            await this.clock.sleep(200, o.abort.signal);
+            continue;
+          }
+          throw e;
+        }
+        if (fetched.records.length === 0 || !this.holds(o)) continue;
+        await this.slot(() => this.handle(o, fetched.records, fetched.highWatermark));
+        await this.maybeAutoCommit();
+      }
+    } catch (e) {
+      if (!this.stopping) this.crash(e as Error);
+    }
+  }
+
+  private async handle(o: Owned, records: LogRecord[], highWatermark: number): Promise<void> {
+    const run = this.run_ as RunOptions;
+    if (run.eachBatch) {
+      await this.withRetries(o, records[0] as LogRecord, () =>
+        (run.eachBatch as NonNullable<RunOptions['eachBatch']>)({
+          batch: { topic: o.topic, partition: o.partition, messages: records, highWatermark },
+          isRunning: () => this.holds(o),
+        }),
+      );
+      const last = records[records.length - 1] as LogRecord;
+      o.position = last.offset + 1;
+      o.processed = last.offset + 1;
+      this.sinceCommit += records.length;
+      return;
+    }
+    for (const message of records) {
+      if (!this.holds(o)) return; // lost the lease: stop at once
+      await this.withRetries(o, message, () =>
+        (run.eachMessage as NonNullable<RunOptions['eachMessage']>)({
+          topic: o.topic,
+          partition: o.partition,
+          message,
+        }),
+      );
+      o.position = message.offset + 1;
+      o.processed = message.offset + 1;
+      this.sinceCommit++;
+    }
+  }
+
+  private async withRetries(o: Owned, first: LogRecord, fn: () => Promise<void>): Promise<void> {
+    const attempts = this.options.retry?.attempts ?? 3;
+    const initial = this.options.retry?.initialRetryMs ?? 100;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (attempt < attempts) {
+          await this.clock.sleep(Math.min(10_000, initial * 2 ** (attempt - 1)));
+          continue;
+        }
+        if (!this.options.deadLetterTopic || !this.deadLetters) throw e;
+        const err = e as Error;
+        await this.deadLetters.send({
+          topic: this.options.deadLetterTopic,
+          messages: [
+            {
+              key: first.key,
+              value: first.value,
+              timestamp: first.timestamp,
+              headers: {
+                ...Object.fromEntries(first.headers.map(([n, v]) => [n, v])),
+                'x-sluice-error': String(err?.message ?? err),
+                'x-sluice-error-attempts': String(attempts),
+                'x-sluice-source': `${o.topic}/${o.partition}/${first.offset}`,
+              },
+            },
+          ],
+        });
+        return;
+      }
+    }
+  }
+
+  private async maybeAutoCommit(): Promise<void> {
+    const run = this.run_ as RunOptions;
+    if (run.autoCommit === false) return;
+    const due =
+      this.clock.nowMs() - this.lastCommitMs >= (run.autoCommitIntervalMs ?? 5000) ||
+      (run.autoCommitThreshold !== undefined && this.sinceCommit >= run.autoCommitThreshold);
+    if (due) await this.commitProcessed();
+  }
+
+  private async commitProcessed(): Promise<void> {
+    this.lastCommitMs = this.clock.nowMs();
+    this.sinceCommit = 0;
+    await Promise.all([...this.owned.values()].map((o) => this.commitOne(o)));
+  }
+
+  private async commitOne(o: Owned): Promise<void> {
+    if (o.processed === undefined || o.processed === o.committed) return;
+    const offset = o.processed;
+    try {
+      await this.transport.commitOffsets(this.options.groupId, this.memberId as string, [
+        { topic: o.topic, partition: o.partition, offset, epoch: o.epoch },
+      ]);
+      o.committed = offset;
+    } catch (e) {
+      if (e instanceof SluiceError && e.code === 'FENCED') {
+        // a zombie: someone else owns it now; stop processing it
+        o.abort.abort();
+        if (this.owned.get(key(o.topic, o.partition)) === o) this.owned.delete(key(o.topic, o.partition));
+        return;
+      }
+      throw e;
+    }
+  }
+
+  private async slot<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.slots === 0) await new Promise<void>((r) => this.waiting.push(r));
+    this.slots--;
+    try {
+      return await fn();
+    } finally {
+      this.slots++;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private crash(e: Error): void {
+    if (this.failure) return;
+    this.failure = e;
+    void this.stop();
+  }
+}
