@@ -193,17 +193,25 @@ export class Consumer {
     this.stoppedResolve(undefined);
   }
 
-  /** Batches as an async iterator; a batch counts as processed when the next one is requested. */
+  /**
+   * Batches as an async iterator. A batch counts as processed when the loop asks for the
+   * next one (or leaves with `break`); if the loop body throws, the batch is not committed
+   * and the consumer stops with that error.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
-    const queue: { batch: Batch; done: () => void }[] = [];
+    type Entry = { batch: Batch; done: () => void; fail: (e: unknown) => void };
+    const queue: Entry[] = [];
     let wake: (() => void) | undefined;
+    let closed = false;
     await this.run({
       eachBatch: ({ batch }) =>
-        new Promise<void>((done) => {
-          queue.push({ batch, done });
+        new Promise<void>((done, fail) => {
+          if (closed) return fail(new Error('the batch iterator was closed'));
+          queue.push({ batch, done, fail });
           wake?.();
         }),
     });
+    let current: Entry | undefined;
     try {
       while (this.running) {
         const next = queue.shift();
@@ -211,11 +219,20 @@ export class Consumer {
           await Promise.race([new Promise<void>((r) => (wake = r)), this.stopped]);
           continue;
         }
+        current = next;
         yield next.batch;
+        current = undefined;
         next.done();
       }
+    } catch (e) {
+      current?.fail(e);
+      current = undefined;
+      throw e;
     } finally {
-      for (const q of queue) q.done();
+      closed = true;
+      // leaving the loop with break: the batch in hand was processed
+      current?.done();
+      for (const q of queue) q.fail(new Error('the batch iterator was closed'));
     }
   }
 
