@@ -3,7 +3,9 @@
  * what the HTTP app, the direct-mode client and the CLI call.
  */
 import { type Clock, systemClock } from '../clock';
+import { ConflictError, InvalidArgumentError } from '../errors';
 import { type RandomSource, systemRandom } from '../ids';
+import { applyRetention, checkRetention } from '../retention/retention';
 import { type LogSettings, resolveLogSettings } from '../settings';
 import type { LogMetadataStore, ObjectStore, TopicRecord } from '../storage/ports';
 import { ChunkCache } from './chunk-cache';
@@ -88,6 +90,47 @@ export class SluiceLog {
 
   fetch(req: FetchRequest): Promise<FetchResult> {
     return fetchRecords(this.ctx, req, this.fetchStats);
+  }
+
+  /** Changes a topic's retention; it applies at the next retention run. */
+  async setRetention(
+    name: string,
+    retention: { retentionMs?: number | null; retentionBytes?: number | null },
+  ): Promise<TopicRecord> {
+    const t = await this.ctx.topics.get(name, { fresh: true });
+    const next = {
+      retentionMs:
+        retention.retentionMs === undefined ? t.retentionMs : checkRetention('retentionMs', retention.retentionMs),
+      retentionBytes:
+        retention.retentionBytes === undefined
+          ? t.retentionBytes
+          : checkRetention('retentionBytes', retention.retentionBytes),
+    };
+    if ((await this.ctx.metadata.setRetention(name, t.topicId, next)) === 'conflict') {
+      throw new ConflictError(`topic "${name}" changed concurrently; retry`);
+    }
+    this.ctx.topics.invalidate(name);
+    return { ...t, ...next };
+  }
+
+  /**
+   * Kafka's deleteRecords: makes `beforeOffset` the partition's start offset (exactly; reads
+   * below it answer OFFSET_OUT_OF_RANGE at once) and releases the chunks wholly below it.
+   */
+  async deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<{ startOffset: number }> {
+    const t = await this.ctx.topics.getWithPartition(topic, partition);
+    if (!Number.isSafeInteger(beforeOffset) || beforeOffset < 0) {
+      throw new InvalidArgumentError(`offset ${beforeOffset} must be a non-negative integer`);
+    }
+    const r = await applyRetention(
+      this.ctx.metadata,
+      t.topicId,
+      partition,
+      { retentionMs: null, retentionBytes: null },
+      this.ctx.clock.nowMs(),
+      beforeOffset,
+    );
+    return { startOffset: r.startOffset };
   }
 
   /** The topic's metadata (cached for `topicCacheMs`; `fresh` re-reads). */

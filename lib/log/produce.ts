@@ -122,6 +122,7 @@ async function commitCall(ctx: LogContext, req: ProduceRequest, plan: Plan): Pro
       // Ambiguous: the transaction may have applied. Resolve by fencing the segment.
       const resolved = await resolveAmbiguous(ctx, segment, e);
       if (resolved) return finish(ctx, req, plan, commit, resolved, false);
+      if (clock.nowMs() > deadline) throw new RetriableError('UNAVAILABLE', 'commit deadline passed; nothing was written', e);
       segment = await writeSegment(ctx, plan);
       continue;
     }
@@ -136,8 +137,12 @@ async function commitCall(ctx: LogContext, req: ProduceRequest, plan: Plan): Pro
       );
     }
     const decided = await handleRejection(ctx, req, plan, commit, outcome);
-    if (decided === 'new-segment') segment = await writeSegment(ctx, plan);
-    else if (decided !== 'retry') return decided;
+    if (decided === 'new-segment') {
+      // our segment was fenced (GC, or an earlier attempt of ours): never write one we
+      // could not commit in time
+      if (clock.nowMs() > deadline) throw new RetriableError('UNAVAILABLE', 'commit deadline passed; nothing was written');
+      segment = await writeSegment(ctx, plan);
+    } else if (decided !== 'retry') return decided;
     if (attempt >= 3) await clock.sleep(jitterMs(ctx, attempt));
   }
 }

@@ -3,6 +3,7 @@
  */
 import { ConflictError, InvalidArgumentError, TopicExistsError, TopicNotFoundError } from '../errors';
 import { uuidV4 } from '../ids';
+import { checkRetention } from '../retention/retention';
 import { topicNameProblem } from '../settings';
 import type { TopicRecord } from '../storage/ports';
 import type { LogContext } from './context';
@@ -33,8 +34,8 @@ export async function createTopic(ctx: LogContext, req: CreateTopicRequest): Pro
   const nameProblem = topicNameProblem(req.name);
   if (nameProblem) throw new InvalidArgumentError(nameProblem, 'INVALID_TOPIC_NAME');
   checkPartitions(ctx, req.partitions);
-  const retentionMs = optionalPositive('retentionMs', req.retentionMs);
-  const retentionBytes = optionalPositive('retentionBytes', req.retentionBytes);
+  const retentionMs = checkRetention('retentionMs', req.retentionMs);
+  const retentionBytes = checkRetention('retentionBytes', req.retentionBytes);
   const topic: TopicRecord = {
     name: req.name,
     topicId: uuidV4(ctx.random),
@@ -96,12 +97,4 @@ function checkPartitions(ctx: LogContext, partitions: number): void {
   if (!Number.isSafeInteger(partitions) || partitions < 1 || partitions > max) {
     throw new InvalidArgumentError(`partitions ${partitions} must be an integer in [1, ${max}]`);
   }
-}
-
-function optionalPositive(name: string, v: number | null | undefined): number | null {
-  if (v === undefined || v === null) return null;
-  if (!Number.isSafeInteger(v) || v < 1) {
-    throw new InvalidArgumentError(`${name} ${v} must be a positive integer or null`);
-  }
-  return v;
 }

@@ -1,12 +1,14 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError, RetriableError } from '../errors';
@@ -111,6 +113,25 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
       },
     });
     const r = await this.transact('add partitions', [update(keys.topic(name)), update(keys.topicRegistry(name))]);
+    return r === 'ok' ? 'ok' : 'conflict';
+  }
+
+  /** Condition: `topicId = :id` on the topic and its registry entry; else `'conflict'`. */
+  async setRetention(
+    name: string,
+    topicId: string,
+    retention: { retentionMs: number | null; retentionBytes: number | null },
+  ): Promise<'ok' | 'conflict'> {
+    const update = (key: ItemKey): TransactItem => ({
+      Update: {
+        TableName: this.table,
+        Key: key,
+        UpdateExpression: 'SET retentionMs = :ms, retentionBytes = :bytes',
+        ConditionExpression: 'topicId = :id',
+        ExpressionAttributeValues: { ':ms': retention.retentionMs, ':bytes': retention.retentionBytes, ':id': topicId },
+      },
+    });
+    const r = await this.transact('set retention', [update(keys.topic(name)), update(keys.topicRegistry(name))]);
     return r === 'ok' ? 'ok' : 'conflict';
   }
 
@@ -424,7 +445,17 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...keys.segmentFile(segmentKey), state: 'aborted', refs: 0, bytes: 0, createdMs: nowMs, bases: [] },
+          // kept for a week (TTL): long after any producer could still try to commit it
+          Item: {
+            ...keys.segmentFile(segmentKey),
+            state: 'aborted',
+            refs: 0,
+            bytes: 0,
+            createdMs: nowMs,
+            bases: [],
+            releasedMs: nowMs,
+            [TTL_ATTRIBUTE]: Math.ceil(nowMs / 1000) + 7 * 86_400,
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -449,6 +480,129 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
     const item = await this.getItem(keys.producer(producerId), 'get producer');
     if (!item || (item.expiresAtMs as number) < nowMs) return undefined;
     return parseProducer(item);
+  }
+
+  /**
+   * Condition: `startOffset = :from AND nextOffset >= :to` (with `:from < :to`). The start
+   * offset only moves forward, and never past the high watermark. Failure: another
+   * retention run moved it first → `'conflict'` (re-read and retry).
+   */
+  async advanceStartOffset(
+    topicId: string,
+    partition: number,
+    from: number,
+    to: number,
+    bytesRemoved: number,
+  ): Promise<'ok' | 'conflict'> {
+    if (to <= from) return 'conflict';
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.head(topicId, partition),
+          UpdateExpression: 'SET startOffset = :to ADD bytes :minus',
+          ConditionExpression:
+            from === 0
+              ? '(attribute_not_exists(startOffset) OR startOffset = :from) AND nextOffset >= :to'
+              : 'startOffset = :from AND nextOffset >= :to',
+          ExpressionAttributeValues: { ':from': from, ':to': to, ':minus': -bytesRemoved },
+        }),
+      );
+      return 'ok';
+    } catch (e) {
+      if (awsErrorName(e) === 'ConditionalCheckFailedException') return 'conflict';
+      throw translateAwsError(e, 'advance start offset');
+    }
+  }
+
+  /**
+   * Per entry, one transaction: Delete the entry (`attribute_exists(pk)`) and release its
+   * segment reference (refs − 1). An entry already deleted fails its condition and
+   * releases nothing, so concurrent or repeated runs never release twice.
+   */
+  async releaseIndexEntries(
+    topicId: string,
+    partition: number,
+    entries: readonly { lastOffset: number; segmentKey: string }[],
+    nowMs: number,
+  ): Promise<number> {
+    let released = 0;
+    for (const e of entries) {
+      try {
+        await this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Delete: {
+                  TableName: this.table,
+                  Key: keys.indexEntry(topicId, partition, e.lastOffset),
+                  ConditionExpression: 'attribute_exists(pk)',
+                },
+              },
+              {
+                Update: {
+                  TableName: this.table,
+                  Key: keys.segmentFile(e.segmentKey),
+                  UpdateExpression: 'ADD refs :minus SET releasedMs = :now',
+                  ConditionExpression: 'attribute_exists(pk)',
+                  ExpressionAttributeValues: { ':minus': -1, ':now': nowMs },
+                },
+              },
+            ],
+          }),
+        );
+        released++;
+      } catch (err) {
+        if (awsErrorName(err) !== 'TransactionCanceledException') throw translateAwsError(err, 'release index entry');
+      }
+    }
+    return released;
+  }
+
+  async deleteHead(topicId: string, partition: number): Promise<void> {
+    await this.call('delete head', () =>
+      this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.head(topicId, partition) })),
+    );
+  }
+
+  async listDeletedTopics() {
+    const out: { topicId: string; name: string; partitions: number; deletedMs: number }[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.call('list deleted topics', () =>
+        this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': 'DELETED' },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const i of res.Items ?? []) {
+        out.push({
+          topicId: i.topicId as string,
+          name: i.name as string,
+          partitions: i.partitions as number,
+          deletedMs: i.deletedMs as number,
+        });
+      }
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  async finishTopicPurge(topicId: string): Promise<void> {
+    await this.call('finish topic purge', () =>
+      this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.deletedTopic(topicId) })),
+    );
+  }
+
+  async deleteSegmentFile(segmentKey: string): Promise<void> {
+    await this.call('delete segment file', () =>
+      this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.segmentFile(segmentKey) })),
+    );
   }
 
   private async getItem(key: ItemKey, what: string): Promise<Item | undefined> {
@@ -560,6 +714,7 @@ function parseSegmentFile(item: Item): SegmentFile {
     bytes: item.bytes as number,
     createdMs: item.createdMs as number,
     bases: (item.bases as number[] | undefined) ?? [],
+    releasedMs: (item.releasedMs as number | undefined) ?? 0,
   };
 }
 

@@ -55,6 +55,17 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     return 'ok';
   }
 
+  async setRetention(
+    name: string,
+    topicId: string,
+    retention: { retentionMs: number | null; retentionBytes: number | null },
+  ): Promise<'ok' | 'conflict'> {
+    const t = this.topics.get(name);
+    if (!t || t.topicId !== topicId) return 'conflict';
+    this.topics.set(name, { ...t, ...retention });
+    return 'ok';
+  }
+
   async deleteTopic(name: string, topicId: string, nowMs: number): Promise<'deleted' | 'not-found'> {
     const t = this.topics.get(name);
     if (!t || t.topicId !== topicId) return 'not-found';
@@ -152,6 +163,7 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
       bytes: c.segment.bytes,
       createdMs: c.segment.createdMs,
       bases: c.partitions.map((p) => p.entry.baseOffset),
+      releasedMs: 0,
     });
     if (c.idempotency) {
       this.idempotency.set(c.idempotency.key, {
@@ -188,7 +200,15 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
   ): Promise<{ fenced: true } | { fenced: false; file: SegmentFile }> {
     const f = this.files.get(segmentKey);
     if (f) return { fenced: false, file: { ...f } };
-    this.files.set(segmentKey, { segmentKey, state: 'aborted', refs: 0, bytes: 0, createdMs: nowMs, bases: [] });
+    this.files.set(segmentKey, {
+      segmentKey,
+      state: 'aborted',
+      refs: 0,
+      bytes: 0,
+      createdMs: nowMs,
+      bases: [],
+      releasedMs: nowMs,
+    });
     return { fenced: true };
   }
 
@@ -198,6 +218,56 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
 
   async getProducer(producerId: string, nowMs: number): Promise<ProducerRecord | undefined> {
     return this.liveProducer(producerId, nowMs);
+  }
+
+  async advanceStartOffset(
+    topicId: string,
+    partition: number,
+    from: number,
+    to: number,
+    bytesRemoved: number,
+  ): Promise<'ok' | 'conflict'> {
+    const ref = partitionRef(topicId, partition);
+    const cur = this.heads.get(ref) ?? EMPTY_HEAD;
+    if (cur.startOffset !== from || to <= from || to > cur.nextOffset) return 'conflict';
+    this.heads.set(ref, { ...cur, startOffset: to, bytes: cur.bytes - bytesRemoved });
+    return 'ok';
+  }
+
+  async releaseIndexEntries(
+    topicId: string,
+    partition: number,
+    entries: readonly { lastOffset: number; segmentKey: string }[],
+    nowMs: number,
+  ): Promise<number> {
+    const ref = partitionRef(topicId, partition);
+    let released = 0;
+    for (const e of entries) {
+      const list = this.index.get(ref) ?? [];
+      const i = list.findIndex((x) => x.lastOffset === e.lastOffset);
+      if (i < 0) continue;
+      list.splice(i, 1);
+      const f = this.files.get(e.segmentKey);
+      if (f) this.files.set(e.segmentKey, { ...f, refs: f.refs - 1, releasedMs: nowMs });
+      released++;
+    }
+    return released;
+  }
+
+  async deleteHead(topicId: string, partition: number): Promise<void> {
+    this.heads.delete(partitionRef(topicId, partition));
+  }
+
+  async listDeletedTopics() {
+    return [...this.deletedTopics].map(([topicId, t]) => ({ topicId, ...t }));
+  }
+
+  async finishTopicPurge(topicId: string): Promise<void> {
+    this.deletedTopics.delete(topicId);
+  }
+
+  async deleteSegmentFile(segmentKey: string): Promise<void> {
+    this.files.delete(segmentKey);
   }
 
   private liveIdempotency(key: string, nowMs: number): IdempotencyRecord | undefined {

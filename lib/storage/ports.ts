@@ -97,6 +97,8 @@ export interface SegmentFile {
   readonly createdMs: number;
   /** For committed segments: base offset of each chunk, in commit order. */
   readonly bases: readonly number[];
+  /** When the last reference was released (0 if never): GC waits a read grace after it. */
+  readonly releasedMs: number;
 }
 
 /** The stored answer of an idempotent produce call. */
@@ -199,6 +201,12 @@ export interface LogMetadataStore {
    * re-created, or no longer has `from` partitions.
    */
   setPartitionCount(name: string, topicId: string, from: number, to: number): Promise<'ok' | 'conflict'>;
+  /** Changes a topic's retention (iff its id is still `topicId`). */
+  setRetention(
+    name: string,
+    topicId: string,
+    retention: { retentionMs: number | null; retentionBytes: number | null },
+  ): Promise<'ok' | 'conflict'>;
   /** Removes the topic (iff its id is `topicId`) and records it for data purge. */
   deleteTopic(name: string, topicId: string, nowMs: number): Promise<'deleted' | 'not-found'>;
   /** Strongly consistent heads of the given partitions of one topic (missing = EMPTY_HEAD). */
@@ -227,6 +235,38 @@ export interface LogMetadataStore {
   getIdempotency(key: string, nowMs: number): Promise<IdempotencyRecord | undefined>;
   /** A live producer record, strongly consistent. */
   getProducer(producerId: string, nowMs: number): Promise<ProducerRecord | undefined>;
+
+  // --- retention, GC and topic purge ---
+
+  /**
+   * Moves a partition's start offset from `from` to `to` (`from < to ≤ nextOffset`) and
+   * subtracts `bytesRemoved`; `'conflict'` if the start offset is no longer `from`.
+   */
+  advanceStartOffset(
+    topicId: string,
+    partition: number,
+    from: number,
+    to: number,
+    bytesRemoved: number,
+  ): Promise<'ok' | 'conflict'>;
+  /**
+   * Deletes index entries and releases the segment reference each held (refs − 1,
+   * `releasedMs` = now). Idempotent: an entry already gone releases nothing.
+   */
+  releaseIndexEntries(
+    topicId: string,
+    partition: number,
+    entries: readonly { lastOffset: number; segmentKey: string }[],
+    nowMs: number,
+  ): Promise<number>;
+  /** Removes a partition head (topic purge). */
+  deleteHead(topicId: string, partition: number): Promise<void>;
+  /** Deleted topics whose data is still to be purged. */
+  listDeletedTopics(): Promise<{ topicId: string; name: string; partitions: number; deletedMs: number }[]>;
+  /** Forgets a deleted topic once its data is purged. */
+  finishTopicPurge(topicId: string): Promise<void>;
+  /** Forgets a committed segment's item once its object is deleted. */
+  deleteSegmentFile(segmentKey: string): Promise<void>;
 }
 
 /** A consumer-group member's registration. */

@@ -1,0 +1,206 @@
+/**
+ * Retention, GC and topic deletion with a manual clock, run on the in-memory fakes and
+ * on the real local backends.
+ */
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../lib/clock';
+import { SluiceLog } from '../../lib/log/log';
+import { CHUNK_HEADER_BYTES } from '../../lib/records/segment-codec';
+import { runMaintenance } from '../../lib/retention/job';
+import { SEGMENT_PREFIX } from '../../lib/storage/keys';
+import { type AppendCommit, EMPTY_HEAD, type LogMetadataStore, type ObjectStore } from '../../lib/storage/ports';
+import { rec, rejection } from './log-suite';
+
+export type RetentionStoresFactory = () => Promise<{
+  objects: ObjectStore;
+  metadata: LogMetadataStore;
+  /** Item count of the table mentioning `topicId` (real backends only). */
+  itemsMentioning?: (topicId: string) => Promise<number>;
+}>;
+
+const GRACE = { orphanGraceMs: 3_600_000, readGraceMs: 600_000 };
+
+async function objectKeys(objects: ObjectStore): Promise<string[]> {
+  return (await objects.list(SEGMENT_PREFIX, { limit: 1000 })).objects.map((o) => o.key);
+}
+
+export function retentionSuite(name: string, make: RetentionStoresFactory) {
+  async function setup() {
+    const stores = await make();
+    const clock = new ManualClock(Date.UTC(2026, 10, 22, 12));
+    const log = new SluiceLog({ ...stores, clock, settings: { topicCacheMs: 0 } });
+    const job = () => runMaintenance({ ...stores, clock }, GRACE);
+    return { ...stores, clock, log, job };
+  }
+
+  describe(`retention and GC: ${name}`, () => {
+    it('time retention removes exactly the chunks older than retentionMs, moves startOffset forward only', async () => {
+      const { log, clock, job } = await setup();
+      await log.createTopic({ name: 'timed', partitions: 1, retentionMs: 60_000 });
+      for (let i = 0; i < 5; i++) {
+        await log.append({ batches: [{ topic: 'timed', records: [rec(`a${i}`), rec(`b${i}`)] }] });
+        await clock.advance(10_000);
+      }
+      // now t = 50 s; advance to 75 s: chunks appended at 0 s and 10 s are older than 60 s
+      await clock.advance(25_000);
+      const r = await job();
+      expect(r.offsetsRemoved).toBe(4);
+      const d = await log.describeTopic('timed');
+      expect(d.offsets[0]).toEqual({ partition: 0, startOffset: 4, highWatermark: 10 });
+      const e = await rejection(log.fetch({ topic: 'timed', partition: 0, offset: 2 }));
+      expect(e.code).toBe('OFFSET_OUT_OF_RANGE');
+      expect(e.details).toMatchObject({ startOffset: 4, highWatermark: 10 });
+      const rest = await log.fetch({ topic: 'timed', partition: 0, offset: 4 });
+      expect(rest.records.map((x) => x.offset)).toEqual([4, 5, 6, 7, 8, 9]);
+      // nothing younger goes; a second run changes nothing
+      expect((await job()).offsetsRemoved).toBe(0);
+      expect((await log.describeTopic('timed')).offsets[0]?.startOffset).toBe(4);
+    });
+
+    it('size retention keeps at least retentionBytes; retention can be changed later', async () => {
+      const { log, job } = await setup();
+      await log.createTopic({ name: 'sized', partitions: 1 });
+      for (let i = 0; i < 6; i++) {
+        await log.append({ batches: [{ topic: 'sized', records: [{ value: new Uint8Array(100) }] }] });
+      }
+      expect((await job()).offsetsRemoved).toBe(0); // no policy yet
+      // each chunk is the same size B; keep at least 2.5 B → three chunks stay
+      const { offsets } = await log.describeTopic('sized');
+      expect(offsets[0]?.highWatermark).toBe(6);
+      // chunk header + one record: offset delta, timestamp, null key, value length, value, header count
+      const b = CHUNK_HEADER_BYTES + 4 + 8 + 4 + 4 + 100 + 2;
+      await log.setRetention('sized', { retentionBytes: Math.floor(2.5 * b) });
+      expect((await job()).offsetsRemoved).toBe(3);
+      expect((await log.describeTopic('sized')).offsets[0]?.startOffset).toBe(3);
+      expect((await rejection(log.setRetention('sized', { retentionMs: -5 }))).code).toBe('INVALID_ARGUMENT');
+    });
+
+    it('deleteRecords sets the start offset exactly and releases only whole chunks below it', async () => {
+      const { log, objects, clock, job } = await setup();
+      await log.createTopic({ name: 'del', partitions: 1 });
+      for (let i = 0; i < 4; i++)
+        await log.append({ batches: [{ topic: 'del', records: [rec(`x${2 * i}`), rec(`x${2 * i + 1}`)] }] });
+      expect(await log.deleteRecords('del', 0, 5)).toEqual({ startOffset: 5 });
+      expect((await rejection(log.fetch({ topic: 'del', partition: 0, offset: 4 }))).code).toBe('OFFSET_OUT_OF_RANGE');
+      const got = await log.fetch({ topic: 'del', partition: 0, offset: 5 });
+      expect(got.records.map((r) => r.offset)).toEqual([5, 6, 7]);
+      expect((await rejection(log.deleteRecords('del', 0, 3))).code).toBe('OFFSET_OUT_OF_RANGE');
+      expect((await rejection(log.deleteRecords('del', 0, 9))).code).toBe('OFFSET_OUT_OF_RANGE');
+      // the two released chunks' objects stay through the read grace, then go; the others stay
+      expect(await objectKeys(objects)).toHaveLength(4);
+      await job();
+      expect(await objectKeys(objects)).toHaveLength(4);
+      await clock.advance(GRACE.readGraceMs + 1);
+      const r = await job();
+      expect(r.gc.releasedDeleted).toBe(2);
+      expect(await objectKeys(objects)).toHaveLength(2);
+      expect((await log.fetch({ topic: 'del', partition: 0, offset: 5 })).records).toHaveLength(3);
+    });
+
+    it('keeps an object while any partition still references it', async () => {
+      const { log, objects, clock, job } = await setup();
+      await log.createTopic({ name: 'shared', partitions: 2, retentionMs: 1000 });
+      await log.createTopic({ name: 'kept', partitions: 1 });
+      await log.append({
+        batches: [
+          { topic: 'shared', records: [rec('s0', { partition: 0 }), rec('s1', { partition: 1 })] },
+          { topic: 'kept', records: [rec('k')] },
+        ],
+      });
+      await clock.advance(2000);
+      await job();
+      await clock.advance(GRACE.readGraceMs + 1);
+      await job();
+      expect(await objectKeys(objects)).toHaveLength(1); // 'kept' still references it
+      expect((await log.fetch({ topic: 'kept', partition: 0, offset: 0 })).records).toHaveLength(1);
+    });
+
+    it('deletes an orphan after its grace; a slow producer can never commit a segment GC deleted', async () => {
+      const { log, objects, metadata, clock, job } = await setup();
+      await log.createTopic({ name: 'orph', partitions: 1 });
+      // a producer crashes between the PUT and the commit
+      const crashing = new SluiceLog({
+        objects,
+        metadata: Object.create(metadata, {
+          commitAppend: {
+            value: async () => {
+              throw new Error('crash');
+            },
+          },
+        }) as LogMetadataStore,
+        clock,
+      });
+      await expect(crashing.append({ batches: [{ topic: 'orph', records: [rec('lost')] }] })).rejects.toThrow('crash');
+      expect(await objectKeys(objects)).toHaveLength(1);
+      await job();
+      expect(await objectKeys(objects)).toHaveLength(1); // within the grace
+      await clock.advance(GRACE.orphanGraceMs + 1);
+      expect((await job()).gc.orphansDeleted).toBe(1);
+      expect(await objectKeys(objects)).toHaveLength(0);
+
+      // a slow producer: PUT done, commit stalled past the orphan grace while GC runs
+      let release!: () => void;
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      let stalled = false;
+      const slow = new SluiceLog({
+        objects,
+        metadata: Object.create(metadata, {
+          commitAppend: {
+            value: async (c: AppendCommit) => {
+              if (!stalled) {
+                stalled = true;
+                await gate;
+              }
+              return metadata.commitAppend({ ...c, nowMs: clock.nowMs() });
+            },
+          },
+        }) as LogMetadataStore,
+        clock,
+      });
+      const pending = slow.append({ batches: [{ topic: 'orph', records: [rec('slow-but-safe')] }] });
+      while (!stalled) await new Promise((r) => setTimeout(r, 5));
+      const [stalledKey] = await objectKeys(objects);
+      await clock.advance(GRACE.orphanGraceMs + 1);
+      expect((await job()).gc.orphansDeleted).toBe(1); // fenced, then deleted
+      release();
+      // the stalled commit can no longer apply: the producer reports a retriable failure
+      // with nothing written (its commit deadline passed and its segment is fenced) …
+      const e = await rejection(pending);
+      expect(e).toMatchObject({ code: 'UNAVAILABLE', retriable: true });
+      expect((await log.describeTopic('orph')).offsets[0]?.highWatermark).toBe(0);
+      // … and its retry lands in a new segment
+      const res = await slow.append({ batches: [{ topic: 'orph', records: [rec('slow-but-safe')] }] });
+      expect(res.batches[0]?.offsets).toEqual([{ partition: 0, offset: 0 }]);
+      const got = await log.fetch({ topic: 'orph', partition: 0, offset: 0 });
+      expect(Buffer.from(got.records[0]?.value ?? []).toString()).toBe('slow-but-safe');
+      const keys = await objectKeys(objects);
+      expect(keys).toHaveLength(1);
+      expect(keys).not.toContain(stalledKey);
+    });
+
+    it('after a topic is deleted nothing of it remains; a re-created name starts empty', async () => {
+      const s = await setup();
+      const { log, objects, metadata, clock, job } = s;
+      const t = await log.createTopic({ name: 'gone', partitions: 3 });
+      for (let i = 0; i < 3; i++) {
+        await log.append({
+          batches: [{ topic: 'gone', records: [0, 1, 2].map((p) => rec(`v${i}`, { partition: p })) }],
+        });
+      }
+      await log.deleteTopic('gone');
+      await log.createTopic({ name: 'gone', partitions: 1 });
+      await job();
+      await clock.advance(GRACE.readGraceMs + 1);
+      const r = await job();
+      expect(r.topicsPurged).toBe(0);
+      expect(await objectKeys(objects)).toEqual([]);
+      expect(await metadata.getHeads(t.topicId, [0, 1, 2])).toEqual([EMPTY_HEAD, EMPTY_HEAD, EMPTY_HEAD]);
+      expect(await metadata.queryIndex(t.topicId, 0, 0, 1000, 10)).toEqual([]);
+      expect(await metadata.listDeletedTopics()).toEqual([]);
+      if (s.itemsMentioning) expect(await s.itemsMentioning(t.topicId)).toBe(0);
+      expect((await log.describeTopic('gone')).offsets).toEqual([{ partition: 0, startOffset: 0, highWatermark: 0 }]);
+    });
+  });
+}

@@ -1,0 +1,8 @@
+import { MemoryLogMetadataStore } from '../../lib/storage/memory-log-metadata-store';
+import { MemoryObjectStore } from '../../lib/storage/memory-object-store';
+import { retentionSuite } from '../support/retention-suite';
+
+retentionSuite('in-memory fakes', async () => ({
+  objects: new MemoryObjectStore(),
+  metadata: new MemoryLogMetadataStore(),
+}));
