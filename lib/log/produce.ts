@@ -122,7 +122,8 @@ async function commitCall(ctx: LogContext, req: ProduceRequest, plan: Plan): Pro
       // Ambiguous: the transaction may have applied. Resolve by fencing the segment.
       const resolved = await resolveAmbiguous(ctx, segment, e);
       if (resolved) return finish(ctx, req, plan, commit, resolved, false);
-      if (clock.nowMs() > deadline) throw new RetriableError('UNAVAILABLE', 'commit deadline passed; nothing was written', e);
+      if (clock.nowMs() > deadline)
+        throw new RetriableError('UNAVAILABLE', 'commit deadline passed; nothing was written', e);
       segment = await writeSegment(ctx, plan);
       continue;
     }
@@ -140,7 +141,8 @@ async function commitCall(ctx: LogContext, req: ProduceRequest, plan: Plan): Pro
     if (decided === 'new-segment') {
       // our segment was fenced (GC, or an earlier attempt of ours): never write one we
       // could not commit in time
-      if (clock.nowMs() > deadline) throw new RetriableError('UNAVAILABLE', 'commit deadline passed; nothing was written');
+      if (clock.nowMs() > deadline)
+        throw new RetriableError('UNAVAILABLE', 'commit deadline passed; nothing was written');
       segment = await writeSegment(ctx, plan);
     } else if (decided !== 'retry') return decided;
     if (attempt >= 3) await clock.sleep(jitterMs(ctx, attempt));
