@@ -1,12 +1,14 @@
 /**
- * The maintenance job: purge deleted topics, apply retention, collect garbage — in that
+ * The maintenance job: purge deleted topics, apply retention, compact, collect garbage — in that
  * order, incrementally, within a time budget. Every step is a conditional write or an
  * idempotent delete, so it is safe alongside producers, consumers and another copy of
  * itself. The returned `gcCursor` lets the next run continue the object listing where this
  * one stopped.
  */
 import type { Clock } from '../clock';
+import type { RandomSource } from '../ids';
 import type { LogMetadataStore, ObjectStore } from '../storage/ports';
+import { type CompactionSettings, compactPartition } from './compaction';
 import { collectGarbage, type GcOutcome } from './gc';
 import { applyRetention } from './retention';
 
@@ -18,6 +20,8 @@ export interface MaintenanceSettings {
   readonly orphanGraceMs?: number;
   /** An unreferenced object is deleted only this long after its last release. @default 10 min */
   readonly readGraceMs?: number;
+  /** Segment compaction; `false` turns it off. @default on, with its own defaults */
+  readonly compaction?: CompactionSettings | false;
 }
 
 /** What a run did (for logs and metrics). */
@@ -26,6 +30,8 @@ export interface MaintenanceReport {
   partitionsChecked: number;
   entriesReleased: number;
   offsetsRemoved: number;
+  compactionSwaps: number;
+  entriesCompactedAway: number;
   gc: Omit<GcOutcome, 'nextStartAfter'>;
   /** Where the next run continues the GC listing (undefined: the listing is complete). */
   gcCursor?: string;
@@ -33,7 +39,7 @@ export interface MaintenanceReport {
   complete: boolean;
 }
 
-type Deps = { objects: ObjectStore; metadata: LogMetadataStore; clock: Clock };
+type Deps = { objects: ObjectStore; metadata: LogMetadataStore; clock: Clock; random: RandomSource };
 
 /** One run of the maintenance job. */
 export async function runMaintenance(
@@ -50,6 +56,8 @@ export async function runMaintenance(
     partitionsChecked: 0,
     entriesReleased: 0,
     offsetsRemoved: 0,
+    compactionSwaps: 0,
+    entriesCompactedAway: 0,
     gc: { objectsChecked: 0, orphansDeleted: 0, abortedDeleted: 0, releasedDeleted: 0, bytesDeleted: 0 },
     complete: false,
   };
@@ -83,7 +91,20 @@ export async function runMaintenance(
     }
   }
 
-  // 3. garbage collection, continuing the listing from the cursor
+  // 3. compaction of old small chunks, every topic
+  if (settings.compaction !== false) {
+    for (const t of await deps.metadata.listTopics()) {
+      for (let p = 0; p < t.partitions; p++) {
+        if (!inBudget()) return report;
+        const c = await compactPartition(deps, t, p, settings.compaction ?? {});
+        report.compactionSwaps += c.swaps;
+        report.entriesCompactedAway += c.entriesBefore - c.entriesAfter;
+        if (c.swaps > 0) progress(`compaction: ${t.name}/${p} ${c.entriesBefore} → ${c.entriesAfter} index entries`);
+      }
+    }
+  }
+
+  // 4. garbage collection, continuing the listing from the cursor
   let cursor = gcCursor;
   do {
     if (!inBudget()) {

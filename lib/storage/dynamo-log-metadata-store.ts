@@ -605,6 +605,71 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
     );
   }
 
+  /**
+   * One transaction: Delete each old entry but the last (condition: still pointing at its
+   * segment), overwrite the last one's key with the replacement (same condition; it covers
+   * the same last offset), Put the new segment file (`attribute_not_exists`), and release
+   * one reference per old entry from its segment file. Any failed condition → `'conflict'`.
+   */
+  async swapIndexEntries(
+    old: readonly IndexEntry[],
+    replacement: IndexEntry,
+    segment: { key: string; bytes: number; createdMs: number },
+    nowMs: number,
+  ): Promise<'ok' | 'conflict'> {
+    const { topicId, partition } = replacement;
+    const last = old[old.length - 1];
+    if (!last || last.lastOffset !== replacement.lastOffset)
+      throw new InternalError('a swap must end at the same offset');
+    const same = (e: IndexEntry) => ({
+      ConditionExpression: 'segmentKey = :seg AND byteOffset = :off',
+      ExpressionAttributeValues: { ':seg': e.segmentKey, ':off': e.byteOffset },
+    });
+    const releases = new Map<string, number>();
+    for (const e of old) releases.set(e.segmentKey, (releases.get(e.segmentKey) ?? 0) + 1);
+    const items: TransactItem[] = [
+      ...old.slice(0, -1).map(
+        (e): TransactItem => ({
+          Delete: { TableName: this.table, Key: keys.indexEntry(topicId, partition, e.lastOffset), ...same(e) },
+        }),
+      ),
+      {
+        Put: {
+          TableName: this.table,
+          Item: { ...keys.indexEntry(topicId, partition, replacement.lastOffset), ...indexAttributes(replacement) },
+          ...same(last),
+        },
+      },
+      {
+        Put: {
+          TableName: this.table,
+          Item: {
+            ...keys.segmentFile(segment.key),
+            state: 'committed',
+            refs: 1,
+            bytes: segment.bytes,
+            createdMs: segment.createdMs,
+            bases: [replacement.baseOffset],
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      ...[...releases].map(
+        ([segKey, n]): TransactItem => ({
+          Update: {
+            TableName: this.table,
+            Key: keys.segmentFile(segKey),
+            UpdateExpression: 'ADD refs :minus SET releasedMs = :now',
+            ExpressionAttributeValues: { ':minus': -n, ':now': nowMs },
+          },
+        }),
+      ),
+    ];
+    if (items.length > 100) throw new InternalError(`a swap of ${items.length} items exceeds DynamoDB's 100`);
+    const r = await this.transact('swap index entries', items);
+    return r === 'ok' ? 'ok' : 'conflict';
+  }
+
   private async getItem(key: ItemKey, what: string): Promise<Item | undefined> {
     const res = await this.call(what, () =>
       this.db.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true })),

@@ -270,6 +270,38 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     this.files.delete(segmentKey);
   }
 
+  async swapIndexEntries(
+    old: readonly IndexEntry[],
+    replacement: IndexEntry,
+    segment: { key: string; bytes: number; createdMs: number },
+    nowMs: number,
+  ): Promise<'ok' | 'conflict'> {
+    const ref = partitionRef(replacement.topicId, replacement.partition);
+    const list = this.index.get(ref) ?? [];
+    const present = old.every((o) =>
+      list.some((e) => e.lastOffset === o.lastOffset && e.segmentKey === o.segmentKey && e.byteOffset === o.byteOffset),
+    );
+    if (!present || this.files.has(segment.key)) return 'conflict';
+    const kept = list.filter((e) => !old.some((o) => o.lastOffset === e.lastOffset));
+    kept.push({ ...replacement });
+    kept.sort((a, b) => a.lastOffset - b.lastOffset);
+    this.index.set(ref, kept);
+    this.files.set(segment.key, {
+      segmentKey: segment.key,
+      state: 'committed',
+      refs: 1,
+      bytes: segment.bytes,
+      createdMs: segment.createdMs,
+      bases: [replacement.baseOffset],
+      releasedMs: 0,
+    });
+    for (const o of old) {
+      const f = this.files.get(o.segmentKey);
+      if (f) this.files.set(o.segmentKey, { ...f, refs: f.refs - 1, releasedMs: nowMs });
+    }
+    return 'ok';
+  }
+
   private liveIdempotency(key: string, nowMs: number): IdempotencyRecord | undefined {
     const r = this.idempotency.get(key);
     return r && r.expiresAtMs >= nowMs ? { ...r } : undefined;

@@ -267,6 +267,19 @@ export interface LogMetadataStore {
   finishTopicPurge(topicId: string): Promise<void>;
   /** Forgets a committed segment's item once its object is deleted. */
   deleteSegmentFile(segmentKey: string): Promise<void>;
+  /**
+   * Compaction's swap, one transaction: the consecutive entries `old` (all still present,
+   * still pointing where they did) are replaced by `replacement` covering the same offsets
+   * in the new segment; the new segment-file item is created (1 reference) and each old
+   * segment loses its references. `'conflict'` if anything changed meanwhile (retention,
+   * another compactor): nothing is applied and the new segment must be fenced.
+   */
+  swapIndexEntries(
+    old: readonly IndexEntry[],
+    replacement: IndexEntry,
+    segment: { key: string; bytes: number; createdMs: number },
+    nowMs: number,
+  ): Promise<'ok' | 'conflict'>;
 }
 
 /** A consumer-group member's registration. */
