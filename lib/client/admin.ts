@@ -18,6 +18,24 @@ export class Admin {
     for (const t of args.topics) await this.transport.deleteTopic(t);
   }
 
+  /** Changes a topic's retention (null = none); applies at the next maintenance run. */
+  async setRetention(
+    topic: string,
+    retention: { retentionMs?: number | null; retentionBytes?: number | null },
+  ): Promise<void> {
+    await this.transport.updateTopic(topic, retention);
+  }
+
+  /** Grows a topic to `count` partitions. */
+  async createPartitions(args: { topicPartitions: readonly { topic: string; count: number }[] }): Promise<void> {
+    for (const t of args.topicPartitions) await this.transport.updateTopic(t.topic, { partitions: t.count });
+  }
+
+  /** kafkajs's deleteTopicRecords: makes each `offset` its partition's start offset. */
+  async deleteTopicRecords(args: { topic: string; partitions: readonly { partition: number; offset: number }[] }) {
+    for (const p of args.partitions) await this.transport.deleteRecords(args.topic, p.partition, p.offset);
+  }
+
   /** Names of all topics. */
   async listTopics(): Promise<string[]> {
     return (await this.transport.listTopics()).map((t) => t.name);

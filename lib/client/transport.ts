@@ -17,6 +17,13 @@ export interface Transport {
   describeTopic(name: string): Promise<Omit<TopicDescription, 'topicId' | 'createdMs'>>;
   listTopics(): Promise<{ name: string; partitions: number }[]>;
   deleteTopic(name: string): Promise<void>;
+  /** Changes retention and/or grows partitions. */
+  updateTopic(
+    name: string,
+    change: { retentionMs?: number | null; retentionBytes?: number | null; partitions?: number },
+  ): Promise<void>;
+  /** Kafka's deleteRecords. */
+  deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<{ startOffset: number }>;
   /** One atomic produce call (HTTP: atomic per topic; one request per topic). */
   produce(req: ProduceRequest): Promise<ProduceResult>;
   fetch(req: FetchRequest): Promise<FetchResult>;
@@ -70,6 +77,14 @@ export class DirectTransport implements Transport {
   deleteTopic(name: string) {
     return this.log.deleteTopic(name);
   }
+  async updateTopic(name: string, change: Parameters<Transport['updateTopic']>[1]) {
+    if (change.partitions !== undefined) await this.log.addPartitions(name, change.partitions);
+    if (change.retentionMs !== undefined || change.retentionBytes !== undefined)
+      await this.log.setRetention(name, change);
+  }
+  deleteRecords(topic: string, partition: number, beforeOffset: number) {
+    return this.log.deleteRecords(topic, partition, beforeOffset);
+  }
   produce(req: ProduceRequest) {
     return this.log.append(req);
   }
@@ -104,6 +119,16 @@ export class HttpTransport implements Transport {
   }
   async deleteTopic(name: string) {
     await this.call('DELETE', `/v1/topics/${encodeURIComponent(name)}`);
+  }
+  async updateTopic(name: string, change: Parameters<Transport['updateTopic']>[1]) {
+    await this.call('PATCH', `/v1/topics/${encodeURIComponent(name)}`, change);
+  }
+  async deleteRecords(topic: string, partition: number, beforeOffset: number) {
+    return (await this.call(
+      'POST',
+      `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/records:deleteBefore`,
+      { offset: beforeOffset },
+    )) as { startOffset: number };
   }
 
   async produce(req: ProduceRequest): Promise<ProduceResult> {

@@ -193,6 +193,67 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
 
   app.openapi(
     createRoute({
+      method: 'patch',
+      path: '/v1/topics/{t}',
+      request: {
+        params: z.object({ t: TopicName }),
+        body: {
+          content: {
+            'application/json': {
+              schema: z
+                .object({
+                  retentionMs: z.number().int().min(1).max(MAX_SAFE).nullable().optional(),
+                  retentionBytes: z.number().int().min(1).max(MAX_SAFE).nullable().optional(),
+                  partitions: z.number().int().optional(),
+                })
+                .strict()
+                .openapi('UpdateTopic'),
+            },
+          },
+          required: true,
+        },
+      },
+      responses: { 200: json(TopicOut, 'Updated (retention applies at the next maintenance run)'), ...errors },
+    }),
+    async (c) => {
+      const { t } = c.req.valid('param');
+      const body = c.req.valid('json');
+      if (body.partitions !== undefined) await log.addPartitions(t, body.partitions);
+      const updated =
+        body.retentionMs !== undefined || body.retentionBytes !== undefined
+          ? await log.setRetention(t, body)
+          : await log.getTopic(t, { fresh: true });
+      return c.json(topicOut(updated), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/topics/{t}/partitions/{p}/records:deleteBefore',
+      request: {
+        params: z.object({ t: TopicName, p: PartitionParam }),
+        body: {
+          content: {
+            'application/json': { schema: z.object({ offset: z.number().int().min(0).max(MAX_SAFE) }).strict() },
+          },
+          required: true,
+        },
+      },
+      responses: {
+        200: json(z.object({ startOffset: z.number().int() }), "Kafka's deleteRecords: the new start offset"),
+        416: json(ErrorSchema, 'OFFSET_OUT_OF_RANGE'),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { t, p } = c.req.valid('param');
+      return c.json(await log.deleteRecords(t, p, c.req.valid('json').offset), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
       method: 'post',
       path: '/v1/topics/{t}/records',
       request: {

@@ -198,4 +198,24 @@ describe('producer and admin over the HTTP transport', () => {
     });
     await producer.close();
   });
+
+  it('changes retention, grows partitions and deletes records through the admin client', async () => {
+    const admin = sluice.admin();
+    await admin.createTopics({ topics: [{ name: 'admin-http', partitions: 1 }] });
+    const producer = sluice.producer({ lingerMs: 0 });
+    for (let i = 0; i < 4; i++) await producer.send({ topic: 'admin-http', messages: [{ value: `m${i}` }] });
+    await admin.setRetention('admin-http', { retentionMs: 86_400_000, retentionBytes: null });
+    await admin.createPartitions({ topicPartitions: [{ topic: 'admin-http', count: 3 }] });
+    await admin.deleteTopicRecords({ topic: 'admin-http', partitions: [{ partition: 0, offset: 2 }] });
+    const d = await admin.describeTopic('admin-http');
+    expect(d).toMatchObject({ partitions: 3, retentionMs: 86_400_000, retentionBytes: null });
+    expect(d.offsets[0]).toEqual({ partition: 0, startOffset: 2, highWatermark: 4 });
+    await expect(sluice.transport.fetch({ topic: 'admin-http', partition: 0, offset: 1 })).rejects.toMatchObject({
+      code: 'OFFSET_OUT_OF_RANGE',
+    });
+    await expect(admin.setRetention('admin-http', { retentionMs: 0 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await producer.close();
+  });
 });
