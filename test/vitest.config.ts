@@ -18,6 +18,15 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'cdk',
+          root,
+          include: ['test/cdk/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
           name: 'backends',
           root,
           include: ['test/contract/**/*.test.ts', 'test/integration/**/*.test.ts'],

@@ -29,6 +29,26 @@ export interface HttpAppOptions {
   readonly clock?: Clock;
   /** @default the OS's randomness */
   readonly random?: RandomSource;
+  /** Told about every answered request (logs and metrics at the edge). */
+  readonly onResponse?: (info: RequestInfo) => void;
+}
+
+/** Per-request values the routes hand to the response observer. */
+export type AppEnv = { Variables: { counted?: { records: number; bytes: number } } };
+
+/** What `onResponse` is told. */
+export interface RequestInfo {
+  readonly method: string;
+  /** The matched route pattern, e.g. `/v1/topics/:t/records`. */
+  readonly route: string;
+  readonly status: number;
+  readonly durationMs: number;
+  readonly errorCode?: string;
+  readonly topic?: string;
+  readonly group?: string;
+  /** Records produced or fetched, and their key + value bytes. */
+  readonly records?: number;
+  readonly bytes?: number;
 }
 
 const PartitionParam = uintQuery('partition', 1023).openapi({ param: { name: 'p', in: 'path' }, example: '0' });
@@ -91,9 +111,9 @@ const RecordOut = z
   .openapi('Record');
 
 /** Builds the HTTP API over a log. */
-export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): OpenAPIHono {
+export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): OpenAPIHono<AppEnv> {
   const maxBodyBytes = options.maxBodyBytes ?? 6 * 1024 * 1024;
-  const app = new OpenAPIHono({
+  const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (!result.success) return c.json(invalid(describeIssues(result.error)), 400);
     },
@@ -107,6 +127,33 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
     return sendError(c, e);
   });
   app.notFound((c) => c.json(invalid(`no route for ${c.req.method} ${c.req.path}`), 404));
+
+  if (options.onResponse) {
+    const onResponse = options.onResponse;
+    app.use('*', async (c, next) => {
+      const started = performance.now();
+      await next();
+      let errorCode: string | undefined;
+      if (c.res.status >= 400) {
+        errorCode = (
+          (await c.res
+            .clone()
+            .json()
+            .catch(() => undefined)) as ErrorBody | undefined
+        )?.error?.code;
+      }
+      onResponse({
+        method: c.req.method,
+        route: c.req.routePath,
+        status: c.res.status,
+        durationMs: performance.now() - started,
+        ...(errorCode ? { errorCode } : {}),
+        ...(c.req.param('t') ? { topic: c.req.param('t') } : {}),
+        ...(c.req.param('g') ? { group: c.req.param('g') } : {}),
+        ...(c.get('counted') ?? {}),
+      });
+    });
+  }
 
   app.use(
     '*',
@@ -282,6 +329,7 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
         batches: [{ topic: t, records }],
         ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
       });
+      c.set('counted', countOf(records));
       return c.json({ offsets: res.batches[0]?.offsets ?? [] }, 200);
     },
   );
@@ -329,6 +377,7 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
         ...(q.waitMs !== undefined ? { waitMs: q.waitMs } : {}),
         signal: c.req.raw.signal,
       });
+      c.set('counted', countOf(r.records));
       return c.json(
         {
           records: r.records.map((x) => ({
@@ -395,6 +444,12 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
     },
   });
   return app;
+}
+
+function countOf(records: readonly { key?: Uint8Array | null; value: Uint8Array | null }[]) {
+  let bytes = 0;
+  for (const r of records) bytes += (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0);
+  return { records: records.length, bytes };
 }
 
 function topicOut(t: { name: string; partitions: number; retentionMs: number | null; retentionBytes: number | null }) {

@@ -13,6 +13,7 @@ import {
   resetOffsets,
 } from '../groups/coordinator';
 import { idempotencyKeyProblem } from '../settings';
+import type { AppEnv } from './app';
 import { ErrorSchema, errors, json, MAX_SAFE } from './schemas';
 
 const GroupName = z
@@ -84,7 +85,7 @@ const ResetBody = z
 const Conflict = { 409: json(ErrorSchema, 'FENCED or CONFLICT') };
 
 /** Adds the group routes to the app. */
-export function registerGroupRoutes(app: OpenAPIHono, d: GroupDeps): void {
+export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): void {
   app.openapi(
     createRoute({
       method: 'post',

@@ -12,7 +12,11 @@ export interface RunningServer {
 }
 
 /** Serves `app` on `hostname:port` (port 0 picks a free one). */
-export function serveHttpApp(app: OpenAPIHono, port: number, hostname = '127.0.0.1'): Promise<RunningServer> {
+export function serveHttpApp(
+  app: { fetch: OpenAPIHono['fetch'] },
+  port: number,
+  hostname = '127.0.0.1',
+): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port, hostname }, (info: AddressInfo) => {
       resolve({

@@ -1,0 +1,16 @@
+/**
+ * The CDK app: `npx cdk deploy` (context `stage`, default "dev"; account and region from
+ * the usual AWS variables). cdk-nag's AwsSolutions checks run on every synth.
+ */
+import { App } from 'aws-cdk-lib';
+import { acknowledgeNagFindings, addNagChecks } from './nag';
+import { SluiceStack } from './stack';
+
+const app = new App();
+const stage = String(app.node.tryGetContext('stage') ?? 'dev');
+const stack = new SluiceStack(app, `Sluice-${stage}`, {
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+});
+acknowledgeNagFindings(stack);
+addNagChecks(app);
+app.synth();

@@ -1,0 +1,169 @@
+/**
+ * `EventLog`: the reusable construct that owns Sluice's state — one S3 bucket (segments)
+ * and one DynamoDB table (everything else) — and grants least-privilege access to it.
+ * Use it in your own CDK app and run Sluice's Lambda handlers (or your own direct-mode
+ * clients) against it.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+/** Properties of an `EventLog`. */
+export interface EventLogProps {
+  /** What happens to the data when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /** KMS key for the bucket and the table. @default S3-managed keys and an AWS-owned table key */
+  readonly encryptionKey?: kms.IKey;
+  /** Bucket for S3 server access logs. @default no access logging */
+  readonly accessLogsBucket?: s3.IBucket;
+  /** Protect the table from deletion. @default true */
+  readonly deletionProtection?: boolean;
+}
+
+/** Prefix of every segment object (the only keys Sluice writes). */
+export const SEGMENT_PREFIX = 'segments/';
+/** TTL attribute of the table. */
+export const TTL_ATTRIBUTE = 'ttl';
+
+/** Sluice's bucket and table, with grants and metrics. */
+export class EventLog extends Construct {
+  /** The segment bucket. */
+  readonly bucket: s3.Bucket;
+  /** The metadata table (`pk`, `sk`, TTL on `ttl`). */
+  readonly table: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: EventLogProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.bucket = new s3.Bucket(this, 'Segments', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
+      ...(props.encryptionKey ? { encryptionKey: props.encryptionKey, bucketKeyEnabled: true } : {}),
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...(props.accessLogsBucket
+        ? { serverAccessLogsBucket: props.accessLogsBucket, serverAccessLogsPrefix: 'sluice/' }
+        : {}),
+      // no expiration rule: retention is Sluice's job (an object may hold many partitions)
+      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      removalPolicy,
+      autoDeleteObjects: false,
+    });
+    this.table = new dynamodb.Table(this, 'Metadata', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: props.deletionProtection ?? true,
+      timeToLiveAttribute: TTL_ATTRIBUTE,
+      encryption: props.encryptionKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.DEFAULT,
+      ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
+      removalPolicy,
+    });
+  }
+
+  /** Produce: write segments; read and conditionally write offsets, index, dedupe items. */
+  grantProduce(grantee: iam.IGrantable): void {
+    this.grantObjects(grantee, ['s3:PutObject']);
+    this.grantItems(grantee, [
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:ConditionCheckItem',
+    ]);
+  }
+
+  /** Consume: read segments and metadata; manage group members, leases and offsets. */
+  grantConsume(grantee: iam.IGrantable): void {
+    this.grantObjects(grantee, ['s3:GetObject']);
+    this.grantItems(grantee, [
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:BatchWriteItem',
+    ]);
+  }
+
+  /** Admin and maintenance: everything above, plus listing and deleting segments. */
+  grantAdmin(grantee: iam.IGrantable): void {
+    this.grantProduce(grantee);
+    this.grantConsume(grantee);
+    this.grantObjects(grantee, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${SEGMENT_PREFIX}*`] } },
+    });
+  }
+
+  /** A metric Sluice's handlers publish (namespace `Sluice`). */
+  metric(metricName: string, service: 'sluice-api' | 'sluice-maintenance', props: cloudwatch.MetricOptions = {}) {
+    return new cloudwatch.Metric({
+      namespace: 'Sluice',
+      metricName,
+      dimensionsMap: { service },
+      statistic: 'Sum',
+      period: Duration.minutes(1),
+      ...props,
+    });
+  }
+
+  /** Records produced through the API. */
+  metricProducedRecords(props?: cloudwatch.MetricOptions) {
+    return this.metric('ProducedRecords', 'sluice-api', props);
+  }
+
+  /** Records consumed through the API. */
+  metricConsumedRecords(props?: cloudwatch.MetricOptions) {
+    return this.metric('ConsumedRecords', 'sluice-api', props);
+  }
+
+  /** Produce latency (p99 by default). */
+  metricProduceLatency(props?: cloudwatch.MetricOptions) {
+    return this.metric('ProduceLatency', 'sluice-api', { statistic: 'p99', ...props });
+  }
+
+  /** 5xx answers of the API. */
+  metricErrors(props?: cloudwatch.MetricOptions) {
+    return this.metric('Errors', 'sluice-api', props);
+  }
+
+  /** Throttled answers of the API. */
+  metricThrottles(props?: cloudwatch.MetricOptions) {
+    return this.metric('Throttles', 'sluice-api', props);
+  }
+
+  /** DynamoDB requests throttled on the table. */
+  metricTableThrottles(props?: cloudwatch.MetricOptions) {
+    return new cloudwatch.MathExpression({
+      expression: 'r + w',
+      usingMetrics: {
+        r: this.table.metric('ReadThrottleEvents', { statistic: 'Sum', period: Duration.minutes(1) }),
+        w: this.table.metric('WriteThrottleEvents', { statistic: 'Sum', period: Duration.minutes(1) }),
+      },
+      label: 'DynamoDB throttled requests',
+      period: props?.period ?? Duration.minutes(1),
+    });
+  }
+
+  private grantObjects(grantee: iam.IGrantable, actions: string[]): void {
+    iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.bucket.arnForObjects(`${SEGMENT_PREFIX}*`)] });
+    if (this.bucket.encryptionKey) this.bucket.encryptionKey.grantEncryptDecrypt(grantee);
+  }
+
+  private grantItems(grantee: iam.IGrantable, actions: string[]): void {
+    iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.table.tableArn] });
+    if (this.table.encryptionKey) this.table.encryptionKey.grantEncryptDecrypt(grantee);
+  }
+}

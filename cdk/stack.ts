@@ -1,0 +1,162 @@
+/**
+ * The Sluice stack: an `EventLog`, the API function behind an IAM-authenticated Function
+ * URL, the scheduled maintenance function, a dashboard and alarms. It wires; the
+ * construct owns state and grants.
+ */
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { EventLog } from './event-log';
+
+/** Properties of the Sluice stack. */
+export interface SluiceStackProps extends StackProps {
+  /** What happens to the data when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly dataRemovalPolicy?: RemovalPolicy;
+  /** Notify this topic when an alarm fires. @default no notifications */
+  readonly alarmTopic?: sns.ITopic;
+  /** How often the maintenance job runs. @default 5 minutes */
+  readonly maintenanceInterval?: Duration;
+  /** API requests served at once (throttling). @default 100 */
+  readonly apiConcurrency?: number;
+}
+
+const functionsDir = fileURLToPath(new URL('../functions/', import.meta.url));
+
+/** One Sluice deployment. */
+export class SluiceStack extends Stack {
+  readonly eventLog: EventLog;
+  readonly api: nodejs.NodejsFunction;
+  readonly apiUrl: lambda.FunctionUrl;
+  readonly maintenance: nodejs.NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
+    super(scope, id, props);
+    this.eventLog = new EventLog(this, 'EventLog', {
+      ...(props.dataRemovalPolicy ? { removalPolicy: props.dataRemovalPolicy } : {}),
+    });
+    const environment = { SLUICE_BUCKET: this.eventLog.bucket.bucketName, SLUICE_TABLE: this.eventLog.table.tableName };
+    const common = {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
+      bundling: { minify: true, sourceMap: true, externalModules: ['@aws-sdk/*'] },
+    };
+    this.api = new nodejs.NodejsFunction(this, 'Api', {
+      ...common,
+      ...this.roleAndLogs('Api'),
+      entry: `${functionsDir}api.ts`,
+      memorySize: 1024,
+      timeout: Duration.seconds(30),
+      reservedConcurrentExecutions: props.apiConcurrency ?? 100,
+      description: 'Sluice HTTP API v1',
+    });
+    this.eventLog.grantAdmin(this.api);
+    this.apiUrl = this.api.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+
+    this.maintenance = new nodejs.NodejsFunction(this, 'Maintenance', {
+      ...common,
+      ...this.roleAndLogs('Maintenance'),
+      entry: `${functionsDir}maintenance.ts`,
+      memorySize: 512,
+      timeout: Duration.minutes(5),
+      reservedConcurrentExecutions: 1,
+      description: 'Sluice retention, compaction and garbage collection',
+    });
+    this.eventLog.grantAdmin(this.maintenance);
+    new events.Rule(this, 'MaintenanceSchedule', {
+      schedule: events.Schedule.rate(props.maintenanceInterval ?? Duration.minutes(5)),
+      targets: [new targets.LambdaFunction(this.maintenance)],
+    });
+
+    const alarms = [
+      new cloudwatch.Alarm(this, 'ApiErrors', {
+        metric: this.eventLog.metricErrors(),
+        threshold: 1,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 3,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: 'Sluice API answered 5xx',
+      }),
+      new cloudwatch.Alarm(this, 'ApiThrottles', {
+        metric: this.eventLog.metricThrottles(),
+        threshold: 10,
+        evaluationPeriods: 5,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: 'Sluice API throttled requests',
+      }),
+      new cloudwatch.Alarm(this, 'TableThrottles', {
+        metric: this.eventLog.metricTableThrottles(),
+        threshold: 1,
+        evaluationPeriods: 5,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: 'DynamoDB throttled Sluice requests',
+      }),
+      new cloudwatch.Alarm(this, 'FunctionErrors', {
+        metric: this.api.metricErrors({ period: Duration.minutes(1) }),
+        threshold: 1,
+        evaluationPeriods: 5,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: 'Sluice API function errors',
+      }),
+      new cloudwatch.Alarm(this, 'MaintenanceErrors', {
+        metric: this.maintenance.metricErrors({ period: Duration.minutes(5) }),
+        threshold: 1,
+        evaluationPeriods: 3,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: 'Sluice maintenance job failed',
+      }),
+    ];
+    if (props.alarmTopic) for (const a of alarms) a.addAlarmAction(new actions.SnsAction(props.alarmTopic));
+
+    new cloudwatch.Dashboard(this, 'Dashboard', {
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Records produced / consumed',
+            left: [this.eventLog.metricProducedRecords(), this.eventLog.metricConsumedRecords()],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Produce latency p99 (ms)',
+            left: [this.eventLog.metricProduceLatency()],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Errors and throttles',
+            left: [this.eventLog.metricErrors(), this.eventLog.metricThrottles(), this.eventLog.metricTableThrottles()],
+          }),
+          new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms }),
+        ],
+      ],
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.apiUrl.url, description: 'Sluice HTTP API (SigV4, service "lambda")' });
+    new CfnOutput(this, 'Bucket', { value: this.eventLog.bucket.bucketName });
+    new CfnOutput(this, 'Table', { value: this.eventLog.table.tableName });
+  }
+
+  /**
+   * One role per function with exactly what it needs: writing its own log group (no AWS
+   * managed policy); data access comes from the EventLog grants.
+   */
+  private roleAndLogs(name: string): { role: iam.Role; logGroup: logs.LogGroup } {
+    const logGroup = new logs.LogGroup(this, `${name}Logs`, { retention: logs.RetentionDays.ONE_MONTH });
+    const role = new iam.Role(this, `${name}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    return { role, logGroup };
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Lambda entry point of the HTTP API (Function URL, IAM-authenticated): the same hono app
+ * as the local server. Environment read once per container: SLUICE_BUCKET, SLUICE_TABLE.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { handle } from 'hono/aws-lambda';
+import { createHttpApp } from '../lib/http/app';
+import { SluiceLog } from '../lib/log/log';
+import { createAwsStores } from '../lib/storage/aws';
+
+const logger = new Logger({ serviceName: 'sluice-api' });
+const metrics = new Metrics({ namespace: 'Sluice', serviceName: 'sluice-api' });
+const bucket = required('SLUICE_BUCKET');
+const table = required('SLUICE_TABLE');
+const stores = createAwsStores({ bucket, table });
+const app = createHttpApp(new SluiceLog(stores), {
+  groups: { store: stores.groups },
+  onResponse: (r) => {
+    logger.info('request', { ...r });
+    metrics.addMetric('Requests', MetricUnit.Count, 1);
+    if (r.status >= 500) metrics.addMetric('Errors', MetricUnit.Count, 1);
+    if (r.status === 429 || r.errorCode === 'THROTTLED') metrics.addMetric('Throttles', MetricUnit.Count, 1);
+    if (r.errorCode === 'CONFLICT' || r.errorCode === 'FENCED')
+      metrics.addMetric('CommitConflicts', MetricUnit.Count, 1);
+    if (r.route.endsWith('/records') && r.method === 'POST' && r.status === 200) {
+      metrics.addMetric('ProducedRecords', MetricUnit.Count, r.records ?? 0);
+      metrics.addMetric('ProducedBytes', MetricUnit.Bytes, r.bytes ?? 0);
+      metrics.addMetric('ProduceLatency', MetricUnit.Milliseconds, r.durationMs);
+    }
+    if (r.route.endsWith('/records') && r.method === 'GET' && r.status === 200) {
+      metrics.addMetric('ConsumedRecords', MetricUnit.Count, r.records ?? 0);
+      metrics.addMetric('ConsumedBytes', MetricUnit.Bytes, r.bytes ?? 0);
+    }
+  },
+});
+const serve = handle(app);
+
+/** The Lambda handler: serve one request, then flush its metrics (CloudWatch EMF). */
+export const handler = async (event: Parameters<typeof serve>[0], context: Parameters<typeof serve>[1]) => {
+  try {
+    return await serve(event, context);
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`environment variable ${name} is required`);
+  return v;
+}

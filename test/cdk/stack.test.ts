@@ -1,0 +1,133 @@
+/**
+ * The deployment, asserted on the synthesized template, with cdk-nag (AwsSolutions)
+ * validating the same synth: zero unacknowledged findings.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { acknowledgeNagFindings, addNagChecks } from '../../cdk/nag';
+import { SluiceStack } from '../../cdk/stack';
+
+let template: Template;
+
+beforeAll(() => {
+  const app = new App();
+  const stack = new SluiceStack(app, 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
+  acknowledgeNagFindings(stack);
+  addNagChecks(app);
+  app.synth(); // throws on any unacknowledged cdk-nag finding
+  template = Template.fromStack(stack);
+}, 120_000);
+
+type Statement = { Action: string | string[]; Effect: string; Resource: unknown; Condition?: unknown };
+
+describe('Sluice stack', () => {
+  it('bucket: public access blocked, TLS only, encrypted, multipart cleanup, no expiration, retained', () => {
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        LifecycleConfiguration: {
+          Rules: [Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } })],
+        },
+      },
+    });
+    const rules = Object.values(template.findResources('AWS::S3::Bucket'))[0]?.Properties.LifecycleConfiguration.Rules;
+    expect(rules.some((r: { ExpirationInDays?: number }) => r.ExpirationInDays !== undefined)).toBe(false);
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('table: on demand, PITR, TTL, deletion protection, retained', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        DeletionProtectionEnabled: true,
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      },
+    });
+  });
+
+  it('functions: arm64, Node.js 24, explicit memory and timeout, log retention', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(fns).toHaveLength(2);
+    for (const f of fns) {
+      expect(f.Properties.Architectures).toEqual(['arm64']);
+      expect(f.Properties.Runtime).toBe('nodejs24.x');
+      expect(f.Properties.MemorySize).toBeGreaterThan(0);
+      expect(f.Properties.Timeout).toBeGreaterThan(0);
+      expect(f.Properties.Environment.Variables.SLUICE_BUCKET).toEqual({
+        Ref: expect.stringMatching(/^EventLogSegments/),
+      });
+      expect(f.Properties.Environment.Variables.SLUICE_TABLE).toEqual({
+        Ref: expect.stringMatching(/^EventLogMetadata/),
+      });
+    }
+    for (const lg of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
+      expect(lg.Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it('the API is never deployed without IAM auth', () => {
+    const urls = Object.values(template.findResources('AWS::Lambda::Url'));
+    expect(urls.length).toBeGreaterThan(0);
+    for (const u of urls) expect(u.Properties.AuthType).toBe('AWS_IAM');
+    for (const p of Object.values(template.findResources('AWS::Lambda::Permission'))) {
+      expect(p.Properties.FunctionUrlAuthType ?? 'AWS_IAM').toBe('AWS_IAM');
+      expect(p.Properties.Principal).not.toBe('*');
+    }
+  });
+
+  it('function policies grant no wildcard actions; S3 only under segments/, DynamoDB only the table', () => {
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      for (const st of policy.Properties.PolicyDocument.Statement as Statement[]) {
+        const actions = Array.isArray(st.Action) ? st.Action : [st.Action];
+        for (const a of actions) expect(a.includes('*'), `action ${a}`).toBe(false);
+        const resources = JSON.stringify(st.Resource);
+        if (actions.some((a) => a.startsWith('s3:') && a !== 's3:ListBucket'))
+          expect(resources).toContain('/segments/*');
+        if (actions.some((a) => a.startsWith('dynamodb:'))) expect(resources).toMatch(/EventLogMetadata/);
+      }
+    }
+  });
+
+  it('has the maintenance schedule, a dashboard and alarms', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).length).toBeGreaterThanOrEqual(5);
+    template.hasOutput('ApiUrl', {});
+    template.hasOutput('Bucket', {});
+    template.hasOutput('Table', {});
+  });
+
+  it('npx cdk synth works without Docker or AWS credentials', async () => {
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '' };
+    const { stdout } = await promisify(execFile)('npx', ['cdk', 'synth', '--quiet', '--output', 'cdk.out/test-synth'], {
+      env,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    expect(stdout).not.toMatch(/ERROR/);
+  }, 180_000);
+});
