@@ -7,13 +7,11 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { handle } from 'hono/aws-lambda';
 import { createHttpApp } from '../lib/http/app';
 import { SluiceLog } from '../lib/log/log';
-import { createAwsStores } from '../lib/storage/aws';
+import { awsStoresOptionsFromEnv, createAwsStores } from '../lib/storage/aws';
 
 const logger = new Logger({ serviceName: 'sluice-api' });
 const metrics = new Metrics({ namespace: 'Sluice', serviceName: 'sluice-api' });
-const bucket = required('SLUICE_BUCKET');
-const table = required('SLUICE_TABLE');
-const stores = createAwsStores({ bucket, table });
+const stores = createAwsStores(awsStoresOptionsFromEnv(process.env));
 const app = createHttpApp(new SluiceLog(stores), {
   groups: { store: stores.groups },
   onResponse: (r) => {
@@ -44,9 +42,3 @@ export const handler = async (event: Parameters<typeof serve>[0], context: Param
     metrics.publishStoredMetrics();
   }
 };
-
-function required(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`environment variable ${name} is required`);
-  return v;
-}

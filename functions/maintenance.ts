@@ -9,11 +9,11 @@ import type { Context } from 'aws-lambda';
 import { systemClock } from '../lib/clock';
 import { systemRandom } from '../lib/ids';
 import { runMaintenance } from '../lib/retention/job';
-import { createAwsStores } from '../lib/storage/aws';
+import { awsStoresOptionsFromEnv, createAwsStores } from '../lib/storage/aws';
 
 const logger = new Logger({ serviceName: 'sluice-maintenance' });
 const metrics = new Metrics({ namespace: 'Sluice', serviceName: 'sluice-maintenance' });
-const stores = createAwsStores({ bucket: required('SLUICE_BUCKET'), table: required('SLUICE_TABLE') });
+const stores = createAwsStores(awsStoresOptionsFromEnv(process.env));
 /** Where the GC listing continues; kept while the container is warm (a cold start restarts it). */
 let gcCursor: string | undefined;
 
@@ -39,9 +39,3 @@ export const handler = async (_event: unknown, context: Context) => {
   metrics.publishStoredMetrics();
   return { complete: report.complete };
 };
-
-function required(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`environment variable ${name} is required`);
-  return v;
-}

@@ -28,6 +28,27 @@ export interface AwsStoresOptions {
   readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
+/**
+ * Options from an environment the caller read (Lambda: `process.env`, read once at the
+ * edge): SLUICE_BUCKET, SLUICE_TABLE, and the SDK's own endpoint variables
+ * (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_DYNAMODB) for emulators.
+ */
+export function awsStoresOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): AwsStoresOptions {
+  const required = (name: string) => {
+    const v = env[name];
+    if (!v) throw new Error(`environment variable ${name} is required`);
+    return v;
+  };
+  const s3Endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
+  const dynamoEndpoint = env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL;
+  return {
+    bucket: required('SLUICE_BUCKET'),
+    table: required('SLUICE_TABLE'),
+    ...(s3Endpoint ? { s3Endpoint } : {}),
+    ...(dynamoEndpoint ? { dynamoEndpoint } : {}),
+  };
+}
+
 /** S3 and DynamoDB adapters built from options. */
 export function createAwsStores(o: AwsStoresOptions): {
   objects: ObjectStore;
