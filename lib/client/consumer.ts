@@ -168,13 +168,13 @@ export class Consumer {
     for (const t of list) for (const k of this.keysOf(t)) this.paused.delete(k);
   }
 
-  /** Finishes in-flight batches, commits, releases the leases promptly, and stops. */
+  /** Finishes in-flight batches, commits (unless autoCommit is off), releases the leases promptly, and stops. */
   async stop(): Promise<void> {
     if (!this.running || this.stopping) return this.stopped.then(() => undefined);
     this.stopping = true;
     clearTimeout(this.heartbeatTimer);
     await Promise.allSettled([...this.owned.values()].map((o) => o.worker));
-    await this.commitProcessed().catch(() => {});
+    if (this.run_?.autoCommit !== false) await this.commitProcessed().catch(() => {});
     if (this.memberId) await this.transport.leaveGroup(this.options.groupId, this.memberId).catch(() => {});
     this.running = false;
     this.stoppedResolve(this.failure);
@@ -310,7 +310,8 @@ export class Consumer {
   private async handOver(o: Owned): Promise<void> {
     o.abort.abort();
     await o.worker?.catch(() => {});
-    await this.commitOne(o).catch(() => {});
+    // with manual commits, what was not committed is redelivered to the next owner
+    if (this.run_?.autoCommit !== false) await this.commitOne(o).catch(() => {});
     this.owned.delete(key(o.topic, o.partition));
     this.release.push({ topic: o.topic, partition: o.partition, epoch: o.epoch });
     if (this.running && !this.stopping) {

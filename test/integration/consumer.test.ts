@@ -187,4 +187,30 @@ describe('group consumer', () => {
     expect(otherSaw).toEqual([]);
     expect(revoked).toEqual([]);
   });
+
+  it('a group whose committed offset fell below the start offset resumes at the start offset', async () => {
+    const sluice = await setup(1);
+    const producer = sluice.producer({ lingerMs: 0 });
+    for (let i = 0; i < 6; i++) await producer.send({ topic: 'work', messages: [{ value: `m${i}` }] });
+    const first = sluice.consumer({ groupId: 'behind', ...CONSUMER });
+    await first.subscribe({ topics: ['work'], fromBeginning: true });
+    const seen: number[] = [];
+    await first.run({
+      autoCommit: false,
+      eachMessage: async ({ message }) => {
+        seen.push(message.offset);
+        if (message.offset === 1) await first.commitOffsets([{ topic: 'work', partition: 0, offset: 2 }]);
+      },
+    });
+    await until(() => seen.length === 6, 20_000, 'first pass');
+    await first.stop(); // commits nothing more: autoCommit is off
+    await sluice.admin().deleteTopicRecords({ topic: 'work', partitions: [{ partition: 0, offset: 4 }] });
+    const second = sluice.consumer({ groupId: 'behind', ...CONSUMER });
+    await second.subscribe({ topics: ['work'], fromBeginning: true });
+    const resumed: number[] = [];
+    await second.run({ eachMessage: async ({ message }) => void resumed.push(message.offset) });
+    await until(() => resumed.length === 2, 20_000, 'resume');
+    await second.stop();
+    expect(resumed).toEqual([4, 5]);
+  });
 });

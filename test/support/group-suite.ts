@@ -205,5 +205,21 @@ export function groupSuite(name: string, make: GroupStoresFactory) {
       const hb = await heartbeat(deps, 'g', { topics: ['events'] });
       expect(hb.memberId).toMatch(/^[0-9a-f-]{36}$/);
     });
+
+    it('reports records skipped by retention when the committed offset fell below the start offset', async () => {
+      const { deps, log } = await setup(1);
+      for (let i = 0; i < 6; i++) await log.append({ batches: [{ topic: 'events', records: [rec(`r${i}`)] }] });
+      await heartbeat(deps, 'g6', { memberId: 'm-a', topics: ['events'] });
+      await commitOffsets(deps, 'g6', 'm-a', [{ topic: 'events', partition: 0, offset: 1 }]);
+      await log.deleteRecords('events', 0, 4);
+      const d = await describeGroup(deps, 'g6');
+      expect(d.partitions[0]).toMatchObject({
+        committedOffset: 1,
+        startOffset: 4,
+        highWatermark: 6,
+        lag: 2,
+        skippedByRetention: 3,
+      });
+    });
   });
 }
