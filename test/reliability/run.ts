@@ -1,0 +1,38 @@
+/**
+ * `npm run test:reliability -- --seeds N --ops M`: many seeds of the deterministic
+ * simulation; prints per seed the operations, faults by kind, ambiguous outcomes and
+ * anomalies, and exits non-zero on any anomaly (the failing history goes to a JSON-lines
+ * file for inspection).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { simulate } from './simulation';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
+  return v;
+}
+
+const seeds = arg('seeds', 500);
+const ops = arg('ops', 2000);
+const totals: Record<string, number> = {};
+let ambiguous = 0;
+let anomalies = 0;
+for (let seed = 1; seed <= seeds; seed++) {
+  const r = await simulate(seed, ops);
+  for (const [k, v] of Object.entries(r.faults)) totals[k] = (totals[k] ?? 0) + v;
+  ambiguous += r.ambiguous;
+  anomalies += r.anomalies.length;
+  process.stderr.write(`\rseed ${seed}/${seeds}: ${r.anomalies.length} anomalies, ${r.ambiguous} ambiguous`);
+  if (r.anomalies.length > 0) {
+    mkdirSync('.sluice', { recursive: true });
+    const file = `.sluice/reliability-seed-${seed}.jsonl`;
+    writeFileSync(file, r.history.map((o) => JSON.stringify(o)).join('\n'));
+    console.error(`\nseed ${seed}: ${JSON.stringify(r.anomalies.slice(0, 5))} (history: ${file})`);
+  }
+}
+console.log(
+  `\nseeds ${seeds}, operations ${seeds * ops}, faults ${JSON.stringify(totals)}, ambiguous outcomes ${ambiguous}, anomalies ${anomalies}`,
+);
+process.exit(anomalies > 0 ? 1 : 0);
