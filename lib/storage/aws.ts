@@ -29,7 +29,7 @@ export interface AwsStoresOptions {
 }
 
 /**
- * Options from an environment the caller read (Lambda: `process.env`, read once at the
+ * Options from an environment the caller read (in Lambda: the process environment, read once at the
  * edge): SLUICE_BUCKET, SLUICE_TABLE, and the SDK's own endpoint variables
  * (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_DYNAMODB) for emulators.
  */

@@ -13,7 +13,14 @@ import { RetriableError } from '../errors';
 import { awsErrorName, translateAwsError } from './aws-errors';
 import { TTL_ATTRIBUTE } from './dynamo-log-metadata-store';
 import { keys, parseGroupPartitionSk } from './keys';
-import type { CommitOffsetOutcome, CommittedOffsetRecord, GroupStore, LeaseRecord, MemberRecord } from './ports';
+import type {
+  CommitOffsetOutcome,
+  CommittedOffsetRecord,
+  GroupStore,
+  LeaseRecord,
+  MemberRecord,
+  OffsetCommit,
+} from './ports';
 
 type Item = Record<string, unknown>;
 
@@ -177,18 +184,7 @@ export class DynamoGroupStore implements GroupStore {
    * offset iff it does not move backwards (`attribute_not_exists(offset) OR offset <= :o`).
    * Lease condition failed → FENCED (a zombie); offset condition failed → stale.
    */
-  async commitOffset(
-    group: string,
-    c: {
-      topicId: string;
-      partition: number;
-      memberId: string;
-      epoch: number;
-      offset: number;
-      metadata: string | null;
-      nowMs: number;
-    },
-  ): Promise<CommitOffsetOutcome> {
+  async commitOffset(group: string, c: OffsetCommit): Promise<CommitOffsetOutcome> {
     try {
       await this.db.send(
         new TransactWriteCommand({

@@ -1,4 +1,11 @@
-import type { CommitOffsetOutcome, CommittedOffsetRecord, GroupStore, LeaseRecord, MemberRecord } from './ports';
+import type {
+  CommitOffsetOutcome,
+  CommittedOffsetRecord,
+  GroupStore,
+  LeaseRecord,
+  MemberRecord,
+  OffsetCommit,
+} from './ports';
 
 /** In-memory `GroupStore` with the same conditions as `DynamoGroupStore`. */
 export class MemoryGroupStore implements GroupStore {
@@ -85,18 +92,7 @@ export class MemoryGroupStore implements GroupStore {
     return true;
   }
 
-  async commitOffset(
-    group: string,
-    c: {
-      topicId: string;
-      partition: number;
-      memberId: string;
-      epoch: number;
-      offset: number;
-      metadata: string | null;
-      nowMs: number;
-    },
-  ): Promise<CommitOffsetOutcome> {
+  async commitOffset(group: string, c: OffsetCommit): Promise<CommitOffsetOutcome> {
     const key = `${c.topicId}#${c.partition}`;
     const g = this.g(group);
     const lease = g.leases.get(key);

@@ -312,6 +312,17 @@ export interface CommittedOffsetRecord {
   readonly committedMs: number;
 }
 
+/** One offset commit of a group member, under its lease epoch. */
+export interface OffsetCommit {
+  readonly topicId: string;
+  readonly partition: number;
+  readonly memberId: string;
+  readonly epoch: number;
+  readonly offset: number;
+  readonly metadata: string | null;
+  readonly nowMs: number;
+}
+
 /** What a commit attempt found. */
 export type CommitOffsetOutcome =
   | { readonly status: 'committed' }
@@ -350,18 +361,7 @@ export interface GroupStore {
     lease: { topicId: string; partition: number; memberId: string; epoch: number },
   ): Promise<boolean>;
   /** Commits an offset iff `memberId` holds the lease at `epoch`, never backwards. */
-  commitOffset(
-    group: string,
-    commit: {
-      topicId: string;
-      partition: number;
-      memberId: string;
-      epoch: number;
-      offset: number;
-      metadata: string | null;
-      nowMs: number;
-    },
-  ): Promise<CommitOffsetOutcome>;
+  commitOffset(group: string, commit: OffsetCommit): Promise<CommitOffsetOutcome>;
   /** Admin reset: sets offsets unconditionally (the caller checks the group is empty). */
   setOffsets(
     group: string,
