@@ -62,3 +62,12 @@ export function translateAwsError(e: unknown, what: string): SluiceError {
     return new RetriableError('UNAVAILABLE', message, e);
   return new InternalError(message, e);
 }
+
+/** Runs an SDK call, translating any error it raises (after the SDK's own retries). */
+export async function translated<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw translateAwsError(e, what);
+  }
+}

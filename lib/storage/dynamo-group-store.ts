@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { RetriableError } from '../errors';
-import { awsErrorName, translateAwsError } from './aws-errors';
+import { awsErrorName, translateAwsError, translated } from './aws-errors';
 import { TTL_ATTRIBUTE } from './dynamo-log-metadata-store';
 import { keys, parseGroupPartitionSk } from './keys';
 import type {
@@ -36,7 +36,7 @@ export class DynamoGroupStore implements GroupStore {
   ) {}
 
   async putMember(group: string, m: MemberRecord, expiresAtMs: number): Promise<void> {
-    await this.call('put member', () =>
+    await translated('put member', () =>
       this.db.send(
         new PutCommand({
           TableName: this.table,
@@ -55,7 +55,7 @@ export class DynamoGroupStore implements GroupStore {
   }
 
   async deleteMember(group: string, memberId: string): Promise<void> {
-    await this.call('delete member', () =>
+    await translated('delete member', () =>
       this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.member(group, memberId) })),
     );
   }
@@ -66,7 +66,7 @@ export class DynamoGroupStore implements GroupStore {
     const offsets: CommittedOffsetRecord[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const res = await this.call('read group', () =>
+      const res = await translated('read group', () =>
         this.db.send(
           new QueryCommand({
             TableName: this.table,
@@ -261,7 +261,7 @@ export class DynamoGroupStore implements GroupStore {
       };
       for (let round = 0; items && Object.keys(items).length > 0; round++) {
         if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** round)));
-        const res = await this.call('reset offsets', () =>
+        const res = await translated('reset offsets', () =>
           this.db.send(
             new BatchWriteCommand({ RequestItems: items as Record<string, { PutRequest: { Item: Item } }[]> }),
           ),
@@ -276,14 +276,6 @@ export class DynamoGroupStore implements GroupStore {
     if (awsErrorName(e) !== 'ConditionalCheckFailedException') throw translateAwsError(e, what);
     const old = (e as { Item?: Record<string, AttributeValue> }).Item;
     return old ? parseLease(unmarshall(old)) : undefined;
-  }
-
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      throw translateAwsError(e, what);
-    }
   }
 }
 

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError, RetriableError } from '../errors';
-import { awsErrorName, translateAwsError } from './aws-errors';
+import { awsErrorName, translateAwsError, translated } from './aws-errors';
 import { type ItemKey, indexSk, keys, parseIndexSk } from './keys';
 import {
   type AppendCommit,
@@ -81,7 +81,7 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
     const out: TopicRecord[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const res = await this.call('list topics', () =>
+      const res = await translated('list topics', () =>
         this.db.send(
           new QueryCommand({
             TableName: this.table,
@@ -173,7 +173,7 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
       };
       for (let round = 0; request && Object.keys(request).length > 0; round++) {
         if (round > 0) await backoff(round);
-        const res = await this.call('read partition heads', () =>
+        const res = await translated('read partition heads', () =>
           this.db.send(new BatchGetCommand({ RequestItems: request })),
         );
         for (const item of res.Responses?.[this.table] ?? []) found.set(item.pk as string, parseHead(item));
@@ -195,7 +195,7 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
     if (toOffset < fromOffset || limit <= 0) return out;
     let start: Record<string, unknown> | undefined;
     do {
-      const res = await this.call('query index', () =>
+      const res = await translated('query index', () =>
         this.db.send(
           new QueryCommand({
             TableName: this.table,
@@ -560,7 +560,7 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
   }
 
   async deleteHead(topicId: string, partition: number): Promise<void> {
-    await this.call('delete head', () =>
+    await translated('delete head', () =>
       this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.head(topicId, partition) })),
     );
   }
@@ -569,7 +569,7 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
     const out: { topicId: string; name: string; partitions: number; deletedMs: number }[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const res = await this.call('list deleted topics', () =>
+      const res = await translated('list deleted topics', () =>
         this.db.send(
           new QueryCommand({
             TableName: this.table,
@@ -594,13 +594,13 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
   }
 
   async finishTopicPurge(topicId: string): Promise<void> {
-    await this.call('finish topic purge', () =>
+    await translated('finish topic purge', () =>
       this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.deletedTopic(topicId) })),
     );
   }
 
   async deleteSegmentFile(segmentKey: string): Promise<void> {
-    await this.call('delete segment file', () =>
+    await translated('delete segment file', () =>
       this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.segmentFile(segmentKey) })),
     );
   }
@@ -671,7 +671,7 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
   }
 
   private async getItem(key: ItemKey, what: string): Promise<Item | undefined> {
-    const res = await this.call(what, () =>
+    const res = await translated(what, () =>
       this.db.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true })),
     );
     return res.Item;
@@ -688,14 +688,6 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
         if (reasons.some((r) => r.Code === 'ConditionalCheckFailed')) return 'failed';
         throw new RetriableError('UNAVAILABLE', `${what}: transaction cancelled (${reasons.map((r) => r.Code)})`, e);
       }
-      throw translateAwsError(e, what);
-    }
-  }
-
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
       throw translateAwsError(e, what);
     }
   }
