@@ -107,14 +107,24 @@ function faulty(
 }
 
 /** Runs one seed: `processes` producers doing `ops` produce calls in all, with faults. */
-export async function simulate(seed: number, ops: number, options: { processes?: number; faultRate?: number } = {}) {
+export async function simulate(
+  seed: number,
+  ops: number,
+  options: {
+    processes?: number;
+    faultRate?: number;
+    /** A deliberately broken store (mutation checks): wraps the correct one. */
+    mutant?: (correct: MemoryLogMetadataStore) => LogMetadataStore;
+  } = {},
+) {
   const rng = new SeededRandom(seed);
   const clock = new SimClock();
   const faults: FaultCounts = {};
   const base = { metadata: new MemoryLogMetadataStore(), objects: new MemoryObjectStore() };
   const admin = new SluiceLog({ ...base, clock, random: new SeededRandom(seed ^ 0x5eed) });
   await admin.createTopic({ name: 't', partitions: 4 });
-  const stores = faulty(base.metadata, base.objects, rng, faults, options.faultRate ?? 0.1);
+  const underTest = options.mutant ? options.mutant(base.metadata) : base.metadata;
+  const stores = faulty(underTest, base.objects, rng, faults, options.faultRate ?? 0.1);
   const history: Op[] = [];
   const processes = options.processes ?? 6;
   let next = 0;
@@ -170,8 +180,16 @@ export async function simulate(seed: number, ops: number, options: { processes?:
     }
   };
   await Promise.all(Array.from({ length: processes }, (_, p) => worker(p)));
-  // final drain on the fault-free stores
+  // final drain on the fault-free stores; a read that fails (corruption detected) is an anomaly too
+  const readErrors: Anomaly[] = [];
   for (let p = 0; p < 4; p++) {
+    try {
+      await drain(p);
+    } catch (e) {
+      readErrors.push({ kind: 'unreadable-log', detail: `partition ${p}: ${(e as Error).message}` });
+    }
+  }
+  async function drain(p: number) {
     let from = 0;
     for (;;) {
       const r = await admin.fetch({ topic: 't', partition: p, offset: from, maxRecords: 10_000 });
@@ -190,5 +208,13 @@ export async function simulate(seed: number, ops: number, options: { processes?:
     }
   }
   const historyHash = createHash('sha256').update(JSON.stringify(history)).digest('hex');
-  return { seed, operations: ops, faults, ambiguous, anomalies: checkHistory(history), historyHash, history };
+  return {
+    seed,
+    operations: ops,
+    faults,
+    ambiguous,
+    anomalies: [...readErrors, ...checkHistory(history)],
+    historyHash,
+    history,
+  };
 }
