@@ -115,15 +115,18 @@ export async function simulate(
     faultRate?: number;
     /** A deliberately broken store (mutation checks): wraps the correct one. */
     mutant?: (correct: MemoryLogMetadataStore) => LogMetadataStore;
+    /** Real stores instead of the fakes (not deterministic then: real I/O interleaves). */
+    stores?: { metadata: LogMetadataStore; objects: ObjectStore };
   } = {},
 ) {
   const rng = new SeededRandom(seed);
   const clock = new SimClock();
   const faults: FaultCounts = {};
-  const base = { metadata: new MemoryLogMetadataStore(), objects: new MemoryObjectStore() };
+  const fakes = { metadata: new MemoryLogMetadataStore(), objects: new MemoryObjectStore() };
+  const base = options.stores ?? fakes;
   const admin = new SluiceLog({ ...base, clock, random: new SeededRandom(seed ^ 0x5eed) });
   await admin.createTopic({ name: 't', partitions: 4 });
-  const underTest = options.mutant ? options.mutant(base.metadata) : base.metadata;
+  const underTest = options.mutant ? options.mutant(fakes.metadata) : base.metadata;
   const stores = faulty(underTest, base.objects, rng, faults, options.faultRate ?? 0.1);
   const history: Op[] = [];
   const processes = options.processes ?? 6;
