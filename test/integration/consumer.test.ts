@@ -31,11 +31,13 @@ describe('group consumer', () => {
     const sluice = await setup(4);
     const seen: { member: string; value: string }[] = [];
     const consumers: Consumer[] = [];
+    const revoked: { consumer: number; reason: string }[] = [];
     for (let c = 0; c < 2; c++) {
       const consumer = sluice.consumer({ groupId: 'share', ...CONSUMER });
       await consumer.subscribe({ topics: ['work'], fromBeginning: true });
       await consumer.run({
         autoCommitIntervalMs: 200,
+        onPartitionsRevoked: (ps) => revoked.push(...ps.map((p) => ({ consumer: c, reason: p.reason }))),
         eachMessage: async ({ message }) => {
           seen.push({ member: consumer.id as string, value: Buffer.from(message.value ?? []).toString() });
         },
@@ -54,6 +56,48 @@ describe('group consumer', () => {
     await Promise.all(consumers.map((c) => c.stop()));
     expect(seen).toHaveLength(200); // each exactly once: the handover committed before releasing
     expect(new Set(seen.map((s) => s.member)).size).toBe(2);
+    // the first member was told which partitions it handed to the second
+    expect(revoked.length).toBe(2);
+    expect(revoked.every((r) => r.consumer === 0 && r.reason === 'revoked')).toBe(true);
+  });
+
+  it('stops processing a partition the moment its lease can no longer be trusted', async () => {
+    const sluice = await setup(1);
+    const producer = sluice.producer({ lingerMs: 0 });
+    // a member whose heartbeats start failing (a network partition) after it joined
+    let partitioned = false;
+    const transport = Object.create(sluice.transport) as typeof sluice.transport;
+    transport.heartbeat = async (g, req) => {
+      if (partitioned) throw new Error('injected: network partition');
+      return sluice.transport.heartbeat(g, req);
+    };
+    const cut = new Sluice({ transport });
+    const a = cut.consumer({ groupId: 'cut', ...CONSUMER });
+    await a.subscribe({ topics: ['work'], fromBeginning: true });
+    const byA: { offset: number; at: number }[] = [];
+    await a.run({ eachMessage: async ({ message }) => void byA.push({ offset: message.offset, at: Date.now() }) });
+    await producer.send({ topic: 'work', messages: [{ value: 'before' }] });
+    await until(() => byA.length === 1, 10_000, 'first record');
+    partitioned = true;
+    const cutAt = Date.now();
+    // keep producing; a keeps fetching (its data path works) until its lease is near expiry
+    const b = sluice.consumer({ groupId: 'cut', ...CONSUMER });
+    await b.subscribe({ topics: ['work'], fromBeginning: true });
+    const byB: number[] = [];
+    await b.run({ eachMessage: async ({ message }) => void byB.push(message.offset) });
+    for (let i = 0; i < 30; i++) {
+      await producer.send({ topic: 'work', messages: [{ value: `m${i}` }] });
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await until(() => byB.includes(30), 20_000, 'b to reach the end');
+    await b.stop();
+    a.kill();
+    const leaseEnd = cutAt + GROUP_SETTINGS.sessionTimeoutMs; // lease ≤ session − skew after the last renewal
+    expect(byA.every((x) => x.at <= leaseEnd)).toBe(true);
+    // b took over, with no record processed by both after a stopped
+    const lastOfA = Math.max(...byA.map((x) => x.offset));
+    expect(Math.min(...byB)).toBeLessThanOrEqual(lastOfA + 1);
+    expect(byB[byB.length - 1]).toBe(30);
   });
 
   it('at-least-once when members are killed at random points; duplicates only after a partition changed owner', async () => {
