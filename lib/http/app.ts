@@ -57,11 +57,27 @@ const EncodingSchema = z
   .enum(['utf8', 'base64'])
   .openapi({ description: 'How keys, values and header values are written' });
 
+/**
+ * Record headers: an object of strings (or null). Checked without copying, so that every
+ * own key survives — including `__proto__`, which a copy into a plain object would turn
+ * into a prototype and silently drop.
+ */
+const HeadersIn = z
+  .custom<Record<string, string | null>>(
+    (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      !Array.isArray(v) &&
+      Object.entries(v).every(([, x]) => typeof x === 'string' || x === null),
+    'headers must be an object whose values are strings or null',
+  )
+  .openapi({ type: 'object', additionalProperties: { type: 'string', nullable: true } });
+
 const RecordIn = z
   .object({
     key: z.string().nullable().optional(),
     value: z.string().nullable(),
-    headers: z.record(z.string(), z.string().nullable()).optional(),
+    headers: HeadersIn.optional(),
     partition: z.number().int().min(0).max(1023).optional(),
     timestamp: z.number().int().min(0).max(MAX_SAFE).optional(),
   })
