@@ -77,43 +77,41 @@ export class SluiceStack extends Stack {
       targets: [new targets.LambdaFunction(this.maintenance)],
     });
 
+    // every alarm: breaching when the metric reaches `threshold`; missing data is fine (idle)
+    const alarm = (
+      id: string,
+      metric: cloudwatch.IMetric,
+      threshold: number,
+      periods: number,
+      description: string,
+      datapointsToAlarm = periods,
+    ) =>
+      new cloudwatch.Alarm(this, id, {
+        metric,
+        threshold,
+        evaluationPeriods: periods,
+        datapointsToAlarm,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
     const alarms = [
-      new cloudwatch.Alarm(this, 'ApiErrors', {
-        metric: this.eventLog.metricErrors(),
-        threshold: 1,
-        evaluationPeriods: 5,
-        datapointsToAlarm: 3,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: 'Sluice API answered 5xx',
-      }),
-      new cloudwatch.Alarm(this, 'ApiThrottles', {
-        metric: this.eventLog.metricThrottles(),
-        threshold: 10,
-        evaluationPeriods: 5,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: 'Sluice API throttled requests',
-      }),
-      new cloudwatch.Alarm(this, 'TableThrottles', {
-        metric: this.eventLog.metricTableThrottles(),
-        threshold: 1,
-        evaluationPeriods: 5,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: 'DynamoDB throttled Sluice requests',
-      }),
-      new cloudwatch.Alarm(this, 'FunctionErrors', {
-        metric: this.api.metricErrors({ period: Duration.minutes(1) }),
-        threshold: 1,
-        evaluationPeriods: 5,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: 'Sluice API function errors',
-      }),
-      new cloudwatch.Alarm(this, 'MaintenanceErrors', {
-        metric: this.maintenance.metricErrors({ period: Duration.minutes(5) }),
-        threshold: 1,
-        evaluationPeriods: 3,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: 'Sluice maintenance job failed',
-      }),
+      alarm('ApiErrors', this.eventLog.metricErrors(), 1, 5, 'Sluice API answered 5xx', 3),
+      alarm('ApiThrottles', this.eventLog.metricThrottles(), 10, 5, 'Sluice API throttled requests'),
+      alarm('TableThrottles', this.eventLog.metricTableThrottles(), 1, 5, 'DynamoDB throttled Sluice requests'),
+      alarm(
+        'FunctionErrors',
+        this.api.metricErrors({ period: Duration.minutes(1) }),
+        1,
+        5,
+        'Sluice API function errors',
+      ),
+      alarm(
+        'MaintenanceErrors',
+        this.maintenance.metricErrors({ period: Duration.minutes(5) }),
+        1,
+        3,
+        'Sluice maintenance job failed',
+      ),
     ];
     if (props.alarmTopic) for (const a of alarms) a.addAlarmAction(new actions.SnsAction(props.alarmTopic));
 

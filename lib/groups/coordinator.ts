@@ -261,6 +261,7 @@ export async function commitOffsets(
   const state = needEpoch ? await d.groups.readGroup(group) : undefined;
   const out: { topic: string; partition: number; offset: number; committed: number }[] = [];
   const fenced: string[] = [];
+  const bounds = new Map<string, Awaited<ReturnType<SluiceLog['describeTopic']>>>();
   for (const o of offsets) {
     const t = await d.log.getTopic(o.topic);
     if (!Number.isInteger(o.partition) || o.partition < 0 || o.partition >= t.partitions) {

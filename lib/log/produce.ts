@@ -434,7 +434,9 @@ async function planCall(ctx: LogContext, req: ProduceRequest, nowMs: number): Pr
       'TOO_MANY_PARTITIONS',
     );
   }
-  return { chunks, order, topics, requestHash: hashRequest(req) };
+  // the hash identifies a request for dedupe; calls without a key or sequence skip it
+  const deduped = req.idempotencyKey !== undefined || req.producer !== undefined;
+  return { chunks, order, topics, requestHash: deduped ? hashRequest(req) : '' };
 }
 
 /** sha256 of the canonical request: what the caller sent, not what the server added. */

@@ -4,7 +4,6 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -12,6 +11,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
 import { TTL_ATTRIBUTE } from './dynamo-log-metadata-store';
+import { queryPartition } from './dynamo-query';
 import { keys, parseGroupPartitionSk } from './keys';
 import type {
   CommitOffsetOutcome,
@@ -64,27 +64,12 @@ export class DynamoGroupStore implements GroupStore {
     const members: MemberRecord[] = [];
     const leases: LeaseRecord[] = [];
     const offsets: CommittedOffsetRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await translated('read group', () =>
-        this.db.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': keys.groupPk(group) },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      for (const item of res.Items ?? []) {
-        const sk = item.sk as string;
-        if (sk.startsWith('M#')) members.push(parseMember(item));
-        else if (sk.startsWith('L#')) leases.push(parseLease(item));
-        else if (sk.startsWith('O#')) offsets.push(parseOffset(item));
-      }
-      start = res.LastEvaluatedKey;
-    } while (start);
+    for (const item of await queryPartition(this.db, this.table, keys.groupPk(group), 'read group')) {
+      const sk = item.sk as string;
+      if (sk.startsWith('M#')) members.push(parseMember(item));
+      else if (sk.startsWith('L#')) leases.push(parseLease(item));
+      else if (sk.startsWith('O#')) offsets.push(parseOffset(item));
+    }
     return { members, leases, offsets };
   }
 

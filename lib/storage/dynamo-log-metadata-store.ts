@@ -13,6 +13,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError, RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
+import { queryPartition } from './dynamo-query';
 import { type ItemKey, indexSk, keys, parseIndexSk } from './keys';
 import {
   type AppendCommit,
@@ -78,23 +79,7 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
   }
 
   async listTopics(): Promise<TopicRecord[]> {
-    const out: TopicRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await translated('list topics', () =>
-        this.db.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': keys.topicRegistryPk },
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      for (const item of res.Items ?? []) out.push(parseTopic(item));
-      start = res.LastEvaluatedKey;
-    } while (start);
-    return out;
+    return (await queryPartition(this.db, this.table, keys.topicRegistryPk, 'list topics')).map(parseTopic);
   }
 
   /**
@@ -566,31 +551,12 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
   }
 
   async listDeletedTopics() {
-    const out: { topicId: string; name: string; partitions: number; deletedMs: number }[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await translated('list deleted topics', () =>
-        this.db.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': 'DELETED' },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      for (const i of res.Items ?? []) {
-        out.push({
-          topicId: i.topicId as string,
-          name: i.name as string,
-          partitions: i.partitions as number,
-          deletedMs: i.deletedMs as number,
-        });
-      }
-      start = res.LastEvaluatedKey;
-    } while (start);
-    return out;
+    return (await queryPartition(this.db, this.table, 'DELETED', 'list deleted topics')).map((i) => ({
+      topicId: i.topicId as string,
+      name: i.name as string,
+      partitions: i.partitions as number,
+      deletedMs: i.deletedMs as number,
+    }));
   }
 
   async finishTopicPurge(topicId: string): Promise<void> {
