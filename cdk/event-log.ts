@@ -144,6 +144,39 @@ export class EventLog extends Construct {
     return this.metric('Throttles', 'sluice-api', props);
   }
 
+  /**
+   * Records a consumer group has not consumed yet, summed over its partitions (the
+   * maintenance job publishes it every run, with a `Group` dimension).
+   */
+  metricConsumerLag(group: string, props?: cloudwatch.MetricOptions) {
+    return new cloudwatch.Metric({
+      namespace: 'Sluice',
+      metricName: 'ConsumerLag',
+      dimensionsMap: { service: 'sluice-maintenance', Group: group },
+      statistic: 'Maximum',
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+
+  /** The largest consumer lag (records) of any group: one series however many groups come and go. */
+  metricMaxConsumerLag(props?: cloudwatch.MetricOptions) {
+    return this.metric('MaxConsumerLag', 'sluice-maintenance', {
+      statistic: 'Maximum',
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+
+  /** Age (ms) of the oldest record any group has not consumed yet. */
+  metricMaxConsumerLagAge(props?: cloudwatch.MetricOptions) {
+    return this.metric('MaxConsumerLagMs', 'sluice-maintenance', {
+      statistic: 'Maximum',
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+
   /** DynamoDB requests throttled on the table. */
   metricTableThrottles(props?: cloudwatch.MetricOptions) {
     return new cloudwatch.MathExpression({

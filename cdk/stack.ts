@@ -27,6 +27,11 @@ export interface SluiceStackProps extends StackProps {
   readonly maintenanceInterval?: Duration;
   /** API requests served at once (throttling). @default 100 */
   readonly apiConcurrency?: number;
+  /**
+   * Alarm when some consumer group is this many records behind (measured by every
+   * maintenance run) for two runs in a row. @default 100000
+   */
+  readonly consumerLagAlarmThreshold?: number;
 }
 
 const functionsDir = fileURLToPath(new URL('../functions/', import.meta.url));
@@ -106,6 +111,13 @@ export class SluiceStack extends Stack {
         'Sluice API function errors',
       ),
       alarm(
+        'ConsumerLag',
+        this.eventLog.metricMaxConsumerLag({ period: props.maintenanceInterval ?? Duration.minutes(5) }),
+        props.consumerLagAlarmThreshold ?? 100_000,
+        2,
+        'A Sluice consumer group is falling behind',
+      ),
+      alarm(
         'MaintenanceErrors',
         this.maintenance.metricErrors({ period: Duration.minutes(5) }),
         1,
@@ -133,6 +145,13 @@ export class SluiceStack extends Stack {
             left: [this.eventLog.metricErrors(), this.eventLog.metricThrottles(), this.eventLog.metricTableThrottles()],
           }),
           new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Consumer lag (largest group)',
+            left: [this.eventLog.metricMaxConsumerLag()],
+            right: [this.eventLog.metricMaxConsumerLagAge()],
+          }),
         ],
       ],
     });

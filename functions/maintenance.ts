@@ -1,32 +1,31 @@
 /**
- * Lambda entry point of the maintenance job (EventBridge schedule): purge deleted topics,
- * retention, compaction, garbage collection — within the invocation's remaining time.
+ * Lambda entry point of the maintenance job (EventBridge schedule): purge deleted topics
+ * (data and the groups' leases and offsets), retention, compaction, garbage collection —
+ * within the invocation's remaining time — then the consumer lag of every registered group.
  * Environment read once per container: SLUICE_BUCKET, SLUICE_TABLE.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { systemClock } from '../lib/clock';
+import { groupLags } from '../lib/groups/lag';
+import { resolveGroupSettings } from '../lib/groups/settings';
 import { systemRandom } from '../lib/ids';
+import { SluiceLog } from '../lib/log/log';
 import { runMaintenance } from '../lib/retention/job';
 import { awsStoresOptionsFromEnv, createAwsStores } from '../lib/storage/aws';
 
 const logger = new Logger({ serviceName: 'sluice-maintenance' });
 const metrics = new Metrics({ namespace: 'Sluice', serviceName: 'sluice-maintenance' });
 const stores = createAwsStores(awsStoresOptionsFromEnv(process.env));
-/** Where the GC listing continues; kept while the container is warm (a cold start restarts it). */
-let gcCursor: string | undefined;
+const deps = { ...stores, clock: systemClock, random: systemRandom };
+const groupDeps = { ...deps, log: new SluiceLog(deps), settings: resolveGroupSettings() };
 
 /** The Lambda handler. */
 export const handler = async (_event: unknown, context: Context) => {
-  const budgetMs = Math.max(5_000, context.getRemainingTimeInMillis() - 15_000);
-  const report = await runMaintenance(
-    { ...stores, clock: systemClock, random: systemRandom },
-    { budgetMs },
-    gcCursor,
-    (message) => logger.info(message),
-  );
-  gcCursor = report.gcCursor;
+  // the lag pass gets the last 15 s (it reads a few items per group); the job the rest
+  const budgetMs = Math.max(5_000, context.getRemainingTimeInMillis() - 30_000);
+  const report = await runMaintenance(deps, { budgetMs }, (message) => logger.info(message));
   logger.info('maintenance run', { ...report });
   metrics.addMetric('RetentionOffsetsRemoved', MetricUnit.Count, report.offsetsRemoved);
   metrics.addMetric('CompactionSwaps', MetricUnit.Count, report.compactionSwaps);
@@ -36,6 +35,27 @@ export const handler = async (_event: unknown, context: Context) => {
     report.gc.orphansDeleted + report.gc.abortedDeleted + report.gc.releasedDeleted,
   );
   metrics.addMetric('GcBytesDeleted', MetricUnit.Bytes, report.gc.bytesDeleted);
+
+  const lags = await groupLags(groupDeps);
+  for (const l of lags) {
+    logger.info('consumer lag', { ...l });
+    // a single metric is flushed by its first addMetric (and loses its dimension): one each
+    for (const [name, unit, value] of [
+      ['ConsumerLag', MetricUnit.Count, l.totalLag],
+      ['ConsumerLagMs', MetricUnit.Milliseconds, l.maxLagMs],
+    ] as const) {
+      const m = metrics.singleMetric();
+      m.addDimension('Group', l.group);
+      m.addMetric(name, unit, value);
+    }
+  }
+  // one series over every group: what the stack's lag alarm watches (groups come and go)
+  metrics.addMetric('MaxConsumerLag', MetricUnit.Count, Math.max(0, ...lags.map((l) => l.totalLag)));
+  metrics.addMetric('MaxConsumerLagMs', MetricUnit.Milliseconds, Math.max(0, ...lags.map((l) => l.maxLagMs)));
   metrics.publishStoredMetrics();
-  return { complete: report.complete };
+  return {
+    complete: report.complete,
+    groups: lags.length,
+    maxConsumerLag: Math.max(0, ...lags.map((l) => l.totalLag)),
+  };
 };

@@ -134,6 +134,14 @@ export async function heartbeat(
     mine.topics.length === topicNames.length &&
     mine.topics.every((t, i) => t === topicNames[i]);
   if (!fresh) {
+    // a (re)joining member or a new subscription: record which topics the group uses first,
+    // so a member never exists unregistered (lag metrics and topic purge enumerate the registry)
+    if (!mine || mine.topics.join() !== topicNames.join()) {
+      await d.groups.registerGroup(
+        group,
+        myTopics.map((t) => t.topicId),
+      );
+    }
     await d.groups.putMember(
       group,
       { memberId, topics: topicNames, lastHeartbeatMs: now, sessionTimeoutMs: s.sessionTimeoutMs },
@@ -261,13 +269,18 @@ export async function commitOffsets(
   const state = needEpoch ? await d.groups.readGroup(group) : undefined;
   const out: { topic: string; partition: number; offset: number; committed: number }[] = [];
   const fenced: string[] = [];
-  const bounds = new Map<string, Awaited<ReturnType<SluiceLog['describeTopic']>>>();
+  // each topic's bounds are read once per call
+  const describedByTopic = new Map<string, Awaited<ReturnType<SluiceLog['describeTopic']>>>();
   for (const o of offsets) {
     const t = await d.log.getTopic(o.topic);
     if (!Number.isInteger(o.partition) || o.partition < 0 || o.partition >= t.partitions) {
       throw new InvalidArgumentError(`partition ${o.partition} of "${o.topic}" does not exist`);
     }
-    const described = await d.log.describeTopic(o.topic);
+    let described = describedByTopic.get(o.topic);
+    if (!described) {
+      described = await d.log.describeTopic(o.topic);
+      describedByTopic.set(o.topic, described);
+    }
     const bounds = described.offsets[o.partition] as { startOffset: number; highWatermark: number };
     if (!Number.isSafeInteger(o.offset) || o.offset < 0 || o.offset > bounds.highWatermark) {
       throw new OffsetOutOfRangeError(
@@ -407,6 +420,7 @@ export async function resetOffsets(
     offsets.push({ partition: p, offset });
   }
   if (!dryRun) {
+    await d.groups.registerGroup(group, [t.topicId]);
     await d.groups.setOffsets(
       group,
       offsets.map((o) => ({ topicId: t.topicId, partition: o.partition, offset: o.offset })),

@@ -90,6 +90,8 @@ export async function startLocalStack(progress: Progress = () => {}): Promise<Lo
       EAGER_SERVICE_LOADING: '1',
     },
   });
+  // its state is ephemeral (no persistence, like DynamoDB Local's -inMemory): gone with it
+  void proc.exited.then(() => rmSync(dir, { recursive: true, force: true }));
   const endpoint = `http://127.0.0.1:${port}`;
   await waitUntil(
     'LocalStack',

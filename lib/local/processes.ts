@@ -3,8 +3,9 @@
  * started them (by their own pid), and killed if this process exits first.
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 
 /** A started server process. */
 export interface ManagedProcess {
@@ -35,6 +36,7 @@ export function startProcess(
   options: SpawnOptions & { logFile: string },
 ): ManagedProcess {
   hookExit();
+  pruneOldLogs(dirname(options.logFile));
   const log = createWriteStream(options.logFile, { flags: 'a' });
   const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.pipe(log);
@@ -60,6 +62,20 @@ export function startProcess(
   running.add(managed);
   void exited.then(() => running.delete(managed));
   return managed;
+}
+
+const LOG_KEEP_MS = 3 * 86_400_000;
+
+/** Every start writes a log named by its port: keep three days of them, not all of them. */
+function pruneOldLogs(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const file = join(dir, name);
+    try {
+      if (Date.now() - statSync(file).mtimeMs > LOG_KEEP_MS) rmSync(file, { force: true });
+    } catch {
+      // another process pruned it first
+    }
+  }
 }
 
 /** A TCP port free on 127.0.0.1 right now. */

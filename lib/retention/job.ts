@@ -2,12 +2,12 @@
  * The maintenance job: purge deleted topics, apply retention, compact, collect garbage — in that
  * order, incrementally, within a time budget. Every step is a conditional write or an
  * idempotent delete, so it is safe alongside producers, consumers and another copy of
- * itself. The returned `gcCursor` lets the next run continue the object listing where this
- * one stopped.
+ * itself. Where the GC listing stopped is saved in the table (`JOB/gc`), so the next run
+ * continues there — on any container; a run that finishes the listing clears it.
  */
 import type { Clock } from '../clock';
 import type { RandomSource } from '../ids';
-import type { LogMetadataStore, ObjectStore } from '../storage/ports';
+import type { GroupStore, LogMetadataStore, ObjectStore } from '../storage/ports';
 import { type CompactionSettings, compactPartition } from './compaction';
 import { collectGarbage, type GcOutcome } from './gc';
 import { applyRetention } from './retention';
@@ -27,6 +27,8 @@ export interface MaintenanceSettings {
 /** What a run did (for logs and metrics). */
 export interface MaintenanceReport {
   topicsPurged: number;
+  /** Leases and committed offsets of deleted topics removed from groups. */
+  groupItemsPurged: number;
   partitionsChecked: number;
   entriesReleased: number;
   offsetsRemoved: number;
@@ -39,13 +41,21 @@ export interface MaintenanceReport {
   complete: boolean;
 }
 
-type Deps = { objects: ObjectStore; metadata: LogMetadataStore; clock: Clock; random: RandomSource };
+type Deps = {
+  objects: ObjectStore;
+  metadata: LogMetadataStore;
+  /** Without it, deleted topics' group items (leases, offsets) are left behind. */
+  groups?: GroupStore;
+  clock: Clock;
+  random: RandomSource;
+};
+
+const GC_CURSOR = 'gc';
 
 /** One run of the maintenance job. */
 export async function runMaintenance(
   deps: Deps,
   settings: MaintenanceSettings = {},
-  gcCursor?: string,
   progress: (message: string) => void = () => {},
 ): Promise<MaintenanceReport> {
   const budgetMs = settings.budgetMs ?? 60_000;
@@ -53,6 +63,7 @@ export async function runMaintenance(
   const inBudget = () => deps.clock.nowMs() < deadline;
   const report: MaintenanceReport = {
     topicsPurged: 0,
+    groupItemsPurged: 0,
     partitionsChecked: 0,
     entriesReleased: 0,
     offsetsRemoved: 0,
@@ -62,8 +73,11 @@ export async function runMaintenance(
     complete: false,
   };
 
-  // 1. deleted topics: release every entry, drop the heads, then forget the topic
-  for (const t of await deps.metadata.listDeletedTopics()) {
+  // 1. deleted topics: release every entry, drop the heads and the groups' leases and
+  // offsets, then forget the topic (last, so a crash part-way is finished by the next run)
+  const deleted = await deps.metadata.listDeletedTopics();
+  const groups = deleted.length > 0 && deps.groups ? await deps.groups.listGroups() : [];
+  for (const t of deleted) {
     if (!inBudget()) return report;
     for (let p = 0; p < t.partitions; p++) {
       for (;;) {
@@ -72,6 +86,11 @@ export async function runMaintenance(
         report.entriesReleased += await deps.metadata.releaseIndexEntries(t.topicId, p, entries, deps.clock.nowMs());
       }
       await deps.metadata.deleteHead(t.topicId, p);
+    }
+    for (const g of groups) {
+      if (g.topicIds.includes(t.topicId)) {
+        report.groupItemsPurged += await (deps.groups as GroupStore).forgetTopic(g.group, t.topicId);
+      }
     }
     await deps.metadata.finishTopicPurge(t.topicId);
     report.topicsPurged++;
@@ -104,11 +123,12 @@ export async function runMaintenance(
     }
   }
 
-  // 4. garbage collection, continuing the listing from the cursor
-  let cursor = gcCursor;
+  // 4. garbage collection, continuing the listing from the saved cursor
+  let cursor = await deps.metadata.readJobCursor(GC_CURSOR);
   do {
     if (!inBudget()) {
       if (cursor !== undefined) report.gcCursor = cursor;
+      await deps.metadata.writeJobCursor(GC_CURSOR, cursor);
       return report;
     }
     const gc = await collectGarbage(deps, {
@@ -127,6 +147,7 @@ export async function runMaintenance(
     }
     cursor = gc.nextStartAfter;
   } while (cursor !== undefined);
+  await deps.metadata.writeJobCursor(GC_CURSOR, undefined);
   progress(
     `gc: checked ${report.gc.objectsChecked} objects, deleted ${report.gc.orphansDeleted} orphans, ${report.gc.abortedDeleted} aborted, ${report.gc.releasedDeleted} released (${report.gc.bytesDeleted} bytes)`,
   );

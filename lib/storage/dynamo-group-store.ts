@@ -1,6 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
-  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
@@ -11,8 +10,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
 import { TTL_ATTRIBUTE } from './dynamo-log-metadata-store';
-import { queryPartition } from './dynamo-query';
-import { keys, parseGroupPartitionSk } from './keys';
+import { batchWrite, queryPartition } from './dynamo-query';
+import { keys, parseGroupPartitionSk, parseGroupRegistrySk } from './keys';
 import type {
   CommitOffsetOutcome,
   CommittedOffsetRecord,
@@ -228,32 +227,78 @@ export class DynamoGroupStore implements GroupStore {
     offsets: readonly { topicId: string; partition: number; offset: number }[],
     nowMs: number,
   ) {
-    for (let i = 0; i < offsets.length; i += 25) {
-      let items: Record<string, { PutRequest: { Item: Item } }[]> | undefined = {
-        [this.table]: offsets.slice(i, i + 25).map((o) => ({
-          PutRequest: {
-            Item: {
-              ...keys.committedOffset(group, o.topicId, o.partition),
-              topicId: o.topicId,
-              partition: o.partition,
-              offset: o.offset,
-              epoch: 0,
-              metadata: null,
-              committedMs: nowMs,
-            },
+    await batchWrite(
+      this.db,
+      this.table,
+      offsets.map((o) => ({
+        PutRequest: {
+          Item: {
+            ...keys.committedOffset(group, o.topicId, o.partition),
+            topicId: o.topicId,
+            partition: o.partition,
+            offset: o.offset,
+            epoch: 0,
+            metadata: null,
+            committedMs: nowMs,
           },
-        })),
-      };
-      for (let round = 0; items && Object.keys(items).length > 0; round++) {
-        if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** round)));
-        const res = await translated('reset offsets', () =>
-          this.db.send(
-            new BatchWriteCommand({ RequestItems: items as Record<string, { PutRequest: { Item: Item } }[]> }),
-          ),
-        );
-        items = res.UnprocessedItems as typeof items;
-      }
-    }
+        },
+      })),
+      'reset offsets',
+    );
+  }
+
+  /** `ADD topicIds :ids` on `GROUPS/G#{group}`: a string set, so repeating it changes nothing. */
+  async registerGroup(group: string, topicIds: readonly string[]): Promise<void> {
+    if (topicIds.length === 0) return;
+    await translated('register group', () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.groupRegistry(group),
+          UpdateExpression: 'ADD topicIds :ids',
+          ExpressionAttributeValues: { ':ids': new Set(topicIds) },
+        }),
+      ),
+    );
+  }
+
+  async listGroups() {
+    const items = await queryPartition(this.db, this.table, keys.groupRegistryPk, 'list groups');
+    return items.map((i) => ({
+      group: parseGroupRegistrySk(i.sk as string),
+      topicIds: [...((i.topicIds as Set<string> | undefined) ?? [])].sort(),
+    }));
+  }
+
+  /** Queries the topic's `L#` and `O#` items, deletes them, then `DELETE topicIds :id`. */
+  async forgetTopic(group: string, topicId: string): Promise<number> {
+    const pk = keys.groupPk(group);
+    const items = [
+      ...(await queryPartition(this.db, this.table, pk, 'forget topic', `L#${topicId}#`)),
+      ...(await queryPartition(this.db, this.table, pk, 'forget topic', `O#${topicId}#`)),
+    ];
+    await batchWrite(
+      this.db,
+      this.table,
+      items.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })),
+      'forget topic',
+    );
+    await translated('forget topic', () =>
+      this.db
+        .send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: keys.groupRegistry(group),
+            UpdateExpression: 'DELETE topicIds :id',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':id': new Set([topicId]) },
+          }),
+        )
+        .catch((e) => {
+          if (awsErrorName(e) !== 'ConditionalCheckFailedException') throw e;
+        }),
+    );
+    return items.length;
   }
 
   /** For a failed conditional write: the old item, or rethrows anything else translated. */

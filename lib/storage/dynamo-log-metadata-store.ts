@@ -565,6 +565,21 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
     );
   }
 
+  async readJobCursor(name: string): Promise<string | undefined> {
+    const res = await translated('read job cursor', () =>
+      this.db.send(new GetCommand({ TableName: this.table, Key: keys.jobCursor(name), ConsistentRead: true })),
+    );
+    return res.Item?.cursor as string | undefined;
+  }
+
+  async writeJobCursor(name: string, cursor: string | undefined): Promise<void> {
+    await translated('write job cursor', () =>
+      cursor === undefined
+        ? this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.jobCursor(name) }))
+        : this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.jobCursor(name), cursor } })),
+    );
+  }
+
   async deleteSegmentFile(segmentKey: string): Promise<void> {
     await translated('delete segment file', () =>
       this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.segmentFile(segmentKey) })),

@@ -15,6 +15,8 @@
  * | group member      | G#{group}               | M#{memberId}         |
  * | partition lease   | G#{group}               | L#{topicId}#{p}      |
  * | committed offset  | G#{group}               | O#{topicId}#{p}      |
+ * | group registry    | GROUPS                  | G#{group}            |
+ * | job cursor        | JOB                     | {name}               |
  *
  * Index entries are keyed by their *last* offset, so the entry holding offset `o` is the
  * first entry with `sk >= S#{o}`: one Query, no backwards scan.
@@ -59,6 +61,9 @@ export const keys = {
     pk: `G#${group}`,
     sk: `O#${topicId}#${partition}`,
   }),
+  groupRegistry: (group: string): ItemKey => ({ pk: 'GROUPS', sk: `G#${group}` }),
+  groupRegistryPk: 'GROUPS',
+  jobCursor: (name: string): ItemKey => ({ pk: 'JOB', sk: name }),
 } as const;
 
 /** Parses the `{topicId}#{p}` tail of a lease or offset sort key (`L#…` / `O#…`). */
@@ -66,6 +71,12 @@ export function parseGroupPartitionSk(sk: string): { kind: 'L' | 'O'; topicId: s
   const m = /^([LO])#([0-9a-f-]{36})#(\d+)$/.exec(sk);
   if (!m) throw new RangeError(`not a lease or offset sort key: ${sk}`);
   return { kind: m[1] as 'L' | 'O', topicId: m[2] as string, partition: Number(m[3]) };
+}
+
+/** The group name of a group registry sort key. */
+export function parseGroupRegistrySk(sk: string): string {
+  if (!sk.startsWith('G#')) throw new RangeError(`not a group registry key: ${sk}`);
+  return sk.slice(2);
 }
 
 /** Sort key of an index entry. */

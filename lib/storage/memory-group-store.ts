@@ -18,6 +18,8 @@ export class MemoryGroupStore implements GroupStore {
     }
   >();
 
+  private readonly registry = new Map<string, Set<string>>();
+
   private g(group: string) {
     let v = this.groups.get(group);
     if (!v) {
@@ -121,6 +123,34 @@ export class MemoryGroupStore implements GroupStore {
     for (const o of offsets) {
       g.offsets.set(`${o.topicId}#${o.partition}`, { ...o, epoch: 0, metadata: null, committedMs: nowMs });
     }
+  }
+
+  async registerGroup(group: string, topicIds: readonly string[]): Promise<void> {
+    if (topicIds.length === 0) return;
+    const set = this.registry.get(group) ?? new Set<string>();
+    for (const id of topicIds) set.add(id);
+    this.registry.set(group, set);
+  }
+
+  async listGroups() {
+    return [...this.registry.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([group, ids]) => ({ group, topicIds: [...ids].sort() }));
+  }
+
+  async forgetTopic(group: string, topicId: string): Promise<number> {
+    const g = this.g(group);
+    let n = 0;
+    for (const map of [g.leases, g.offsets] as Map<string, { topicId: string }>[]) {
+      for (const [k, v] of map) {
+        if (v.topicId === topicId) {
+          map.delete(k);
+          n++;
+        }
+      }
+    }
+    this.registry.get(group)?.delete(topicId);
+    return n;
   }
 }
 

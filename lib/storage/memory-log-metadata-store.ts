@@ -266,6 +266,17 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     this.deletedTopics.delete(topicId);
   }
 
+  private readonly cursors = new Map<string, string>();
+
+  async readJobCursor(name: string): Promise<string | undefined> {
+    return this.cursors.get(name);
+  }
+
+  async writeJobCursor(name: string, cursor: string | undefined): Promise<void> {
+    if (cursor === undefined) this.cursors.delete(name);
+    else this.cursors.set(name, cursor);
+  }
+
   async deleteSegmentFile(segmentKey: string): Promise<void> {
     this.files.delete(segmentKey);
   }

@@ -267,6 +267,10 @@ export interface LogMetadataStore {
   finishTopicPurge(topicId: string): Promise<void>;
   /** Forgets a committed segment's item once its object is deleted. */
   deleteSegmentFile(segmentKey: string): Promise<void>;
+  /** Where a long job (the GC listing) continues in its next run; undefined if none. */
+  readJobCursor(name: string): Promise<string | undefined>;
+  /** Saves (or with undefined, clears) a job cursor. Last writer wins: a cursor is a hint. */
+  writeJobCursor(name: string, cursor: string | undefined): Promise<void>;
   /**
    * Compaction's swap, one transaction: the consecutive entries `old` (all still present,
    * still pointing where they did) are replaced by `replacement` covering the same offsets
@@ -368,4 +372,16 @@ export interface GroupStore {
     offsets: readonly { topicId: string; partition: number; offset: number }[],
     nowMs: number,
   ): Promise<void>;
+  /**
+   * Records that `group` uses these topics (idempotent; written on join and reset, not on
+   * every heartbeat). The registry is how lag metrics and topic purge find groups.
+   */
+  registerGroup(group: string, topicIds: readonly string[]): Promise<void>;
+  /** Every registered group with the topic ids it has used, sorted by name. */
+  listGroups(): Promise<{ group: string; topicIds: string[] }[]>;
+  /**
+   * Topic purge: deletes the group's leases and committed offsets of `topicId` and drops it
+   * from the registry. Idempotent; answers how many items were deleted.
+   */
+  forgetTopic(group: string, topicId: string): Promise<number>;
 }

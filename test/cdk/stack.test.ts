@@ -116,7 +116,21 @@ describe('Sluice stack', () => {
   it('has the maintenance schedule, a dashboard and alarms', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).length).toBeGreaterThanOrEqual(5);
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).length).toBeGreaterThanOrEqual(6);
+    // consumer lag: the largest group's lag (published by the maintenance job) above the threshold prop
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'MaxConsumerLag',
+      Namespace: 'Sluice',
+      Dimensions: [{ Name: 'service', Value: 'sluice-maintenance' }],
+      Statistic: 'Maximum',
+      Threshold: 100_000,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    const custom = new SluiceStack(new App(), 'Lag', { consumerLagAlarmThreshold: 500 });
+    Template.fromStack(custom).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'MaxConsumerLag',
+      Threshold: 500,
+    });
     template.hasOutput('ApiUrl', {});
     template.hasOutput('Bucket', {});
     template.hasOutput('Table', {});

@@ -7,9 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { MemoryGroupStore } from '../../lib/storage/memory-group-store';
 import type { GroupStore } from '../../lib/storage/ports';
 import { realStores } from '../support/real';
+import { TEST_DAY_MS } from '../support/time';
 
 const T = '11111111-2222-4333-8444-555555555555';
-const NOW = Date.UTC(2026, 10, 22);
+const NOW = TEST_DAY_MS;
 const DUR = 10_000;
 const SKEW = 1_000;
 
@@ -128,6 +129,50 @@ function contract(name: string, make: () => Promise<GroupStore>) {
       await s.setOffsets('g', [{ topicId: T, partition: 2, offset: 3 }], NOW + 1);
       expect((await s.readGroup('g')).offsets[0]).toMatchObject({ offset: 3, epoch: 0 });
       expect((await commit('a', 1, 1)).status).toBe('fenced');
+    });
+
+    it('registers groups idempotently, lists them, and forgets a topic: its leases, offsets and registration', async () => {
+      const s = await make();
+      const U = '99999999-2222-4333-8444-555555555555';
+      expect(await s.listGroups()).toEqual([]);
+      await s.registerGroup('g2', [U]);
+      await s.registerGroup('g1', [T]);
+      await s.registerGroup('g1', [T, U]);
+      await s.registerGroup('g1', []);
+      expect(await s.listGroups()).toEqual([
+        { group: 'g1', topicIds: [T, U].sort() },
+        { group: 'g2', topicIds: [U] },
+      ]);
+      for (const [topicId, p] of [
+        [T, 0],
+        [T, 1],
+        [U, 0],
+      ] as const) {
+        await s.acquireLease('g1', { topicId, partition: p, memberId: 'a' }, NOW, DUR, SKEW);
+        await s.commitOffset('g1', {
+          topicId,
+          partition: p,
+          memberId: 'a',
+          epoch: 1,
+          offset: 5,
+          metadata: null,
+          nowMs: NOW,
+        });
+      }
+      await s.putMember('g1', { memberId: 'a', topics: ['t'], lastHeartbeatMs: NOW, sessionTimeoutMs: DUR }, NOW + DUR);
+      expect(await s.forgetTopic('g1', T)).toBe(4);
+      const g = await s.readGroup('g1');
+      expect(g.leases.map((l) => l.topicId)).toEqual([U]);
+      expect(g.offsets.map((o) => o.topicId)).toEqual([U]);
+      expect(g.members.map((m) => m.memberId)).toEqual(['a']);
+      expect(await s.listGroups()).toEqual([
+        { group: 'g1', topicIds: [U] },
+        { group: 'g2', topicIds: [U] },
+      ]);
+      // again, and for a group that was never registered: nothing to do, nothing created
+      expect(await s.forgetTopic('g1', T)).toBe(0);
+      expect(await s.forgetTopic('never', T)).toBe(0);
+      expect((await s.listGroups()).map((x) => x.group)).toEqual(['g1', 'g2']);
     });
   });
 }

@@ -15,8 +15,9 @@ import {
   type TopicRecord,
 } from '../../lib/storage/ports';
 import { realStores } from '../support/real';
+import { TEST_DAY_MS } from '../support/time';
 
-const NOW = Date.UTC(2026, 10, 22);
+const NOW = TEST_DAY_MS;
 let seq = 0;
 
 function topic(name: string, partitions = 4): TopicRecord {
@@ -246,6 +247,18 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       ]);
       expect((await s.getProducer('p-1', NOW))?.nextSequence).toBe(2);
       expect(await s.getProducer('p-1', NOW + 10_001)).toBeUndefined();
+    });
+
+    it('keeps a job cursor until it is overwritten or cleared', async () => {
+      const s = await make();
+      expect(await s.readJobCursor('gc')).toBeUndefined();
+      await s.writeJobCursor('gc', 'segments/2026/11/22/07/A.seg');
+      await s.writeJobCursor('other', 'x');
+      await s.writeJobCursor('gc', 'segments/2026/11/22/08/B.seg');
+      expect(await s.readJobCursor('gc')).toBe('segments/2026/11/22/08/B.seg');
+      await s.writeJobCursor('gc', undefined);
+      expect(await s.readJobCursor('gc')).toBeUndefined();
+      expect(await s.readJobCursor('other')).toBe('x');
     });
   });
 }

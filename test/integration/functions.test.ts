@@ -13,7 +13,10 @@ type Handler = (
   context: unknown,
 ) => Promise<{ statusCode: number; body: string; headers?: Record<string, string> }>;
 let api: Handler;
-let maintenance: (event: unknown, context: Context) => Promise<{ complete: boolean }>;
+let maintenance: (
+  event: unknown,
+  context: Context,
+) => Promise<{ complete: boolean; groups: number; maxConsumerLag: number }>;
 
 const saved = { ...process.env };
 afterAll(() => {
@@ -36,6 +39,8 @@ beforeAll(async () => {
     POWERTOOLS_LOG_LEVEL: 'WARN',
   });
   api = (await import('../../functions/api')).handler as unknown as Handler;
+  // the maintenance function's metrics are on (read at construction): the test reads its EMF
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
   maintenance = (await import('../../functions/maintenance')).handler;
 });
 
@@ -114,9 +119,33 @@ describe('Lambda handlers in-process', () => {
     expect(bad.status).toBe(400);
   });
 
-  it('runs the maintenance job', async () => {
-    expect(await maintenance({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context)).toEqual({
-      complete: true,
+  it("runs the maintenance job and reports each group's consumer lag as CloudWatch EMF", async () => {
+    // three more records behind the group's committed offset 2 on partition 1
+    await call('POST', '/v1/topics/lambda/records', {
+      records: ['a', 'b', 'c'].map((value) => ({ value, partition: 1 })),
     });
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      lines.push(...String(chunk).split('\n'));
+      return true;
+    }) as typeof process.stdout.write;
+    let result: Awaited<ReturnType<typeof maintenance>>;
+    try {
+      result = await maintenance({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(result).toEqual({ complete: true, groups: 1, maxConsumerLag: 3 });
+    const emf = lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+    const perGroup = emf.find((m) => m.Group === 'lambda-g' && 'ConsumerLag' in m);
+    expect(perGroup).toMatchObject({ ConsumerLag: 3, service: 'sluice-maintenance' });
+    expect(perGroup._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'Sluice' });
+    // each per-group metric carries the Group dimension (not only the first one flushed)
+    const ageOfOldest = emf.find((m) => m.Group === 'lambda-g' && 'ConsumerLagMs' in m);
+    expect(ageOfOldest.ConsumerLagMs).toBeGreaterThanOrEqual(0);
+    const overall = emf.find((m) => 'MaxConsumerLag' in m);
+    expect(overall).toMatchObject({ MaxConsumerLag: 3 });
+    expect(overall.Group).toBeUndefined();
   });
 });

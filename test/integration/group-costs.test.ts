@@ -12,11 +12,12 @@ import { SeededRandom } from '../../lib/ids';
 import { SluiceLog } from '../../lib/log/log';
 import { realStores } from '../support/real';
 import { countCommands } from '../support/sdk-faults';
+import { TEST_DAY_MS } from '../support/time';
 
 describe('consumer-group costs and pauses', () => {
   it('steady state: DynamoDB writes per member per minute (defaults: 30 s session, 3 s heartbeat)', async () => {
     const stores = await realStores();
-    const clock = new ManualClock(Date.UTC(2026, 10, 22));
+    const clock = new ManualClock(TEST_DAY_MS);
     const log = new SluiceLog({ ...stores, clock });
     await log.createTopic({ name: 'steady', partitions: 12 });
     const settings = resolveGroupSettings();

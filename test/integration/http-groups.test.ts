@@ -8,9 +8,10 @@ import { createHttpApp } from '../../lib/http/app';
 import { type RunningServer, serveHttpApp } from '../../lib/http/node-server';
 import { SluiceLog } from '../../lib/log/log';
 import { realStores } from '../support/real';
+import { TEST_DAY_MS } from '../support/time';
 
 let server: RunningServer;
-const clock = new ManualClock(Date.UTC(2026, 10, 22, 12));
+const clock = new ManualClock(TEST_DAY_MS + 12 * 3_600_000);
 
 beforeAll(async () => {
   const stores = await realStores();

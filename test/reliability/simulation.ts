@@ -117,10 +117,12 @@ export async function simulate(
     mutant?: (correct: MemoryLogMetadataStore) => LogMetadataStore;
     /** Real stores instead of the fakes (not deterministic then: real I/O interleaves). */
     stores?: { metadata: LogMetadataStore; objects: ObjectStore };
+    /** Start of simulated time (real stores: in the future, or DynamoDB Local expires TTL items). */
+    startMs?: number;
   } = {},
 ) {
   const rng = new SeededRandom(seed);
-  const clock = new SimClock();
+  const clock = new SimClock(options.startMs);
   const faults: FaultCounts = {};
   const fakes = { metadata: new MemoryLogMetadataStore(), objects: new MemoryObjectStore() };
   const base = options.stores ?? fakes;

@@ -18,6 +18,7 @@ import { SeededRandom } from '../../lib/ids';
 import { SluiceLog } from '../../lib/log/log';
 import type { GroupStore, LogMetadataStore, ObjectStore } from '../../lib/storage/ports';
 import { rec, rejection } from './log-suite';
+import { TEST_DAY_MS } from './time';
 
 export type GroupStoresFactory = () => Promise<{
   objects: ObjectStore;
@@ -30,7 +31,7 @@ const SETTINGS = resolveGroupSettings({ sessionTimeoutMs: 10_000, heartbeatInter
 export function groupSuite(name: string, make: GroupStoresFactory) {
   async function setup(partitions = 12) {
     const stores = await make();
-    const clock = new ManualClock(Date.UTC(2026, 10, 22, 12));
+    const clock = new ManualClock(TEST_DAY_MS + 12 * 3_600_000);
     const log = new SluiceLog({ ...stores, clock, settings: { topicCacheMs: 0 } });
     await log.createTopic({ name: 'events', partitions });
     const deps: GroupDeps = { groups: stores.groups, log, clock, random: new SeededRandom(1), settings: SETTINGS };

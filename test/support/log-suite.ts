@@ -9,6 +9,7 @@ import { SluiceLog, type SluiceLogOptions } from '../../lib/log/log';
 import type { ProduceRecord } from '../../lib/log/produce';
 import { partitionForKey } from '../../lib/records/partitioner';
 import type { LogMetadataStore, ObjectStore } from '../../lib/storage/ports';
+import { TEST_DAY_MS } from './time';
 
 /** Stores for one test. */
 export type StoresFactory = () => Promise<{ objects: ObjectStore; metadata: LogMetadataStore }>;
@@ -160,7 +161,7 @@ export function logSuite(name: string, stores: StoresFactory) {
     });
 
     it('long-polls at the high watermark until a record arrives or the wait ends', async () => {
-      const clock = new ManualClock();
+      const clock = new ManualClock(TEST_DAY_MS);
       const { log } = await make({ clock });
       await log.createTopic({ name: 'poll', partitions: 1 });
       const started = clock.nowMs();

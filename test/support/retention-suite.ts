@@ -4,17 +4,27 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock';
+import { commitOffsets, heartbeat } from '../../lib/groups/coordinator';
+import { resolveGroupSettings } from '../../lib/groups/settings';
 import { SeededRandom } from '../../lib/ids';
 import { SluiceLog } from '../../lib/log/log';
 import { CHUNK_HEADER_BYTES } from '../../lib/records/segment-codec';
 import { runMaintenance } from '../../lib/retention/job';
 import { SEGMENT_PREFIX } from '../../lib/storage/keys';
-import { type AppendCommit, EMPTY_HEAD, type LogMetadataStore, type ObjectStore } from '../../lib/storage/ports';
+import {
+  type AppendCommit,
+  EMPTY_HEAD,
+  type GroupStore,
+  type LogMetadataStore,
+  type ObjectStore,
+} from '../../lib/storage/ports';
 import { rec, rejection } from './log-suite';
+import { TEST_DAY_MS } from './time';
 
 export type RetentionStoresFactory = () => Promise<{
   objects: ObjectStore;
   metadata: LogMetadataStore;
+  groups: GroupStore;
   /** Item count of the table mentioning `topicId` (real backends only). */
   itemsMentioning?: (topicId: string) => Promise<number>;
 }>;
@@ -28,7 +38,7 @@ async function objectKeys(objects: ObjectStore): Promise<string[]> {
 export function retentionSuite(name: string, make: RetentionStoresFactory) {
   async function setup() {
     const stores = await make();
-    const clock = new ManualClock(Date.UTC(2026, 10, 22, 12));
+    const clock = new ManualClock(TEST_DAY_MS + 12 * 3_600_000);
     const log = new SluiceLog({ ...stores, clock, settings: { topicCacheMs: 0 } });
     const job = () => runMaintenance({ ...stores, clock, random: new SeededRandom(5) }, GRACE);
     return { ...stores, clock, log, job };
@@ -269,17 +279,45 @@ export function retentionSuite(name: string, make: RetentionStoresFactory) {
       const s = await setup();
       const { log, objects, metadata, clock, job } = s;
       const t = await log.createTopic({ name: 'gone', partitions: 3 });
+      const kept = await log.createTopic({ name: 'kept', partitions: 1 });
       for (let i = 0; i < 3; i++) {
         await log.append({
           batches: [{ topic: 'gone', records: [0, 1, 2].map((p) => rec(`v${i}`, { partition: p })) }],
         });
       }
+      // two groups used the topic (one also uses another topic): leases and offsets to purge
+      const g = { groups: s.groups, log, clock, random: new SeededRandom(9), settings: resolveGroupSettings() };
+      for (const [group, topics] of [
+        ['g-gone', ['gone']],
+        ['g-both', ['gone', 'kept']],
+      ] as const) {
+        const hb = await heartbeat(g, group, { memberId: 'm', topics });
+        expect(hb.assignments.length).toBe(topics.length === 1 ? 3 : 4);
+        await commitOffsets(
+          g,
+          group,
+          'm',
+          hb.assignments.map((a) => ({ topic: a.topic, partition: a.partition, offset: a.topic === 'gone' ? 3 : 0 })),
+        );
+      }
       await log.deleteTopic('gone');
       await log.createTopic({ name: 'gone', partitions: 1 });
-      await job();
+      const purge = await job();
+      expect(purge).toMatchObject({ topicsPurged: 1, groupItemsPurged: 12 });
       await clock.advance(GRACE.readGraceMs + 1);
       const r = await job();
       expect(r.topicsPurged).toBe(0);
+      for (const group of ['g-gone', 'g-both']) {
+        const state = await s.groups.readGroup(group);
+        expect([...state.leases, ...state.offsets].filter((x) => x.topicId === t.topicId)).toEqual([]);
+      }
+      // the other topic's lease and offset stay; the registry forgets only the deleted topic
+      const both = await s.groups.readGroup('g-both');
+      expect([...both.leases, ...both.offsets].map((x) => x.topicId)).toEqual([kept.topicId, kept.topicId]);
+      expect(await s.groups.listGroups()).toEqual([
+        { group: 'g-both', topicIds: [kept.topicId] },
+        { group: 'g-gone', topicIds: [] },
+      ]);
       expect(await objectKeys(objects)).toEqual([]);
       expect(await metadata.getHeads(t.topicId, [0, 1, 2])).toEqual([EMPTY_HEAD, EMPTY_HEAD, EMPTY_HEAD]);
       expect(await metadata.queryIndex(t.topicId, 0, 0, 1000, 10)).toEqual([]);

@@ -4,6 +4,7 @@ import {
   indexSk,
   keys,
   padOffset,
+  parseGroupRegistrySk,
   parseIndexSk,
   parseSegmentObjectKey,
   parseTopicRegistrySk,
@@ -46,6 +47,10 @@ describe('persisted key formats', () => {
     expect(keys.segmentFile('segments/x.seg').pk).toBe('F#segments/x.seg');
     expect(keys.idempotency('abc').pk).toBe('K#abc');
     expect(keys.producer('p1').pk).toBe('D#p1');
+    expect(keys.groupRegistry('billing')).toEqual({ pk: 'GROUPS', sk: 'G#billing' });
+    expect(parseGroupRegistrySk(keys.groupRegistry('billing').sk)).toBe('billing');
+    expect(() => parseGroupRegistrySk('T#x')).toThrow(RangeError);
+    expect(keys.jobCursor('gc')).toEqual({ pk: 'JOB', sk: 'gc' });
   });
 
   it('a seeded random source reproduces the same ids', () => {

@@ -1,3 +1,4 @@
+import { MemoryGroupStore } from '../../lib/storage/memory-group-store';
 import { MemoryLogMetadataStore } from '../../lib/storage/memory-log-metadata-store';
 import { MemoryObjectStore } from '../../lib/storage/memory-object-store';
 import { retentionSuite } from '../support/retention-suite';
@@ -5,4 +6,5 @@ import { retentionSuite } from '../support/retention-suite';
 retentionSuite('in-memory fakes', async () => ({
   objects: new MemoryObjectStore(),
   metadata: new MemoryLogMetadataStore(),
+  groups: new MemoryGroupStore(),
 }));
