@@ -45,7 +45,19 @@ const DEFAULT_MAX_RECORDS = 500;
 const DEFAULT_MAX_BYTES = 1024 * 1024;
 
 /** Reads records of one partition starting exactly at `req.offset`. */
-export async function fetchRecords(ctx: LogContext, req: FetchRequest, stats?: FetchStats): Promise<FetchResult> {
+export function fetchRecords(ctx: LogContext, req: FetchRequest, stats?: FetchStats): Promise<FetchResult> {
+  return fetchOnce(ctx, req, stats, true);
+}
+
+async function fetchOnce(
+  ctx: LogContext,
+  req: FetchRequest,
+  stats: FetchStats | undefined,
+  mayRetry: boolean,
+): Promise<FetchResult> {
+  // a reader paused longer than the read grace may hold entries that compaction replaced
+  // and GC has since deleted: it reads the index again, once, instead of failing
+  const retry = mayRetry ? () => fetchOnce(ctx, { ...req, waitMs: 0 }, stats, false) : undefined;
   const s = ctx.settings;
   const maxRecords = req.maxRecords ?? Math.min(DEFAULT_MAX_RECORDS, s.maxFetchRecords);
   const maxBytes = req.maxBytes ?? Math.min(DEFAULT_MAX_BYTES, s.maxFetchBytes);
@@ -78,7 +90,7 @@ export async function fetchRecords(ctx: LogContext, req: FetchRequest, stats?: F
     maxBytes,
   );
   if (entries.length === 0 || (entries[0] as IndexEntry).baseOffset > req.offset) {
-    return retentionRace(ctx, topic.topicId, req, 'its index entry is gone');
+    return retentionRace(ctx, topic.topicId, req, 'its index entry is gone', retry);
   }
   const chunks = await readChunks(ctx, entries, stats);
   const records: LogRecord[] = [];
@@ -89,7 +101,7 @@ export async function fetchRecords(ctx: LogContext, req: FetchRequest, stats?: F
     const entry = entries[i] as IndexEntry;
     if (!bytesOfChunk) {
       if (records.length > 0) break; // return the contiguous run we have
-      return retentionRace(ctx, topic.topicId, req, `segment ${entry.segmentKey} is gone`);
+      return retentionRace(ctx, topic.topicId, req, `segment ${entry.segmentKey} is gone`, retry);
     }
     const decoded = decodeChunk(bytesOfChunk, entry.baseOffset);
     // only bytes that passed the CRC check are cached; a corrupted body never is
@@ -138,13 +150,21 @@ function outOfRangeCheck(offset: number, head: PartitionHead): void {
 
 /**
  * Data vanished between the index read and the GET. If retention moved the start offset
- * past us it is OFFSET_OUT_OF_RANGE; anything else is corruption, never a silent gap.
+ * past us it is OFFSET_OUT_OF_RANGE; otherwise the index is read again once (compaction
+ * moved the records); after that it is corruption, never a silent gap.
  */
-async function retentionRace(ctx: LogContext, topicId: string, req: FetchRequest, what: string): Promise<FetchResult> {
+async function retentionRace(
+  ctx: LogContext,
+  topicId: string,
+  req: FetchRequest,
+  what: string,
+  retry: (() => Promise<FetchResult>) | undefined,
+): Promise<FetchResult> {
   const head = await readHead(ctx, topicId, req.partition);
   if (req.offset < head.startOffset) {
     throw new OffsetOutOfRangeError(req.offset, head.startOffset, head.nextOffset, `retention removed it (${what})`);
   }
+  if (retry) return retry();
   throw new CorruptDataError(`offset ${req.offset} of ${req.topic}/${req.partition} is unreadable: ${what}`);
 }
 

@@ -275,6 +275,55 @@ export function retentionSuite(name: string, make: RetentionStoresFactory) {
       );
     });
 
+    it('a reader paused past the read grace re-reads the index once; a referenced object that vanished is corruption, never a gap', async () => {
+      const { log, objects, metadata, clock, job } = await setup();
+      await log.createTopic({ name: 'paused', partitions: 2 });
+      const sent: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        sent.push(`p${i}`);
+        await log.append({
+          batches: [{ topic: 'paused', records: [rec(`p${i}`, { partition: 0 }), rec(`q${i}`, { partition: 1 })] }],
+        });
+      }
+      let gateOpen!: () => void;
+      const gate = new Promise<void>((r) => {
+        gateOpen = r;
+      });
+      let waiting = false;
+      let gets = 0;
+      const slowObjects: ObjectStore = Object.create(objects, {
+        getRange: {
+          value: async (k: string, a: number, b: number) => {
+            if (gets++ === 0) {
+              waiting = true;
+              await gate;
+            }
+            return objects.getRange(k, a, b);
+          },
+        },
+      });
+      const reader = new SluiceLog({ objects: slowObjects, metadata, clock, settings: { chunkCacheBytes: 0 } });
+      const pending = reader.fetch({ topic: 'paused', partition: 0, offset: 0, maxRecords: 100 });
+      while (!waiting) await new Promise((r) => setTimeout(r, 5));
+      // while it sleeps: compaction replaces its entries, and GC deletes the old objects
+      await clock.advance(600_001);
+      expect((await job()).compactionSwaps).toBe(2);
+      await clock.advance(GRACE.readGraceMs + 1);
+      expect((await job()).gc.releasedDeleted).toBe(6);
+      gateOpen();
+      const r = await pending;
+      expect(r.records.map((x) => Buffer.from(x.value ?? []).toString())).toEqual(sent);
+      // six GETs (one per segment; the paused one found its object gone), then one of the compacted chunk
+      expect(gets).toBe(7);
+
+      // an object deleted while an entry still references it (no retention): an error
+      const [entry] = await metadata.queryIndex((await log.getTopic('paused')).topicId, 1, 0, 100, 1);
+      await objects.deleteMany([entry?.segmentKey as string]);
+      const fresh = new SluiceLog({ objects, metadata, clock, settings: { chunkCacheBytes: 0 } });
+      const e = await rejection(fresh.fetch({ topic: 'paused', partition: 1, offset: 0 }));
+      expect(e.code).toBe('CORRUPT_DATA');
+    });
+
     it('after a topic is deleted nothing of it remains; a re-created name starts empty', async () => {
       const s = await setup();
       const { log, objects, metadata, clock, job } = s;
