@@ -1,11 +1,12 @@
 /**
  * `npm run test:reliability -- --seeds N --ops M`: many seeds of the deterministic
- * simulation; prints per seed the operations, faults by kind, ambiguous outcomes and
- * anomalies, and exits non-zero on any anomaly (the failing history goes to a JSON-lines
- * file for inspection).
+ * simulation; prints the seeds, operations, faults by category and kind, ambiguous
+ * outcomes and every anomaly count, and exits non-zero on any anomaly (the failing history
+ * goes to a JSON-lines file for inspection).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { simulate } from './simulation';
+import { Totals } from './summary';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -16,15 +17,14 @@ function arg(name: string, fallback: number): number {
 
 const seeds = arg('seeds', 500);
 const ops = arg('ops', 2000);
-const totals: Record<string, number> = {};
-let ambiguous = 0;
-let anomalies = 0;
+const totals = new Totals();
+const started = Date.now();
 for (let seed = 1; seed <= seeds; seed++) {
   const r = await simulate(seed, ops);
-  for (const [k, v] of Object.entries(r.faults)) totals[k] = (totals[k] ?? 0) + v;
-  ambiguous += r.ambiguous;
-  anomalies += r.anomalies.length;
-  process.stderr.write(`\rseed ${seed}/${seeds}: ${r.anomalies.length} anomalies, ${r.ambiguous} ambiguous`);
+  totals.add(r);
+  process.stderr.write(
+    `\rseed ${seed}/${seeds}: ${r.anomalies.length} anomalies, ${r.ambiguous} ambiguous (${Math.round((Date.now() - started) / 1000)} s)`,
+  );
   if (r.anomalies.length > 0) {
     mkdirSync('.sluice', { recursive: true });
     const file = `.sluice/reliability-seed-${seed}.jsonl`;
@@ -32,7 +32,5 @@ for (let seed = 1; seed <= seeds; seed++) {
     console.error(`\nseed ${seed}: ${JSON.stringify(r.anomalies.slice(0, 5))} (history: ${file})`);
   }
 }
-console.log(
-  `\nseeds ${seeds}, operations ${seeds * ops}, faults ${JSON.stringify(totals)}, ambiguous outcomes ${ambiguous}, anomalies ${anomalies}`,
-);
-process.exit(anomalies > 0 ? 1 : 0);
+console.log(`\nseeds ${seeds}, operations per seed ${ops}\n${totals.report()}`);
+process.exit(Object.keys(totals.anomalies).length > 0 ? 1 : 0);

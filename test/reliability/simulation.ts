@@ -1,35 +1,65 @@
 /**
- * Deterministic simulation of concurrent producers on the in-memory fakes with faults
- * injected at the storage ports: one seeded PRNG decides every fault and every operation,
- * a simulated clock whose sleeps advance time at once, so a seed reproduces the identical
- * history (compared by hash). The history is then checked for every invariant.
+ * Deterministic simulation of a whole Sluice deployment on the in-memory fakes: producers,
+ * a consumer group and maintenance jobs (retention, compaction, GC — two copies at once)
+ * run concurrently with faults and crash points injected at the storage ports, clock skew
+ * per consumer, and paused workers. One seeded PRNG decides every operation and fault; a
+ * discrete-event clock (`SimClock.run`) wakes sleepers in time order only when every worker
+ * waits, so a seed reproduces the identical history (compared by hash). The history is then
+ * checked for every invariant (checker.ts).
  */
 import { createHash } from 'node:crypto';
-import type { Clock } from '../../lib/clock';
-import { OutcomeUnknownError, RetriableError, SluiceError } from '../../lib/errors';
+import {
+  CorruptDataError,
+  FencedError,
+  OffsetOutOfRangeError,
+  OutcomeUnknownError,
+  SluiceError,
+} from '../../lib/errors';
+import { commitOffsets, type GroupDeps, heartbeat, leaveGroup } from '../../lib/groups/coordinator';
+import { resolveGroupSettings } from '../../lib/groups/settings';
 import { SeededRandom } from '../../lib/ids';
 import { SluiceLog } from '../../lib/log/log';
+import { type MaintenanceSettings, runMaintenance } from '../../lib/retention/job';
+import { MemoryGroupStore } from '../../lib/storage/memory-group-store';
 import { MemoryLogMetadataStore } from '../../lib/storage/memory-log-metadata-store';
 import { MemoryObjectStore } from '../../lib/storage/memory-object-store';
-import type { LogMetadataStore, ObjectStore } from '../../lib/storage/ports';
-import { type Anomaly, checkHistory, type Op } from './checker';
+import type { GroupStore, LogMetadataStore, ObjectStore } from '../../lib/storage/ports';
+import { type Anomaly, checkHistory, duplicateProcessing, type Op } from './checker';
+import { type FaultCounts, type FaultEnv, faultyGroups, faultyMetadata, faultyObjects, Scope } from './faults';
+import { SimClock, SkewedClock } from './sim-clock';
 
-/** A clock for simulations: `sleep` advances time immediately (no real waiting). */
-export class SimClock implements Clock {
-  constructor(private now = Date.UTC(2026, 0, 1)) {}
-  nowMs(): number {
-    return this.now;
-  }
-  async sleep(ms: number): Promise<void> {
-    this.now += Math.max(0, ms);
-  }
-  tick(ms: number): void {
-    this.now += ms;
-  }
+export type { FaultCounts } from './faults';
+export { SimClock } from './sim-clock';
+
+/** A deliberately broken piece (mutation checks), wrapping the correct one. */
+export interface Mutant {
+  readonly metadata?: (correct: LogMetadataStore) => LogMetadataStore;
+  readonly groups?: (correct: GroupStore) => GroupStore;
+  /** The metadata the consumers read through. */
+  readonly readerMetadata?: (correct: LogMetadataStore) => LogMetadataStore;
+  /** The metadata the maintenance jobs see. */
+  readonly maintenanceMetadata?: (correct: LogMetadataStore) => LogMetadataStore;
+  readonly maintenance?: Partial<MaintenanceSettings>;
 }
 
-/** Fault counts by kind. */
-export type FaultCounts = Record<string, number>;
+/** Simulation parameters. */
+export interface SimOptions {
+  /** Concurrent producers. @default 4 */
+  readonly producers?: number;
+  /** Concurrent consumer-group members (each crash starts a new incarnation). @default 3 */
+  readonly consumers?: number;
+  /** Concurrent copies of the maintenance job. @default 2 */
+  readonly maintainers?: number;
+  /** Base fault probability. @default 0.1 */
+  readonly faultRate?: number;
+  /** Probability of each crash point per eligible call. @default 0.004 */
+  readonly crashRate?: number;
+  readonly mutant?: Mutant;
+  /** Real stores instead of the fakes (not deterministic then: real I/O interleaves). */
+  readonly stores?: { metadata: LogMetadataStore; objects: ObjectStore; groups: GroupStore };
+  /** Start of simulated time (real stores: in the future, or DynamoDB Local expires TTL items). */
+  readonly startMs?: number;
+}
 
 /** What one simulated run produced. */
 export interface SimulationResult {
@@ -38,187 +68,390 @@ export interface SimulationResult {
   readonly faults: FaultCounts;
   readonly ambiguous: number;
   readonly anomalies: Anomaly[];
+  readonly stats: Record<string, number>;
   readonly historyHash: string;
   readonly history: Op[];
 }
 
+const TOPIC = 't';
+const PARTITIONS = 4;
+const GROUP = 'g';
+/** Time retention of the simulated topic: a run lasts about a minute of simulated time. */
+export const SIM_RETENTION_MS = 15_000;
+const GROUP_SETTINGS = resolveGroupSettings({ sessionTimeoutMs: 3_000, heartbeatIntervalMs: 300, maxClockSkewMs: 100 });
 /**
- * Wraps the fakes with faults: requests that fail before applying, and requests applied
- * whose response is lost (the caller sees a retriable error either way).
+ * The orphan grace is deliberately *shorter* than the producers' 30 s commit deadline here
+ * (production: 1 h), so GC really races slow producers: safety must come from the fence.
  */
-function faulty(
-  metadata: LogMetadataStore,
-  objects: ObjectStore,
-  rng: SeededRandom,
-  faults: FaultCounts,
-  rate: number,
-): { metadata: LogMetadataStore; objects: ObjectStore } {
-  const count = (k: string) => {
-    faults[k] = (faults[k] ?? 0) + 1;
-  };
-  const m: LogMetadataStore = Object.create(metadata, {
-    commitAppend: {
-      value: async (c: Parameters<LogMetadataStore['commitAppend']>[0]) => {
-        const r = rng.next();
-        if (r < rate) {
-          count('commit-failed-before-sending');
-          throw new RetriableError('UNAVAILABLE', 'injected: commit not sent');
-        }
-        const out = await metadata.commitAppend(c);
-        if (r < 2 * rate) {
-          count('commit-applied-response-lost');
-          throw new RetriableError('UNAVAILABLE', 'injected: commit response lost');
-        }
-        if (r < 2.5 * rate) {
-          count('commit-duplicate-delivery');
-          await metadata.commitAppend(c); // the same request delivered twice
-        }
-        return out;
-      },
-    },
-    fenceSegment: {
-      value: async (key: string, nowMs: number) => {
-        if (rng.next() < rate / 2) {
-          count('fence-failed');
-          throw new RetriableError('UNAVAILABLE', 'injected: fence not sent');
-        }
-        return metadata.fenceSegment(key, nowMs);
-      },
-    },
-  });
-  const o: ObjectStore = Object.create(objects, {
-    putIfAbsent: {
-      value: async (key: string, bytes: Uint8Array) => {
-        const r = rng.next();
-        if (r < rate / 2) {
-          count('put-failed-before-sending');
-          throw new RetriableError('UNAVAILABLE', 'injected: PUT not sent');
-        }
-        const res = await objects.putIfAbsent(key, bytes);
-        if (r < rate) {
-          count('put-applied-response-lost');
-          throw new RetriableError('UNAVAILABLE', 'injected: PUT response lost');
-        }
-        return res;
-      },
-    },
-  });
-  return { metadata: m, objects: o };
-}
+const MAINTENANCE = {
+  budgetMs: 10_000,
+  orphanGraceMs: 20_000,
+  readGraceMs: 10_000,
+  compaction: { compactAfterMs: 2_000, maxEntriesPerSwap: 8 },
+} satisfies MaintenanceSettings;
+const COMMIT_DEADLINE_MS = 30_000;
 
-/** Runs one seed: `processes` producers doing `ops` produce calls in all, with faults. */
-export async function simulate(
-  seed: number,
-  ops: number,
-  options: {
-    processes?: number;
-    faultRate?: number;
-    /** A deliberately broken store (mutation checks): wraps the correct one. */
-    mutant?: (correct: MemoryLogMetadataStore) => LogMetadataStore;
-    /** Real stores instead of the fakes (not deterministic then: real I/O interleaves). */
-    stores?: { metadata: LogMetadataStore; objects: ObjectStore };
-    /** Start of simulated time (real stores: in the future, or DynamoDB Local expires TTL items). */
-    startMs?: number;
-  } = {},
-) {
+type Outcome<T> = { ok: T } | { error: unknown } | 'crashed';
+
+/** Runs one seed: `ops` produce calls in all, with consumers and maintenance alongside. */
+export async function simulate(seed: number, ops: number, options: SimOptions = {}): Promise<SimulationResult> {
   const rng = new SeededRandom(seed);
   const clock = new SimClock(options.startMs);
-  const faults: FaultCounts = {};
-  const fakes = { metadata: new MemoryLogMetadataStore(), objects: new MemoryObjectStore() };
-  const base = options.stores ?? fakes;
+  const counts: FaultCounts = {};
+  const env: FaultEnv = {
+    rng,
+    clock,
+    counts,
+    rate: options.faultRate ?? 0.1,
+    crashRate: options.crashRate ?? 0.004,
+    orphanGraceMs: MAINTENANCE.orphanGraceMs,
+    readGraceMs: MAINTENANCE.readGraceMs,
+    commitDeadlineMs: COMMIT_DEADLINE_MS,
+  };
+  // the job makes hundreds of calls per run: a tenth of the rate still fails some runs
+  const jobEnv: FaultEnv = { ...env, rate: env.rate / 10 };
+  const base = options.stores
+    ? {
+        metadata: clock.track(options.stores.metadata),
+        objects: clock.track(options.stores.objects),
+        groups: clock.track(options.stores.groups),
+      }
+    : { metadata: new MemoryLogMetadataStore(), objects: new MemoryObjectStore(), groups: new MemoryGroupStore() };
+  const mutant = options.mutant ?? {};
+  const metadata = mutant.metadata ? mutant.metadata(base.metadata) : base.metadata;
+  const groupStore = mutant.groups ? mutant.groups(base.groups) : base.groups;
+  const maintenanceMetadata = mutant.maintenanceMetadata ? mutant.maintenanceMetadata(metadata) : metadata;
+  const readerMetadata = mutant.readerMetadata ? mutant.readerMetadata(metadata) : metadata;
   const admin = new SluiceLog({ ...base, clock, random: new SeededRandom(seed ^ 0x5eed) });
-  await admin.createTopic({ name: 't', partitions: 4 });
-  const underTest = options.mutant ? options.mutant(fakes.metadata) : base.metadata;
-  const stores = faulty(underTest, base.objects, rng, faults, options.faultRate ?? 0.1);
-  const history: Op[] = [];
-  const processes = options.processes ?? 6;
+  await admin.createTopic({ name: TOPIC, partitions: PARTITIONS, retentionMs: SIM_RETENTION_MS });
+
+  const history: Op[] = [
+    { type: 'ok', process: -1, f: 'policy', topic: TOPIC, retentionMs: SIM_RETENTION_MS, time: clock.nowMs() },
+  ];
+  const anomalies: Anomaly[] = [];
+  const stats: Record<string, number> = {};
+  const stat = (k: string, n = 1) => {
+    stats[k] = (stats[k] ?? 0) + n;
+  };
+  let pids = 0;
   let next = 0;
   let ambiguous = 0;
-  const worker = async (process: number) => {
-    const log = new SluiceLog({ ...stores, clock, random: new SeededRandom(seed * 31 + process) });
+  let producersLeft = options.producers ?? 4;
+  const running = () => producersLeft > 0;
+  const attempt = async <T>(scope: Scope, fn: () => Promise<T>): Promise<Outcome<T>> => {
+    try {
+      const r = await scope.race(fn());
+      return r === 'crashed' ? 'crashed' : { ok: r };
+    } catch (e) {
+      if (!(e instanceof SluiceError)) throw e;
+      return { error: e };
+    }
+  };
+
+  const producer = async () => {
     while (next < ops) {
-      const n = next++;
-      const values = Array.from({ length: 1 + rng.int(3) }, (_, i) => `v${n}.${i}`);
-      const records = values.map((v) => ({ value: Buffer.from(v), partition: rng.int(4) }));
-      const idempotencyKey = rng.next() < 0.5 ? `k${n}` : undefined;
-      history.push({ type: 'invoke', process, f: 'produce', values, time: clock.nowMs() });
-      clock.tick(1 + rng.int(5));
-      let res: Awaited<ReturnType<SluiceLog['append']>> | undefined;
-      let error: unknown;
-      try {
-        res = await log.append({ batches: [{ topic: 't', records }], ...(idempotencyKey ? { idempotencyKey } : {}) });
-      } catch (e) {
-        error = e;
-      }
-      // an ambiguous call with an idempotency key is retried, as clients do
-      while (error instanceof OutcomeUnknownError && idempotencyKey) {
-        ambiguous++;
-        error = undefined;
-        try {
-          res = await log.append({ batches: [{ topic: 't', records }], idempotencyKey });
-        } catch (e) {
-          error = e;
-        }
-      }
-      if (res) {
+      const process = pids++;
+      const scope = new Scope();
+      const log = new SluiceLog({
+        metadata: faultyMetadata(metadata, env, scope, 'producer'),
+        objects: faultyObjects(base.objects, env, scope, 'producer'),
+        clock,
+        random: new SeededRandom(seed * 31 + process),
+        settings: { topicCacheMs: 600_000, commitDeadlineMs: COMMIT_DEADLINE_MS },
+      });
+      while (next < ops && !scope.dead) {
+        const n = next++;
+        const values = Array.from({ length: 1 + rng.int(3) }, (_, i) => `v${n}.${i}`);
+        const partitions = values.map(() => rng.int(PARTITIONS));
+        const records = values.map((v, i) => ({ value: Buffer.from(v), partition: partitions[i] as number }));
+        const idempotencyKey = rng.next() < 0.5 ? `k${n}` : undefined;
         history.push({
-          type: 'ok',
+          type: 'invoke',
           process,
           f: 'produce',
           values,
-          positions: (res.batches[0]?.offsets ?? []).map((o) => ({
-            topic: 't',
-            partition: o.partition,
-            offset: o.offset,
-          })),
+          sentTo: { topic: TOPIC, partitions },
           time: clock.nowMs(),
         });
-      } else if (error instanceof OutcomeUnknownError) {
-        ambiguous++;
-        history.push({ type: 'info', process, f: 'produce', values, time: clock.nowMs() });
-      } else if (error instanceof SluiceError && error.retriable) {
-        // the log says "nothing was written" only when it proved it
-        history.push({ type: 'fail', process, f: 'produce', values, time: clock.nowMs() });
-      } else {
-        throw error;
+        await clock.sleep(1 + rng.int(60));
+        const send = () =>
+          attempt(scope, () =>
+            log.append({ batches: [{ topic: TOPIC, records }], ...(idempotencyKey ? { idempotencyKey } : {}) }),
+          );
+        let r = await send();
+        // an ambiguous call with an idempotency key is retried, as clients do
+        while (r !== 'crashed' && 'error' in r && r.error instanceof OutcomeUnknownError && idempotencyKey) {
+          ambiguous++;
+          r = await send();
+        }
+        if (r === 'crashed') {
+          stat('producer-crashes');
+          history.push({ type: 'info', process, f: 'produce', values, time: clock.nowMs() });
+        } else if ('ok' in r) {
+          history.push({
+            type: 'ok',
+            process,
+            f: 'produce',
+            values,
+            positions: (r.ok.batches[0]?.offsets ?? []).map((o) => ({
+              topic: TOPIC,
+              partition: o.partition,
+              offset: o.offset,
+            })),
+            time: clock.nowMs(),
+          });
+        } else if (r.error instanceof OutcomeUnknownError) {
+          ambiguous++;
+          history.push({ type: 'info', process, f: 'produce', values, time: clock.nowMs() });
+        } else if (r.error instanceof SluiceError && r.error.retriable) {
+          // the log says "nothing was written" only when it proved it
+          history.push({ type: 'fail', process, f: 'produce', values, time: clock.nowMs() });
+        } else {
+          throw r.error;
+        }
       }
     }
+    producersLeft--;
   };
-  await Promise.all(Array.from({ length: processes }, (_, p) => worker(p)));
-  // final drain on the fault-free stores; a read that fails (corruption detected) is an anomaly too
-  const readErrors: Anomaly[] = [];
-  for (let p = 0; p < 4; p++) {
-    try {
-      await drain(p);
-    } catch (e) {
-      readErrors.push({ kind: 'unreadable-log', detail: `partition ${p}: ${(e as Error).message}` });
-    }
-  }
-  async function drain(p: number) {
-    let from = 0;
-    for (;;) {
-      const r = await admin.fetch({ topic: 't', partition: p, offset: from, maxRecords: 10_000 });
-      history.push({
-        type: 'ok',
-        process: 99,
-        f: 'poll',
-        topic: 't',
-        partition: p,
-        from,
-        records: r.records.map((x) => ({ offset: x.offset, value: Buffer.from(x.value ?? []).toString() })),
-        time: clock.nowMs(),
+
+  const consumer = async () => {
+    while (running()) {
+      const process = pids++;
+      const scope = new Scope();
+      const beyond = rng.next() < 0.3;
+      const bound = GROUP_SETTINGS.maxClockSkewMs;
+      const skew = beyond ? (rng.next() < 0.5 ? -1 : 1) * bound * (2 + rng.int(3)) : rng.int(2 * bound + 1) - bound;
+      env.counts[beyond ? 'clock-skew-beyond-bound' : 'clock-skew-within-bound'] =
+        (env.counts[beyond ? 'clock-skew-beyond-bound' : 'clock-skew-within-bound'] ?? 0) + 1;
+      const own = new SkewedClock(clock, skew);
+      const log = new SluiceLog({
+        metadata: faultyMetadata(readerMetadata, env, scope, 'consumer'),
+        objects: faultyObjects(base.objects, env, scope, 'other'),
+        clock: own,
+        random: new SeededRandom(seed * 37 + process),
+        settings: { topicCacheMs: 600_000 },
       });
-      if (r.nextOffset >= r.highWatermark) break;
-      from = r.nextOffset;
+      const deps: GroupDeps = {
+        groups: faultyGroups(groupStore, env, scope),
+        log,
+        clock: own,
+        random: new SeededRandom(seed * 41 + process),
+        settings: GROUP_SETTINGS,
+      };
+      const memberId = `m${process}`;
+      /** Per held partition: lease epoch, next offset to process, last offset committed or assigned. */
+      const held = new Map<number, { epoch: number; next: number; committed: number }>();
+      let release: { topic: string; partition: number; epoch: number }[] = [];
+      let commits = 0;
+
+      const poll = async (partition: number): Promise<boolean> => {
+        const h = held.get(partition) as { epoch: number; next: number; committed: number };
+        scope.corrupted = false;
+        const r = await attempt(scope, () =>
+          log.fetch({ topic: TOPIC, partition, offset: h.next, maxRecords: 1 + rng.int(20) }),
+        );
+        if (r === 'crashed') return false;
+        if ('error' in r) {
+          const e = r.error;
+          if (e instanceof OffsetOutOfRangeError) {
+            const start = (e.details as { startOffset: number }).startOffset;
+            if (start > h.next) {
+              history.push({
+                type: 'ok',
+                process,
+                f: 'skip',
+                topic: TOPIC,
+                partition,
+                from: h.next,
+                startOffset: start,
+                epoch: h.epoch,
+                time: clock.nowMs(),
+              });
+              h.next = start;
+              stat('retention-skips');
+              return true;
+            }
+          }
+          if (e instanceof CorruptDataError) {
+            if (scope.corrupted) stat('corruption-detected');
+            else anomalies.push({ kind: 'unexplained-read-error', detail: `${memberId}: ${e.message}` });
+          }
+          return false;
+        }
+        history.push({
+          type: 'ok',
+          process,
+          f: 'poll',
+          topic: TOPIC,
+          partition,
+          from: h.next,
+          records: r.ok.records.map((x) => ({ offset: x.offset, value: Buffer.from(x.value ?? []).toString() })),
+          highWatermark: r.ok.highWatermark,
+          startOffset: r.ok.startOffset,
+          epoch: h.epoch,
+          time: clock.nowMs(),
+        });
+        stat('polls');
+        h.next = r.ok.nextOffset;
+        return true;
+      };
+
+      const commit = async (partition: number) => {
+        const h = held.get(partition) as { epoch: number; next: number; committed: number };
+        if (h.next === h.committed) return; // no progress: nothing to commit
+        const op = {
+          process,
+          f: 'commit' as const,
+          id: `${process}.${commits++}`,
+          topic: TOPIC,
+          partition,
+          offset: h.next,
+          epoch: h.epoch,
+        };
+        history.push({ ...op, type: 'invoke', time: clock.nowMs() });
+        const r = await attempt(scope, () =>
+          commitOffsets(deps, GROUP, memberId, [{ topic: TOPIC, partition, offset: h.next, epoch: h.epoch }]),
+        );
+        if (r === 'crashed') {
+          history.push({ ...op, type: 'info', time: clock.nowMs() });
+        } else if ('ok' in r) {
+          // a stale commit (a higher offset is already committed) changes nothing
+          const stale = (r.ok[0]?.committed ?? h.next) !== h.next;
+          if (stale) stat('stale-commits');
+          else h.committed = op.offset;
+          history.push({ ...op, type: stale ? 'fail' : 'ok', time: clock.nowMs() });
+        } else if (r.error instanceof FencedError) {
+          stat('fenced-commits');
+          history.push({ ...op, type: 'fail', time: clock.nowMs() });
+          held.delete(partition);
+        } else {
+          history.push({ ...op, type: 'info', time: clock.nowMs() });
+        }
+      };
+
+      while (running() && !scope.dead) {
+        const hb = await attempt(scope, () => heartbeat(deps, GROUP, { memberId, topics: [TOPIC], release }));
+        if (hb === 'crashed') break;
+        if ('ok' in hb) {
+          release = [];
+          for (const a of hb.ok.assignments) {
+            if (held.get(a.partition)?.epoch === a.epoch) continue;
+            history.push({
+              type: 'ok',
+              process,
+              f: 'lease',
+              topic: TOPIC,
+              partition: a.partition,
+              owner: memberId,
+              epoch: a.epoch,
+              time: clock.nowMs(),
+            });
+            const at = a.committedOffset ?? 0;
+            held.set(a.partition, { epoch: a.epoch, next: at, committed: at });
+          }
+          for (const p of [...held.keys()]) {
+            if (hb.ok.assignments.some((a) => a.partition === p)) continue;
+            const revoked = hb.ok.revoked.find((x) => x.partition === p);
+            if (revoked) {
+              await commit(p); // graceful handover: commit, release in the next heartbeat
+              release.push(revoked);
+            }
+            held.delete(p);
+          }
+          const mine = [...held.keys()];
+          if (mine.length > 0 && !scope.dead) {
+            const p = mine[rng.int(mine.length)] as number;
+            if (await poll(p)) {
+              if (rng.next() < 3 * env.crashRate) {
+                env.counts['crash-after-processing-before-commit'] =
+                  (env.counts['crash-after-processing-before-commit'] ?? 0) + 1;
+                break;
+              }
+              if (rng.next() < env.rate / 4) {
+                // paused between processing and committing: long enough to lose the lease
+                env.counts['worker-paused'] = (env.counts['worker-paused'] ?? 0) + 1;
+                await clock.sleep(GROUP_SETTINGS.sessionTimeoutMs + rng.int(2_000));
+              }
+              if (held.has(p)) await commit(p);
+            }
+          }
+        }
+        await clock.sleep(1 + rng.int(GROUP_SETTINGS.heartbeatIntervalMs));
+      }
+      if (scope.dead) stat('consumer-crashes');
+      else if (!running()) await attempt(scope, () => leaveGroup(deps, GROUP, memberId));
+    }
+  };
+
+  const maintainer = async () => {
+    while (running()) {
+      const scope = new Scope();
+      const r = await attempt(scope, () =>
+        runMaintenance(
+          {
+            metadata: faultyMetadata(maintenanceMetadata, jobEnv, scope, 'maintenance'),
+            objects: faultyObjects(base.objects, jobEnv, scope, 'other'),
+            groups: groupStore,
+            clock,
+            random: new SeededRandom(seed * 43 + pids++),
+          },
+          { ...MAINTENANCE, ...mutant.maintenance },
+        ),
+      );
+      if (r === 'crashed') stat('maintenance-crashes');
+      else if ('ok' in r) {
+        stat('maintenance-runs');
+        stat('offsets-removed-by-retention', r.ok.offsetsRemoved);
+        stat('compaction-swaps', r.ok.compactionSwaps);
+        stat('objects-deleted', r.ok.gc.orphansDeleted + r.ok.gc.abortedDeleted + r.ok.gc.releasedDeleted);
+      } else stat('maintenance-failed');
+      await clock.sleep(500 + rng.int(2_000));
+    }
+  };
+
+  await clock.run(
+    Promise.all([
+      ...Array.from({ length: options.producers ?? 4 }, () => producer()),
+      ...Array.from({ length: options.consumers ?? 3 }, () => consumer()),
+      ...Array.from({ length: options.maintainers ?? 2 }, () => maintainer()),
+    ]),
+  );
+  stats['simulated-seconds'] = Math.round((clock.nowMs() - (options.startMs ?? SimClock.DEFAULT_START)) / 1000);
+
+  // final drain on the fault-free stores, from each partition's start offset
+  for (let p = 0; p < PARTITIONS; p++) {
+    try {
+      let from = (await admin.describeTopic(TOPIC)).offsets[p]?.startOffset ?? 0;
+      for (;;) {
+        const r = await admin.fetch({ topic: TOPIC, partition: p, offset: from, maxRecords: 10_000 });
+        history.push({
+          type: 'ok',
+          process: 999,
+          f: 'poll',
+          topic: TOPIC,
+          partition: p,
+          from,
+          records: r.records.map((x) => ({ offset: x.offset, value: Buffer.from(x.value ?? []).toString() })),
+          highWatermark: r.highWatermark,
+          startOffset: r.startOffset,
+          time: clock.nowMs(),
+        });
+        if (r.nextOffset >= r.highWatermark) break;
+        from = r.nextOffset;
+      }
+    } catch (e) {
+      anomalies.push({ kind: 'unreadable-log', detail: `partition ${p}: ${(e as Error).message}` });
     }
   }
+  stats['duplicate-processing'] = duplicateProcessing(history);
   const historyHash = createHash('sha256').update(JSON.stringify(history)).digest('hex');
   return {
     seed,
     operations: ops,
-    faults,
+    faults: counts,
     ambiguous,
-    anomalies: [...readErrors, ...checkHistory(history)],
+    anomalies: [...anomalies, ...checkHistory(history)],
+    stats,
     historyHash,
     history,
   };
