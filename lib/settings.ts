@@ -123,6 +123,11 @@ export function topicNameProblem(name: unknown): string | undefined {
   return undefined;
 }
 
+/** Group names follow the topic-name rule (1-249 of `[a-zA-Z0-9._-]`). */
+export function groupNameProblem(group: unknown): string | undefined {
+  return topicNameProblem(group)?.replace(/topic name/g, 'group name');
+}
+
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:~-]{1,128}$/;
 
 /** Idempotency keys and producer ids: 1-128 characters of `[A-Za-z0-9._:~-]`. */

@@ -18,6 +18,7 @@ import { type Clock, systemClock } from '../clock';
 import { InvalidArgumentError, isRetriable, SluiceError } from '../errors';
 import type { Assignment } from '../groups/coordinator';
 import type { LogRecord } from '../records/types';
+import { groupNameProblem, topicNameProblem } from '../settings';
 import type { Producer } from './producer';
 import type { Transport } from './transport';
 
@@ -108,7 +109,8 @@ export class Consumer {
     private readonly deadLetters: Producer | undefined,
     private readonly clock: Clock = systemClock,
   ) {
-    if (!options.groupId) throw new InvalidArgumentError('a consumer needs a groupId');
+    const problem = groupNameProblem(options?.groupId);
+    if (problem) throw new InvalidArgumentError(`a consumer needs a valid groupId: ${problem}`);
     this.slots = options.partitionsConsumedConcurrently ?? 1;
     this.stopped = new Promise((r) => {
       this.stoppedResolve = r;
@@ -123,6 +125,13 @@ export class Consumer {
   /** Subscribes to topics; `fromBeginning` applies only where the group has no committed offset. */
   async subscribe(args: { topics: readonly string[]; fromBeginning?: boolean }): Promise<void> {
     if (this.running) throw new InvalidArgumentError('subscribe before run');
+    if (!Array.isArray(args?.topics) || args.topics.length === 0) {
+      throw new InvalidArgumentError('subscribe needs topics: [name, …]');
+    }
+    for (const t of args.topics) {
+      const p = topicNameProblem(t);
+      if (p) throw new InvalidArgumentError(p, 'INVALID_TOPIC_NAME');
+    }
     this.topics = [...new Set([...this.topics, ...args.topics])];
     this.fromBeginning = args.fromBeginning ?? false;
   }

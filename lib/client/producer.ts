@@ -11,14 +11,18 @@
  * sequence number, so a retry — after a timeout, a lost response, a crash of the network —
  * returns the original offsets instead of writing twice; calls are sent one at a time, in
  * order, so per-partition order holds under retries.
+ *
+ * A send is checked whole before anything of it is queued (types, sizes, the topic, explicit
+ * partitions): a bad send is rejected alone, with nothing written, and never fails the
+ * other sends batched with it.
  */
 import { type Clock, systemClock } from '../clock';
-import { InvalidArgumentError, isRetriable, SluiceError } from '../errors';
+import { InvalidArgumentError, isRetriable, PartitionNotFoundError, SluiceError } from '../errors';
 import { type RandomSource, systemRandom, uuidV4 } from '../ids';
 import type { ProduceRecord } from '../log/produce';
 import { choosePartition } from '../records/partitioner';
-import type { RecordHeader } from '../records/types';
-import { DEFAULT_LOG_SETTINGS } from '../settings';
+import { type RecordHeader, recordSizeBytes } from '../records/types';
+import { DEFAULT_LOG_SETTINGS, topicNameProblem } from '../settings';
 import type { Transport } from './transport';
 
 /** Bytes, or a string encoded as UTF-8. */
@@ -30,7 +34,8 @@ export interface Message {
   readonly value: BytesLike | null;
   readonly headers?: Readonly<Record<string, BytesLike | null>>;
   readonly partition?: number;
-  readonly timestamp?: number;
+  /** Milliseconds since the epoch; a string of digits is accepted too (kafkajs's type). */
+  readonly timestamp?: number | string;
 }
 
 /** Where a message landed. */
@@ -83,6 +88,8 @@ export class Producer {
   private lingerTimer: AbortController | undefined;
   private inFlight = new Set<Promise<void>>();
   private chain: Promise<void> = Promise.resolve();
+  /** Sends being checked and queued, one after another. */
+  private admission: Promise<void> = Promise.resolve();
   private closed = false;
   private producerId: string;
   private sequence = 0;
@@ -115,25 +122,51 @@ export class Producer {
     topicMessages: readonly { topic: string; messages: readonly Message[] }[];
   }): Promise<RecordMetadata[]> {
     if (this.closed) throw new InvalidArgumentError('the producer is closed');
-    const promises: Promise<RecordMetadata>[] = [];
-    for (const { topic, messages } of args.topicMessages) {
-      if (!Array.isArray(messages) || messages.length === 0) {
+    if (!args || !Array.isArray(args.topicMessages) || args.topicMessages.length === 0) {
+      throw new InvalidArgumentError('sendBatch needs topicMessages: [{ topic, messages }]');
+    }
+    // check the whole send before queuing any of it
+    const checkedSends: { topic: string; records: ProduceRecord[] }[] = [];
+    for (const tm of args.topicMessages) {
+      const topic = tm?.topic;
+      const problem = topicNameProblem(topic);
+      if (problem) throw new InvalidArgumentError(problem, 'INVALID_TOPIC_NAME');
+      if (!Array.isArray(tm.messages) || tm.messages.length === 0) {
         throw new InvalidArgumentError(`send to "${topic}" needs at least one message`);
       }
-      for (const m of messages) {
-        const record = toRecord(m);
-        const bytes = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0) + 32;
-        promises.push(
-          new Promise<RecordMetadata>((resolve, reject) => {
-            this.pending.push({ topic, record, bytes, done: (r) => (r instanceof Error ? reject(r) : resolve(r)) });
-          }),
-        );
-        this.pendingBytes += bytes;
-      }
+      const messages: readonly Message[] = tm.messages;
+      checkedSends.push({ topic, records: messages.map((m, i) => toRecord(m, `message ${i} to "${topic}"`)) });
     }
-    if (this.pendingBytes >= this.maxBatchBytes) this.drain();
-    else this.armLinger();
+    // admitted one send at a time, in call order (so per-partition order is the call order),
+    // after the topic's partitions are known to hold every explicit partition
+    const promises: Promise<RecordMetadata>[] = [];
+    const turn = this.admission.then(async () => {
+      for (const { topic, records } of checkedSends) await this.checkPartitions(topic, records);
+      for (const { topic, records } of checkedSends) {
+        for (const record of records) {
+          const bytes = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0) + 32;
+          promises.push(
+            new Promise<RecordMetadata>((resolve, reject) => {
+              this.pending.push({ topic, record, bytes, done: (r) => (r instanceof Error ? reject(r) : resolve(r)) });
+            }),
+          );
+          this.pendingBytes += bytes;
+        }
+      }
+      if (this.pendingBytes >= this.maxBatchBytes) this.drain();
+      else this.armLinger();
+    });
+    this.admission = turn.catch(() => {});
+    await turn;
     return Promise.all(promises);
+  }
+
+  private async checkPartitions(topic: string, records: readonly ProduceRecord[]): Promise<void> {
+    const highest = Math.max(-1, ...records.map((r) => r.partition ?? -1));
+    if (highest < (await this.partitionsOf(topic))) return;
+    this.partitionCounts.delete(topic); // partitions may have been added since we looked
+    const partitions = await this.partitionsOf(topic);
+    if (highest >= partitions) throw new PartitionNotFoundError(topic, highest, partitions);
   }
 
   /** Sends everything pending now and waits until every call in flight has finished. */
@@ -145,6 +178,7 @@ export class Producer {
   /** Flushes, then refuses further sends. */
   async close(): Promise<void> {
     this.closed = true;
+    await this.admission; // sends made before close are still admitted
     await this.flush();
   }
 
@@ -255,6 +289,16 @@ export class Producer {
     return Math.floor((u / 2 ** 32) * cap);
   }
 
+  /** A topic's partition count, cached (cleared when the log says a partition is missing). */
+  private async partitionsOf(topic: string): Promise<number> {
+    let n = this.partitionCounts.get(topic);
+    if (n === undefined) {
+      n = (await this.transport.describeTopic(topic)).partitions;
+      this.partitionCounts.set(topic, n);
+    }
+    return n;
+  }
+
   /**
    * Splits a flush into produce calls that each respect one call's limits. Partitions are
    * computed here (the same murmur2 the log uses) so the 48-partition limit can be kept.
@@ -266,11 +310,7 @@ export class Producer {
     let parts = new Set<string>();
     let bytes = 0;
     for (const p of batch) {
-      let partitions = this.partitionCounts.get(p.topic);
-      if (partitions === undefined) {
-        partitions = (await this.transport.describeTopic(p.topic)).partitions;
-        this.partitionCounts.set(p.topic, partitions);
-      }
+      const partitions = await this.partitionsOf(p.topic);
       const partition = choosePartition(p.record.partition, p.record.key ?? null, partitions, sticky);
       const ref = `${p.topic}#${partition}`;
       const grows = parts.has(ref) ? 0 : 1;
@@ -301,19 +341,68 @@ function checked(name: string, v: number, min: number, max: number): number {
   return v;
 }
 
-function bytesOf(v: BytesLike | null | undefined): Uint8Array | null {
+const MAX_RECORD_BYTES = DEFAULT_LOG_SETTINGS.maxRecordBytes;
+const MAX_HEADERS = DEFAULT_LOG_SETTINGS.maxHeadersPerRecord;
+
+function bytesOf(v: unknown, what: string): Uint8Array | null {
   if (v === null || v === undefined) return null;
-  return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
+  if (typeof v === 'string') return Buffer.from(v, 'utf8');
+  if (v instanceof Uint8Array) return v;
+  throw new InvalidArgumentError(`${what} must be a string, a Uint8Array/Buffer or null, not ${describe(v)}`);
 }
 
-function toRecord(m: Message): ProduceRecord {
+function describe(v: unknown): string {
+  return Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v;
+}
+
+/** Checks one message as a JavaScript caller may pass anything, and converts it. */
+function toRecord(m: Message, where: string): ProduceRecord {
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) {
+    throw new InvalidArgumentError(`${where} must be an object like { key?, value, headers? }`);
+  }
+  if (!('value' in m) || m.value === undefined) {
+    throw new InvalidArgumentError(`${where} has no value (use null for a tombstone)`);
+  }
   const headers: RecordHeader[] = [];
-  for (const [name, v] of Object.entries(m.headers ?? {})) headers.push([name, bytesOf(v)]);
-  return {
-    key: bytesOf(m.key),
-    value: bytesOf(m.value),
+  if (m.headers !== undefined) {
+    if (typeof m.headers !== 'object' || m.headers === null || Array.isArray(m.headers)) {
+      throw new InvalidArgumentError(`${where}: headers must be an object of name → string/bytes/null`);
+    }
+    for (const name of Object.keys(m.headers)) {
+      headers.push([name, bytesOf((m.headers as Record<string, unknown>)[name], `${where}: header "${name}"`)]);
+    }
+    if (headers.length > MAX_HEADERS) {
+      throw new InvalidArgumentError(`${where} has ${headers.length} headers; at most ${MAX_HEADERS} are allowed`);
+    }
+  }
+  if (m.partition !== undefined && (!Number.isSafeInteger(m.partition) || m.partition < 0)) {
+    throw new InvalidArgumentError(`${where}: partition ${String(m.partition)} must be a non-negative integer`);
+  }
+  let timestamp: number | undefined;
+  if (m.timestamp !== undefined) {
+    timestamp =
+      typeof m.timestamp === 'string' && /^\d{1,16}$/.test(m.timestamp) ? Number(m.timestamp) : (m.timestamp as number);
+    if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
+      throw new InvalidArgumentError(`${where}: timestamp ${String(m.timestamp)} must be a non-negative integer (ms)`);
+    }
+  }
+  const record: ProduceRecord = {
+    key: bytesOf(m.key, `${where}: key`),
+    value: bytesOf(m.value, `${where}: value`),
     headers,
     ...(m.partition !== undefined ? { partition: m.partition } : {}),
-    ...(m.timestamp !== undefined ? { timestamp: m.timestamp } : {}),
+    ...(timestamp !== undefined ? { timestamp } : {}),
   };
+  const size = recordSizeBytes({ key: record.key ?? null, value: record.value, headers, timestamp: 0 });
+  if (size > MAX_RECORD_BYTES) {
+    throw new InvalidArgumentError(
+      `${where} is ${size} bytes; at most ${MAX_RECORD_BYTES} are allowed`,
+      'RECORD_TOO_LARGE',
+      {
+        size,
+        limit: MAX_RECORD_BYTES,
+      },
+    );
+  }
+  return record;
 }

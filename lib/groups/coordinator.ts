@@ -22,7 +22,7 @@ import {
 } from '../errors';
 import { type RandomSource, uuidV4 } from '../ids';
 import type { SluiceLog } from '../log/log';
-import { idempotencyKeyProblem, topicNameProblem } from '../settings';
+import { groupNameProblem, idempotencyKeyProblem, topicNameProblem } from '../settings';
 import type { GroupStore, LeaseRecord, TopicRecord } from '../storage/ports';
 import { assignPartitions, type TopicPartition, tpKey } from './assignor';
 import type { GroupSettings } from './settings';
@@ -75,12 +75,6 @@ export interface GroupDeps {
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly settings: GroupSettings;
-}
-
-/** Group names follow the topic-name rule (1-249 of `[a-zA-Z0-9._-]`). */
-export function groupNameProblem(group: unknown): string | undefined {
-  const p = topicNameProblem(group);
-  return p?.replace(/topic name/g, 'group name');
 }
 
 function checkGroup(group: string): void {

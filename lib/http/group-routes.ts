@@ -1,18 +1,18 @@
 /**
  * The consumer-group routes of HTTP API v1 (ARCHITECTURE §8).
  */
+
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ConflictError, InvalidArgumentError } from '../errors';
 import {
   commitOffsets,
   describeGroup,
   type GroupDeps,
-  groupNameProblem,
   heartbeat,
   leaveGroup,
   resetOffsets,
 } from '../groups/coordinator';
-import { idempotencyKeyProblem } from '../settings';
+import { groupNameProblem, idempotencyKeyProblem } from '../settings';
 import type { AppEnv } from './app';
 import { ErrorSchema, errors, json, MAX_SAFE } from './schemas';
 

@@ -469,6 +469,10 @@ function hashRequest(req: ProduceRequest): string {
   return h.digest('base64');
 }
 
+function isBytesOrNull(v: unknown): boolean {
+  return v === null || v instanceof Uint8Array;
+}
+
 /** Rejects bad input with a precise message; nothing is written. */
 function validateRequest(ctx: LogContext, req: ProduceRequest): void {
   const s = ctx.settings;
@@ -503,7 +507,14 @@ function validateRequest(ctx: LogContext, req: ProduceRequest): void {
       if (r.timestamp !== undefined && (!Number.isSafeInteger(r.timestamp) || r.timestamp < 0)) {
         throw new InvalidArgumentError(`${where}: timestamp ${r.timestamp} must be a non-negative integer (ms)`);
       }
+      if (typeof r !== 'object' || r === null) throw new InvalidArgumentError(`${where} must be an object`);
+      if (!isBytesOrNull(r.value) || !(r.key === undefined || isBytesOrNull(r.key))) {
+        throw new InvalidArgumentError(`${where}: key and value must be bytes (Uint8Array) or null`);
+      }
       const headers = r.headers ?? [];
+      if (!Array.isArray(headers) || !headers.every((h) => Array.isArray(h) && isBytesOrNull(h[1]))) {
+        throw new InvalidArgumentError(`${where}: headers must be [name, bytes | null] pairs`);
+      }
       if (headers.length > s.maxHeadersPerRecord) {
         throw new InvalidArgumentError(
           `${where} has ${headers.length} headers; at most ${s.maxHeadersPerRecord} are allowed`,

@@ -481,6 +481,29 @@ export function duplicateProcessing(h: readonly Op[]): number {
   return [...by.values()].filter((s) => s.size > 1).length;
 }
 
+/**
+ * Measured, not forbidden: simulated time from a produce's acknowledgement to the first
+ * poll of a group member that returned the value (negative: seen before the ack arrived).
+ */
+export function ackToVisibility(h: readonly Op[]): { count: number; p50: number; p99: number; max: number } {
+  const ackedAt = new Map<string, number>();
+  for (const op of h) if (op.f === 'produce' && op.type === 'ok') for (const v of op.values) ackedAt.set(v, op.time);
+  const lags: number[] = [];
+  const seen = new Set<string>();
+  for (const op of h) {
+    if (op.f !== 'poll' || op.epoch === undefined) continue;
+    for (const r of op.records) {
+      const acked = ackedAt.get(r.value);
+      if (acked === undefined || seen.has(r.value)) continue;
+      seen.add(r.value);
+      lags.push(op.time - acked);
+    }
+  }
+  lags.sort((a, b) => a - b);
+  const q = (f: number) => lags[Math.min(lags.length - 1, Math.floor(f * lags.length))] ?? 0;
+  return { count: lags.length, p50: q(0.5), p99: q(0.99), max: lags[lags.length - 1] ?? 0 };
+}
+
 /** Every invariant at once. */
 export function checkHistory(h: readonly Op[]): Anomaly[] {
   return [

@@ -24,7 +24,7 @@ import { MemoryGroupStore } from '../../lib/storage/memory-group-store';
 import { MemoryLogMetadataStore } from '../../lib/storage/memory-log-metadata-store';
 import { MemoryObjectStore } from '../../lib/storage/memory-object-store';
 import type { GroupStore, LogMetadataStore, ObjectStore } from '../../lib/storage/ports';
-import { type Anomaly, checkHistory, duplicateProcessing, type Op } from './checker';
+import { type Anomaly, ackToVisibility, checkHistory, duplicateProcessing, type Op } from './checker';
 import { type FaultCounts, type FaultEnv, faultyGroups, faultyMetadata, faultyObjects, Scope } from './faults';
 import { SimClock, SkewedClock } from './sim-clock';
 
@@ -444,6 +444,10 @@ export async function simulate(seed: number, ops: number, options: SimOptions = 
     }
   }
   stats['duplicate-processing'] = duplicateProcessing(history);
+  const visibility = ackToVisibility(history);
+  stats['ack-to-visibility-p50-ms'] = visibility.p50;
+  stats['ack-to-visibility-p99-ms'] = visibility.p99;
+  stats['ack-to-visibility-max-ms'] = visibility.max;
   const historyHash = createHash('sha256').update(JSON.stringify(history)).digest('hex');
   return {
     seed,

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   abortedReads,
+  ackToVisibility,
   checkHistory,
   commitRegressions,
   commitsBeyondProcessed,
@@ -181,6 +182,18 @@ describe('history checker', () => {
     expect(prematureRetention(early)[0]?.kind).toBe('premature-retention');
     expect(lostWrites(late)).toEqual([]);
     expect(tornBatches(late)).toEqual([]);
+  });
+
+  it('measures the time from acknowledgement to a member seeing the value', () => {
+    time = 100;
+    const acked = produce(1, ['a'], [[0, 0]]); // acknowledged at 101
+    time = 151;
+    expect(ackToVisibility([...acked, member(0, ['a'], 1), member(0, ['a'], 2)])).toEqual({
+      count: 1,
+      p50: 50,
+      p99: 50,
+      max: 50,
+    });
   });
 
   it('measures duplicate processing across members', () => {
