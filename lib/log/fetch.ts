@@ -4,6 +4,7 @@
  * chunks (coalesced per object, immutable bytes cached) → CRC check → decode → return a
  * contiguous run of offsets starting exactly at the requested one. Never skips.
  */
+import { mapLimit } from '../concurrency';
 import { CorruptDataError, InvalidArgumentError, OffsetOutOfRangeError } from '../errors';
 import { decodeChunk } from '../records/segment-codec';
 import { type LogRecord, recordSizeBytes } from '../records/types';
@@ -261,12 +262,4 @@ async function readChunks(
     }
   });
   return out;
-}
-
-async function mapLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  });
-  await Promise.all(workers);
 }

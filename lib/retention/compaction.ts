@@ -11,6 +11,7 @@
  * bounded index entries per GB.
  */
 import type { Clock } from '../clock';
+import { mapLimit } from '../concurrency';
 import { CorruptDataError } from '../errors';
 import { type RandomSource, ulid } from '../ids';
 import { decodeChunk, encodeSegment } from '../records/segment-codec';
@@ -41,6 +42,9 @@ export interface CompactionOutcome {
 
 type Deps = { objects: ObjectStore; metadata: LogMetadataStore; clock: Clock; random: RandomSource };
 
+/** Merge levels per partition and run (40 small chunks per merge: 40³ chunks at most). */
+const MAX_LEVELS = 3;
+
 /** Compacts the old small chunks of one partition. */
 export async function compactPartition(
   deps: Deps,
@@ -52,43 +56,46 @@ export async function compactPartition(
   const small = settings.smallChunkBytes ?? 1024 * 1024;
   const target = settings.targetChunkBytes ?? 8 * 1024 * 1024;
   const maxEntries = Math.min(48, settings.maxEntriesPerSwap ?? 40);
-  const [head] = await deps.metadata.getHeads(topic.topicId, [partition]);
-  const h = head as PartitionHead;
   const out: CompactionOutcome = { swaps: 0, entriesBefore: 0, entriesAfter: 0, bytesRewritten: 0, conflicts: 0 };
-  if (h.nextOffset === h.startOffset) return out;
-  const entries = await deps.metadata.queryIndex(topic.topicId, partition, h.startOffset, h.nextOffset - 1, 10_000);
-  out.entriesBefore = entries.length;
-  const cutoff = deps.clock.nowMs() - compactAfterMs;
+  // level by level, like an LSM tree: merged chunks that are still small merge again
+  for (let level = 0; level < MAX_LEVELS; level++) {
+    const [head] = await deps.metadata.getHeads(topic.topicId, [partition]);
+    const h = head as PartitionHead;
+    if (h.nextOffset === h.startOffset) return out;
+    const entries = await deps.metadata.queryIndex(topic.topicId, partition, h.startOffset, h.nextOffset - 1, 10_000);
+    if (level === 0) out.entriesBefore = entries.length;
+    out.entriesAfter = entries.length;
+    const cutoff = deps.clock.nowMs() - compactAfterMs;
 
-  // runs of consecutive old, small chunks
-  const runs: IndexEntry[][] = [];
-  let run: IndexEntry[] = [];
-  let runBytes = 0;
-  for (const e of entries) {
-    const eligible = e.appendMs < cutoff && e.byteLength < small && e.baseOffset >= h.startOffset;
-    if (!eligible || run.length >= maxEntries || runBytes + e.byteLength > target) {
-      if (run.length >= 2) runs.push(run);
-      run = [];
-      runBytes = 0;
+    // runs of consecutive old, small chunks
+    const runs: IndexEntry[][] = [];
+    let run: IndexEntry[] = [];
+    let runBytes = 0;
+    for (const e of entries) {
+      const eligible = e.appendMs < cutoff && e.byteLength < small && e.baseOffset >= h.startOffset;
+      if (!eligible || run.length >= maxEntries || runBytes + e.byteLength > target) {
+        if (run.length >= 2) runs.push(run);
+        run = [];
+        runBytes = 0;
+      }
+      if (eligible) {
+        run.push(e);
+        runBytes += e.byteLength;
+      }
     }
-    if (eligible) {
-      run.push(e);
-      runBytes += e.byteLength;
+    if (run.length >= 2) runs.push(run);
+    if (runs.length === 0) return out;
+
+    for (const r of runs) {
+      const ok = await rewrite(deps, topic, partition, r);
+      if (ok === 'conflict') out.conflicts++;
+      else {
+        out.swaps++;
+        out.bytesRewritten += ok;
+        out.entriesAfter -= r.length - 1;
+      }
     }
   }
-  if (run.length >= 2) runs.push(run);
-
-  let removed = 0;
-  for (const r of runs) {
-    const ok = await rewrite(deps, topic, partition, r);
-    if (ok === 'conflict') out.conflicts++;
-    else {
-      out.swaps++;
-      out.bytesRewritten += ok;
-      removed += r.length - 1;
-    }
-  }
-  out.entriesAfter = entries.length - removed;
   return out;
 }
 
@@ -99,8 +106,11 @@ async function rewrite(
   run: IndexEntry[],
 ): Promise<number | 'conflict'> {
   const records: RecordInput[] = [];
-  for (const e of run) {
-    const bytes = await deps.objects.getRange(e.segmentKey, e.byteOffset, e.byteOffset + e.byteLength);
+  const read = await mapLimit(run, 8, (e) =>
+    deps.objects.getRange(e.segmentKey, e.byteOffset, e.byteOffset + e.byteLength),
+  );
+  for (const [i, e] of run.entries()) {
+    const bytes = read[i];
     if (!bytes) return 'conflict'; // retention removed it meanwhile
     const { header, records: rs } = decodeChunk(bytes, e.baseOffset);
     if (header.topicId !== topic.topicId || header.partition !== partition) {

@@ -51,12 +51,16 @@ export async function collectGarbage(
     ...(options.startAfter ? { startAfter: options.startAfter } : {}),
   });
   const now = deps.clock.nowMs();
+  // one batched, possibly stale read for the page: staleness only ever keeps an object
+  const files = await deps.metadata.getSegmentFiles(
+    page.objects.filter((o) => parseSegmentObjectKey(o.key)).map((o) => o.key),
+  );
   for (const o of page.objects) {
     const parsed = parseSegmentObjectKey(o.key);
     if (!parsed) continue;
     out.objectsChecked++;
     const createdMs = ulidTimeMs(parsed.id);
-    let file = await deps.metadata.getSegmentFile(o.key);
+    let file = files.get(o.key);
     if (!file) {
       if (createdMs > now - options.orphanGraceMs) continue;
       const fence = await deps.metadata.fenceSegment(o.key, now);

@@ -2,8 +2,9 @@
  * The maintenance job: purge deleted topics, apply retention, compact, collect garbage — in that
  * order, incrementally, within a time budget. Every step is a conditional write or an
  * idempotent delete, so it is safe alongside producers, consumers and another copy of
- * itself. Where the GC listing stopped is saved in the table (`JOB/gc`), so the next run
- * continues there — on any container; a run that finishes the listing clears it.
+ * itself. GC state is saved in the table (`JOB/gc`): where an unfinished listing stopped, so
+ * the next run continues there on any container, and when the last full pass ended, so
+ * passes run at most every `gcIntervalMs`.
  */
 import type { Clock } from '../clock';
 import type { RandomSource } from '../ids';
@@ -20,6 +21,12 @@ export interface MaintenanceSettings {
   readonly orphanGraceMs?: number;
   /** An unreferenced object is deleted only this long after its last release. @default 10 min */
   readonly readGraceMs?: number;
+  /**
+   * A full GC pass over every object starts at most this often (a pass the budget cut
+   * short is resumed on the next run regardless): listing and reading every object's item
+   * every few minutes would cost more than storing it. @default 1 h
+   */
+  readonly gcIntervalMs?: number;
   /** Segment compaction; `false` turns it off. @default on, with its own defaults */
   readonly compaction?: CompactionSettings | false;
 }
@@ -123,15 +130,25 @@ export async function runMaintenance(
     }
   }
 
-  // 4. garbage collection, continuing the listing from the saved cursor
-  let cursor = await deps.metadata.readJobCursor(GC_CURSOR);
+  // 4. garbage collection: resume the pass in progress, or start one if the last is old enough
+  const gc = parseGcState(await deps.metadata.readJobCursor(GC_CURSOR));
+  const gcIntervalMs = settings.gcIntervalMs ?? 3_600_000;
+  if (
+    gc.after === undefined &&
+    gc.lastPassEndedMs !== undefined &&
+    deps.clock.nowMs() - gc.lastPassEndedMs < gcIntervalMs
+  ) {
+    report.complete = true;
+    return report;
+  }
+  let cursor = gc.after;
   do {
     if (!inBudget()) {
       if (cursor !== undefined) report.gcCursor = cursor;
-      await deps.metadata.writeJobCursor(GC_CURSOR, cursor);
+      await deps.metadata.writeJobCursor(GC_CURSOR, JSON.stringify({ ...gc, after: cursor }));
       return report;
     }
-    const gc = await collectGarbage(deps, {
+    const pass = await collectGarbage(deps, {
       orphanGraceMs: settings.orphanGraceMs ?? 3_600_000,
       readGraceMs: settings.readGraceMs ?? 600_000,
       ...(cursor !== undefined ? { startAfter: cursor } : {}),
@@ -143,14 +160,28 @@ export async function runMaintenance(
       'releasedDeleted',
       'bytesDeleted',
     ] as const) {
-      report.gc[k] += gc[k];
+      report.gc[k] += pass[k];
     }
-    cursor = gc.nextStartAfter;
+    cursor = pass.nextStartAfter;
   } while (cursor !== undefined);
-  await deps.metadata.writeJobCursor(GC_CURSOR, undefined);
+  await deps.metadata.writeJobCursor(GC_CURSOR, JSON.stringify({ lastPassEndedMs: deps.clock.nowMs() }));
   progress(
     `gc: checked ${report.gc.objectsChecked} objects, deleted ${report.gc.orphansDeleted} orphans, ${report.gc.abortedDeleted} aborted, ${report.gc.releasedDeleted} released (${report.gc.bytesDeleted} bytes)`,
   );
   report.complete = true;
   return report;
+}
+
+/** Where GC stands: the listing position of a pass in progress, and when the last one ended. */
+function parseGcState(saved: string | undefined): { after?: string; lastPassEndedMs?: number } {
+  if (saved === undefined) return {};
+  try {
+    const v = JSON.parse(saved) as { after?: unknown; lastPassEndedMs?: unknown };
+    return {
+      ...(typeof v.after === 'string' ? { after: v.after } : {}),
+      ...(typeof v.lastPassEndedMs === 'number' ? { lastPassEndedMs: v.lastPassEndedMs } : {}),
+    };
+  } catch {
+    return {}; // unreadable: start a fresh pass
+  }
 }

@@ -1,6 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -13,7 +12,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError, RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
-import { queryPartition } from './dynamo-query';
+import { batchGet, queryPartition } from './dynamo-query';
 import { type ItemKey, indexSk, keys, parseIndexSk } from './keys';
 import {
   type AppendCommit,
@@ -148,24 +147,14 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
   }
 
   async getHeads(topicId: string, partitions: readonly number[]): Promise<PartitionHead[]> {
-    const found = new Map<string, PartitionHead>();
-    for (let i = 0; i < partitions.length; i += 100) {
-      let request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = {
-        [this.table]: {
-          Keys: partitions.slice(i, i + 100).map((p) => ({ ...keys.head(topicId, p) })),
-          ConsistentRead: true,
-        },
-      };
-      for (let round = 0; request && Object.keys(request).length > 0; round++) {
-        if (round > 0) await backoff(round);
-        const res = await translated('read partition heads', () =>
-          this.db.send(new BatchGetCommand({ RequestItems: request })),
-        );
-        for (const item of res.Responses?.[this.table] ?? []) found.set(item.pk as string, parseHead(item));
-        // BatchGet may leave keys unprocessed under load; asking again is the protocol.
-        request = res.UnprocessedKeys as typeof request;
-      }
-    }
+    const items = await batchGet(
+      this.db,
+      this.table,
+      partitions.map((p) => keys.head(topicId, p)),
+      true,
+      'read partition heads',
+    );
+    const found = new Map(items.map((item) => [item.pk as string, parseHead(item)]));
     return partitions.map((p) => found.get(keys.partitionPk(topicId, p)) ?? { ...EMPTY_HEAD });
   }
 
@@ -410,6 +399,12 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
   async getSegmentFile(segmentKey: string): Promise<SegmentFile | undefined> {
     const item = await this.getItem(keys.segmentFile(segmentKey), 'get segment file');
     return item ? parseSegmentFile(item) : undefined;
+  }
+
+  /** Eventually consistent BatchGetItem: half the read units; see the port for why that is safe. */
+  async getSegmentFiles(segmentKeys: readonly string[]): Promise<Map<string, SegmentFile>> {
+    const items = await batchGet(this.db, this.table, segmentKeys.map(keys.segmentFile), false, 'get segment files');
+    return new Map(items.map(parseSegmentFile).map((f) => [f.segmentKey, f]));
   }
 
   /**
@@ -677,10 +672,6 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
 function ttlSeconds(expiresAtMs: number): number {
   // TTL deletion is lazy (up to days late); readers also check expiresAtMs themselves.
   return Math.ceil(expiresAtMs / 1000) + 3600;
-}
-
-function backoff(round: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** round)));
 }
 
 function topicAttributes(t: TopicRecord): Item {

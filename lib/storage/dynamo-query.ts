@@ -1,4 +1,4 @@
-import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { translated } from './aws-errors';
 
 /** Every item of one partition key (optionally: whose sort key starts with `skPrefix`), strongly consistent, following pagination. */
@@ -52,4 +52,30 @@ export async function batchWrite(
       pending = (res.UnprocessedItems?.[table] ?? []) as WriteRequest[];
     }
   }
+}
+
+/**
+ * Reads items 100 keys per BatchGetItem, asking again for `UnprocessedKeys` (which a
+ * successful BatchGet may leave under load) with a growing pause. Missing items are absent.
+ */
+export async function batchGet(
+  db: DynamoDBDocumentClient,
+  table: string,
+  itemKeys: readonly { pk: string; sk: string }[],
+  consistent: boolean,
+  what: string,
+): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (let i = 0; i < itemKeys.length; i += 100) {
+    let pending: Record<string, unknown>[] = itemKeys.slice(i, i + 100).map((k) => ({ pk: k.pk, sk: k.sk }));
+    for (let round = 0; pending.length > 0; round++) {
+      if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** round)));
+      const res = await translated(what, () =>
+        db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: consistent } } })),
+      );
+      out.push(...(res.Responses?.[table] ?? []));
+      pending = (res.UnprocessedKeys?.[table]?.Keys ?? []) as Record<string, unknown>[];
+    }
+  }
+  return out;
 }

@@ -189,6 +189,15 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     return { kind: 'committed' };
   }
 
+  async getSegmentFiles(segmentKeys: readonly string[]): Promise<Map<string, SegmentFile>> {
+    const out = new Map<string, SegmentFile>();
+    for (const k of segmentKeys) {
+      const f = await this.getSegmentFile(k);
+      if (f) out.set(k, f);
+    }
+    return out;
+  }
+
   async getSegmentFile(segmentKey: string): Promise<SegmentFile | undefined> {
     const f = this.files.get(segmentKey);
     return f ? { ...f } : undefined;

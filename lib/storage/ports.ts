@@ -227,6 +227,12 @@ export interface LogMetadataStore {
   /** The segment-file item, strongly consistent. */
   getSegmentFile(segmentKey: string): Promise<SegmentFile | undefined>;
   /**
+   * Segment-file items of many segments (absent keys have none), possibly stale: GC may use
+   * a stale answer because it errs only towards keeping — references only ever fall after a
+   * commit, and a missing item is settled by the fence, not by this read.
+   */
+  getSegmentFiles(segmentKeys: readonly string[]): Promise<Map<string, SegmentFile>>;
+  /**
    * Marks a segment aborted iff it has no segment-file item yet; after this no commit can
    * reference it. Returns the existing item if there was one.
    */

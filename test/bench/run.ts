@@ -13,17 +13,22 @@
  *   and emulator drift hit both equally
  * - fetch throughput; S3 PUTs/GETs and DynamoDB write/read units per MB (ConsumedCapacity)
  *   and the implied AWS cost per GB at us-east-1 list prices
+ * - maintenance: index entries per GB before and after segment compaction, and the requests
+ *   and cost of a steady-state run of the job per GB retained per day
  */
 import { performance } from 'node:perf_hooks';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { Sluice } from '../../lib/client/sluice';
+import { systemClock } from '../../lib/clock';
+import { systemRandom } from '../../lib/ids';
 import { startLocalBackends } from '../../lib/local/backends';
 import { documentClient, localDynamoClient, localS3Client } from '../../lib/local/clients';
 import { ensureBucket, ensureTable } from '../../lib/local/provision';
 import { SluiceLog } from '../../lib/log/log';
 import { decodeChunk, encodeSegment } from '../../lib/records/segment-codec';
 import type { RecordInput } from '../../lib/records/types';
+import { runMaintenance } from '../../lib/retention/job';
 import { DynamoLogMetadataStore } from '../../lib/storage/dynamo-log-metadata-store';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store';
 import { countCommands } from '../support/sdk-faults';
@@ -370,6 +375,107 @@ async function main() {
         ((f.s3GetsPerMB * PRICES.s3GetPer1k) / 1000 + (f.ddbReadUnitsPerMB * PRICES.ddbReadPerM) / 1e6)
       ).toFixed(4),
     };
+
+    // 5. maintenance: index entries per GB before/after compaction, and what a run costs
+    progress('maintenance: small multi-partition calls on 12 partitions, then compaction ...');
+    await admin.createTopic({ name: 'retained', partitions: 12 });
+    const writer = new SluiceLog(stores);
+    const value = Buffer.alloc(4096, 3);
+    const retainedStart = performance.now();
+    let calls = 0;
+    while (performance.now() - retainedStart < PHASE_MS) {
+      await writer.append({
+        batches: [{ topic: 'retained', records: Array.from({ length: 12 }, (_, p) => ({ value, partition: p })) }],
+      });
+      calls++;
+    }
+    const t = await admin.getTopic('retained');
+    const entriesOf = async () => {
+      let n = 0;
+      let bytes = 0;
+      for (let p = 0; p < 12; p++) {
+        for (const e of await stores.metadata.queryIndex(t.topicId, p, 0, Number.MAX_SAFE_INTEGER, 100_000)) {
+          n++;
+          bytes += e.byteLength;
+        }
+      }
+      return { n, bytes };
+    };
+    const before = await entriesOf();
+    const job = (gcIntervalMs?: number) =>
+      runMaintenance(
+        { ...stores, clock: systemClock, random: systemRandom },
+        {
+          budgetMs: 600_000,
+          compaction: { compactAfterMs: 0 },
+          ...(gcIntervalMs !== undefined ? { gcIntervalMs } : {}),
+        },
+      );
+    const compactStart = performance.now();
+    const compacted = await job();
+    const compactSeconds = (performance.now() - compactStart) / 1000;
+    const after = await entriesOf();
+    const retainedGB = after.bytes / 1e9;
+    // steady state over everything the benchmark left (all topics, all objects): a run with
+    // nothing to do and no GC pass due, and one that makes a full GC pass
+    const measure = async (gcIntervalMs?: number) => {
+      s3Counts.clear();
+      dbCounts.clear();
+      const r0 = capacity.read;
+      const w0 = capacity.write;
+      await job(gcIntervalMs);
+      const count = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+      return {
+        s3: count(s3Counts),
+        lists: s3Counts.get('ListObjectsV2Command') ?? 0,
+        gets: s3Counts.get('GetObjectCommand') ?? 0,
+        puts: s3Counts.get('PutObjectCommand') ?? 0,
+        ddb: count(dbCounts),
+        readUnits: capacity.read - r0,
+        writeUnits: capacity.write - w0,
+      };
+    };
+    const quiet = await measure();
+    const withGc = await measure(0);
+    const listed = (await stores.objects.list('segments/', { limit: 100_000 })).objects;
+    const totalGB = listed.reduce((n, o) => n + o.size, 0) / 1e9;
+    const usd = (m: typeof quiet) =>
+      ((m.lists + m.puts) * PRICES.s3PutPer1k) / 1000 +
+      (m.gets * PRICES.s3GetPer1k) / 1000 +
+      (m.readUnits * PRICES.ddbReadPerM) / 1e6 +
+      (m.writeUnits * PRICES.ddbWritePerM) / 1e6;
+    // every 5 minutes a run; a full GC pass every hour (the defaults)
+    const perDay = {
+      requests: 288 * (quiet.s3 + quiet.ddb) + 24 * (withGc.s3 + withGc.ddb - quiet.s3 - quiet.ddb),
+      usd: 288 * usd(quiet) + 24 * (usd(withGc) - usd(quiet)),
+    };
+    // the two parts that grow: per partition (a quiet run reads each one's head and index)
+    // and per object (a GC pass reads each one's item); compacted objects hold ≤ 8 MiB
+    const partitionsTotal = (await admin.listTopics()).reduce((n, x) => n + x.partitions, 0);
+    const perPartitionMonthUSD = (30 * 288 * usd(quiet)) / partitionsTotal;
+    const gcPerObjectUSD = (usd(withGc) - usd(quiet)) / listed.length;
+    const perGBMonthUSD = 30 * 24 * gcPerObjectUSD * (1e9 / (8 * 1024 * 1024));
+    results.maintenance = {
+      produceCalls: calls,
+      retainedMB: +(after.bytes / 1e6).toFixed(1),
+      entriesBefore: before.n,
+      entriesAfter: after.n,
+      entriesPerGBAfter: Math.round(after.n / retainedGB),
+      entriesPerGBPerPartitionAfter: Math.round(after.n / retainedGB / 12),
+      compactionSwaps: compacted.compactionSwaps,
+      compactionMBps: +(after.bytes / 1e6 / compactSeconds).toFixed(1),
+      steady: {
+        objects: listed.length,
+        GB: +totalGB.toFixed(3),
+        quietRun: quiet,
+        gcRun: withGc,
+        requestsPerDay: perDay.requests,
+        usdPerDay: +perDay.usd.toFixed(5),
+        partitions: partitionsTotal,
+        usdPerPartitionMonth: +perPartitionMonthUSD.toFixed(5),
+        usdPerGBMonthAt8MiBObjects: +perGBMonthUSD.toFixed(5),
+      },
+    };
   } finally {
     progress('stopping backends ...');
     await backends.stop();
@@ -411,6 +517,27 @@ function printTable(r: Record<string, unknown>) {
     produceUSD: number;
     consumeUSD: number;
   };
+  const m = r.maintenance as {
+    produceCalls: number;
+    retainedMB: number;
+    entriesBefore: number;
+    entriesAfter: number;
+    entriesPerGBAfter: number;
+    entriesPerGBPerPartitionAfter: number;
+    compactionSwaps: number;
+    compactionMBps: number;
+    steady: {
+      objects: number;
+      GB: number;
+      quietRun: Record<string, number>;
+      gcRun: Record<string, number>;
+      requestsPerDay: number;
+      usdPerDay: number;
+      partitions: number;
+      usdPerPartitionMonth: number;
+      usdPerGBMonthAt8MiBObjects: number;
+    };
+  };
   const row = (...cells: (string | number)[]) => cells.map((x, i) => String(x).padStart(i === 0 ? 22 : 10)).join(' ');
   console.log(
     [
@@ -433,6 +560,10 @@ function printTable(r: Record<string, unknown>) {
       `per MB produced: ${c.s3PutsPerMB} S3 PUTs, ${c.ddbWriteUnitsPerMB} DynamoDB write units, ${c.ddbReadUnitsPerMB} read units${c.capacityEstimated ? ' (capacity estimated from item sizes: the emulator reports none)' : ''}`,
       `per MB consumed: ${f.s3GetsPerMB} S3 GETs, ${f.ddbReadUnitsPerMB} DynamoDB read units`,
       `implied AWS cost (us-east-1 list): $${c.produceUSD} per GB produced, $${c.consumeUSD} per GB consumed`,
+      '',
+      `maintenance: ${m.produceCalls} calls x 12 partitions (${m.retainedMB} MB): index entries ${m.entriesBefore} → ${m.entriesAfter} after compaction (${m.compactionSwaps} swaps, ${m.compactionMBps} MB/s), = ${m.entriesPerGBAfter} per GB (${m.entriesPerGBPerPartitionAfter} per GB per partition)`,
+      `steady state over ${m.steady.objects} objects / ${m.steady.GB} GB: a quiet run ${JSON.stringify(m.steady.quietRun)}; with a GC pass ${JSON.stringify(m.steady.gcRun)}`,
+      `  runs every 5 min, a GC pass hourly: ${m.steady.requestsPerDay} requests/day, $${m.steady.usdPerDay}/day here; it grows by $${m.steady.usdPerPartitionMonth} per partition-month and $${m.steady.usdPerGBMonthAt8MiBObjects} per GB-month retained (compacted 8 MiB objects; S3 storage is $0.023)`,
     ].join('\n'),
   );
 }

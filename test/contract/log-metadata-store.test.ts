@@ -197,6 +197,22 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       expect((await s.getHeads(t.topicId, [3]))[0]?.nextOffset).toBe(2);
     });
 
+    it('reads many segment-file items at once; segments without one are absent', async () => {
+      const s = await make();
+      const t = topic('files');
+      await s.createTopic(t);
+      await s.fenceSegment('segments/a.seg', NOW);
+      expect(
+        (await s.commitAppend(commitOf(t, 'segments/b.seg', [{ partition: 0, head: EMPTY_HEAD, count: 1 }]))).kind,
+      ).toBe('committed');
+      const many = Array.from({ length: 130 }, (_, i) => `segments/none-${i}.seg`); // more than one batch
+      const files = await s.getSegmentFiles(['segments/a.seg', 'segments/b.seg', ...many]);
+      expect([...files.keys()].sort()).toEqual(['segments/a.seg', 'segments/b.seg']);
+      expect(files.get('segments/a.seg')?.state).toBe('aborted');
+      expect(files.get('segments/b.seg')).toMatchObject({ state: 'committed', refs: 1, segmentKey: 'segments/b.seg' });
+      expect(await s.getSegmentFiles([])).toEqual(new Map());
+    });
+
     it('keeps an idempotency key for its window, then lets it be reused', async () => {
       const s = await make();
       const t = topic('idem');

@@ -87,6 +87,7 @@ const MAINTENANCE = {
   budgetMs: 10_000,
   orphanGraceMs: 20_000,
   readGraceMs: 10_000,
+  gcIntervalMs: 5_000,
   compaction: { compactAfterMs: 2_000, maxEntriesPerSwap: 8 },
 } satisfies MaintenanceSettings;
 const COMMIT_DEADLINE_MS = 30_000;

@@ -29,7 +29,7 @@ export type RetentionStoresFactory = () => Promise<{
   itemsMentioning?: (topicId: string) => Promise<number>;
 }>;
 
-const GRACE = { orphanGraceMs: 3_600_000, readGraceMs: 600_000 };
+const GRACE = { orphanGraceMs: 3_600_000, readGraceMs: 600_000, gcIntervalMs: 0 };
 
 async function objectKeys(objects: ObjectStore): Promise<string[]> {
   return (await objects.list(SEGMENT_PREFIX, { limit: 1000 })).objects.map((o) => o.key);
@@ -322,6 +322,45 @@ export function retentionSuite(name: string, make: RetentionStoresFactory) {
       const fresh = new SluiceLog({ objects, metadata, clock, settings: { chunkCacheBytes: 0 } });
       const e = await rejection(fresh.fetch({ topic: 'paused', partition: 1, offset: 0 }));
       expect(e.code).toBe('CORRUPT_DATA');
+    });
+
+    it('compaction merges level by level: chunks it merged that are still small merge again in the same run', async () => {
+      const { log, objects, metadata, clock } = await setup();
+      await log.createTopic({ name: 'levels', partitions: 1 });
+      for (let i = 0; i < 40; i++) await log.append({ batches: [{ topic: 'levels', records: [rec(`l${i}`)] }] });
+      await clock.advance(600_001);
+      const r = await runMaintenance(
+        { objects, metadata, clock, random: new SeededRandom(8) },
+        { ...GRACE, compaction: { maxEntriesPerSwap: 5 } },
+      );
+      // 40 → 8 (level 1) → 2 (level 2, five at a time) → 1 (level 3)
+      expect(r.compactionSwaps).toBe(8 + 2 + 1);
+      const t = await log.getTopic('levels');
+      expect(await metadata.queryIndex(t.topicId, 0, 0, 100, 100)).toHaveLength(1);
+      const all = await log.fetch({ topic: 'levels', partition: 0, offset: 0, maxRecords: 100 });
+      expect(all.records.map((x) => Buffer.from(x.value ?? []).toString())).toEqual(
+        Array.from({ length: 40 }, (_, i) => `l${i}`),
+      );
+    });
+
+    it('GC passes run at most every gcIntervalMs, and a pass in progress resumes where it stopped', async () => {
+      const { log, objects, metadata, clock } = await setup();
+      await log.createTopic({ name: 'gcpass', partitions: 1 });
+      for (let i = 0; i < 4; i++) await log.append({ batches: [{ topic: 'gcpass', records: [rec(`g${i}`)] }] });
+      const job = () =>
+        runMaintenance(
+          { objects, metadata, clock, random: new SeededRandom(6) },
+          { ...GRACE, gcIntervalMs: 3_600_000, compaction: false },
+        );
+      expect((await job()).gc.objectsChecked).toBe(4);
+      expect((await job()).gc.objectsChecked).toBe(0); // the last pass is recent
+      await clock.advance(3_600_000);
+      expect((await job()).gc.objectsChecked).toBe(4);
+      // a pass cut short after the second object: the next run checks only the rest
+      const keys = await objectKeys(objects);
+      await metadata.writeJobCursor('gc', JSON.stringify({ after: keys[1], lastPassEndedMs: clock.nowMs() }));
+      expect((await job()).gc.objectsChecked).toBe(2);
+      expect((await job()).gc.objectsChecked).toBe(0);
     });
 
     it('after a topic is deleted nothing of it remains; a re-created name starts empty', async () => {
