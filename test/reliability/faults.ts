@@ -240,6 +240,6 @@ export function faultyGroups(g: GroupStore, env: FaultEnv, scope: Scope): GroupS
 }
 
 /** An object whose listed methods replace the target's (the rest delegate to it). */
-function wrap<T extends object>(target: T, overrides: Partial<T>): T {
+export function wrap<T extends object>(target: T, overrides: Partial<T>): T {
   return Object.create(target, Object.fromEntries(Object.entries(overrides).map(([k, value]) => [k, { value }]))) as T;
 }

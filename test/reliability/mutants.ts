@@ -4,12 +4,8 @@
  * the mutation test itself, by replacing the codec module.)
  */
 import type { AppendCommit, GroupStore, LogMetadataStore, OffsetCommit } from '../../lib/storage/ports';
+import { wrap as override } from './faults';
 import type { Mutant } from './simulation';
-
-/** An object whose listed methods replace the target's. */
-function override<T extends object>(target: T, methods: Partial<T>): T {
-  return Object.create(target, Object.fromEntries(Object.entries(methods).map(([k, value]) => [k, { value }]))) as T;
-}
 
 /** The head CAS is dropped: a commit from a stale head overwrites offsets already used. */
 export const dropHeadCas: Mutant = {
