@@ -35,6 +35,7 @@ export const handler = async (_event: unknown, context: Context) => {
     report.gc.orphansDeleted + report.gc.abortedDeleted + report.gc.releasedDeleted,
   );
   metrics.addMetric('GcBytesDeleted', MetricUnit.Bytes, report.gc.bytesDeleted);
+  metrics.addMetric('MaintenanceFailures', MetricUnit.Count, report.failures);
 
   const lags = await groupLags(groupDeps);
   for (const l of lags) {

@@ -7,6 +7,7 @@
  * passes run at most every `gcIntervalMs`.
  */
 import type { Clock } from '../clock';
+import { isRetriable } from '../errors';
 import type { RandomSource } from '../ids';
 import type { GroupStore, LogMetadataStore, ObjectStore } from '../storage/ports';
 import { type CompactionSettings, compactPartition } from './compaction';
@@ -44,7 +45,9 @@ export interface MaintenanceReport {
   gc: Omit<GcOutcome, 'nextStartAfter'>;
   /** Where the next run continues the GC listing (undefined: the listing is complete). */
   gcCursor?: string;
-  /** False when the budget ran out before everything was done. */
+  /** Units (a topic purge, a partition, a GC page) that failed with a retriable error and were skipped. */
+  failures: number;
+  /** False when the budget ran out or a unit failed before everything was done. */
   complete: boolean;
 }
 
@@ -77,7 +80,20 @@ export async function runMaintenance(
     compactionSwaps: 0,
     entriesCompactedAway: 0,
     gc: { objectsChecked: 0, orphansDeleted: 0, abortedDeleted: 0, releasedDeleted: 0, bytesDeleted: 0 },
+    failures: 0,
     complete: false,
+  };
+  // one throttled partition must not stop the rest: a unit that fails with a retriable
+  // error is skipped (every step is idempotent) and done again by the next run
+  const unit = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isRetriable(e)) throw e;
+      report.failures++;
+      progress(`${what} failed, left for the next run: ${(e as Error).message}`);
+      return undefined;
+    }
   };
 
   // 1. deleted topics: release every entry, drop the heads and the groups' leases and
@@ -86,20 +102,24 @@ export async function runMaintenance(
   const groups = deleted.length > 0 && deps.groups ? await deps.groups.listGroups() : [];
   for (const t of deleted) {
     if (!inBudget()) return report;
-    for (let p = 0; p < t.partitions; p++) {
-      for (;;) {
-        const entries = await deps.metadata.queryIndex(t.topicId, p, 0, Number.MAX_SAFE_INTEGER, 100);
-        if (entries.length === 0) break;
-        report.entriesReleased += await deps.metadata.releaseIndexEntries(t.topicId, p, entries, deps.clock.nowMs());
+    const purged = await unit(`purge of ${t.name}`, async () => {
+      for (let p = 0; p < t.partitions; p++) {
+        for (;;) {
+          const entries = await deps.metadata.queryIndex(t.topicId, p, 0, Number.MAX_SAFE_INTEGER, 100);
+          if (entries.length === 0) break;
+          report.entriesReleased += await deps.metadata.releaseIndexEntries(t.topicId, p, entries, deps.clock.nowMs());
+        }
+        await deps.metadata.deleteHead(t.topicId, p);
       }
-      await deps.metadata.deleteHead(t.topicId, p);
-    }
-    for (const g of groups) {
-      if (g.topicIds.includes(t.topicId)) {
-        report.groupItemsPurged += await (deps.groups as GroupStore).forgetTopic(g.group, t.topicId);
+      for (const g of groups) {
+        if (g.topicIds.includes(t.topicId)) {
+          report.groupItemsPurged += await (deps.groups as GroupStore).forgetTopic(g.group, t.topicId);
+        }
       }
-    }
-    await deps.metadata.finishTopicPurge(t.topicId);
+      await deps.metadata.finishTopicPurge(t.topicId);
+      return true;
+    });
+    if (!purged) continue;
     report.topicsPurged++;
     progress(`purged deleted topic ${t.name} (${t.topicId})`);
   }
@@ -109,7 +129,10 @@ export async function runMaintenance(
     if (t.retentionMs === null && t.retentionBytes === null) continue;
     for (let p = 0; p < t.partitions; p++) {
       if (!inBudget()) return report;
-      const r = await applyRetention(deps.metadata, t.topicId, p, t, deps.clock.nowMs());
+      const r = await unit(`retention of ${t.name}/${p}`, () =>
+        applyRetention(deps.metadata, t.topicId, p, t, deps.clock.nowMs()),
+      );
+      if (!r) continue;
       report.partitionsChecked++;
       report.entriesReleased += r.entriesReleased;
       report.offsetsRemoved += r.advancedBy;
@@ -118,11 +141,13 @@ export async function runMaintenance(
   }
 
   // 3. compaction of old small chunks, every topic
-  if (settings.compaction !== false) {
+  const compaction = settings.compaction;
+  if (compaction !== false) {
     for (const t of await deps.metadata.listTopics()) {
       for (let p = 0; p < t.partitions; p++) {
         if (!inBudget()) return report;
-        const c = await compactPartition(deps, t, p, settings.compaction ?? {});
+        const c = await unit(`compaction of ${t.name}/${p}`, () => compactPartition(deps, t, p, compaction ?? {}));
+        if (!c) continue;
         report.compactionSwaps += c.swaps;
         report.entriesCompactedAway += c.entriesBefore - c.entriesAfter;
         if (c.swaps > 0) progress(`compaction: ${t.name}/${p} ${c.entriesBefore} → ${c.entriesAfter} index entries`);
@@ -148,11 +173,19 @@ export async function runMaintenance(
       await deps.metadata.writeJobCursor(GC_CURSOR, JSON.stringify({ ...gc, after: cursor }));
       return report;
     }
-    const pass = await collectGarbage(deps, {
-      orphanGraceMs: settings.orphanGraceMs ?? 3_600_000,
-      readGraceMs: settings.readGraceMs ?? 600_000,
-      ...(cursor !== undefined ? { startAfter: cursor } : {}),
-    });
+    const startAfter = cursor;
+    const pass = await unit('a GC page', () =>
+      collectGarbage(deps, {
+        orphanGraceMs: settings.orphanGraceMs ?? 3_600_000,
+        readGraceMs: settings.readGraceMs ?? 600_000,
+        ...(startAfter !== undefined ? { startAfter } : {}),
+      }),
+    );
+    if (!pass) {
+      // the next run resumes at this page
+      await deps.metadata.writeJobCursor(GC_CURSOR, JSON.stringify({ ...gc, after: cursor }));
+      return report;
+    }
     for (const k of [
       'objectsChecked',
       'orphansDeleted',
@@ -168,7 +201,7 @@ export async function runMaintenance(
   progress(
     `gc: checked ${report.gc.objectsChecked} objects, deleted ${report.gc.orphansDeleted} orphans, ${report.gc.abortedDeleted} aborted, ${report.gc.releasedDeleted} released (${report.gc.bytesDeleted} bytes)`,
   );
-  report.complete = true;
+  report.complete = report.failures === 0;
   return report;
 }
 

@@ -59,6 +59,8 @@ export interface SimOptions {
   readonly stores?: { metadata: LogMetadataStore; objects: ObjectStore; groups: GroupStore };
   /** Start of simulated time (real stores: in the future, or DynamoDB Local expires TTL items). */
   readonly startMs?: number;
+  /** Called when every worker has finished, before the final (fault-free) drain. */
+  readonly beforeDrain?: () => void;
 }
 
 /** What one simulated run produced. */
@@ -402,6 +404,7 @@ export async function simulate(seed: number, ops: number, options: SimOptions = 
       if (r === 'crashed') stat('maintenance-crashes');
       else if ('ok' in r) {
         stat('maintenance-runs');
+        stat('maintenance-units-skipped', r.ok.failures);
         stat('offsets-removed-by-retention', r.ok.offsetsRemoved);
         stat('compaction-swaps', r.ok.compactionSwaps);
         stat('objects-deleted', r.ok.gc.orphansDeleted + r.ok.gc.abortedDeleted + r.ok.gc.releasedDeleted);
@@ -419,6 +422,7 @@ export async function simulate(seed: number, ops: number, options: SimOptions = 
   );
   stats['simulated-seconds'] = Math.round((clock.nowMs() - (options.startMs ?? SimClock.DEFAULT_START)) / 1000);
 
+  options.beforeDrain?.();
   // final drain on the fault-free stores, from each partition's start offset
   for (let p = 0; p < PARTITIONS; p++) {
     try {

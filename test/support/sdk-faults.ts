@@ -93,3 +93,64 @@ export function flakyRequests(
   );
   return state;
 }
+
+/**
+ * Random faults on every request of a client, at the SDK layer, while `state.on`:
+ * - inside the SDK's retry loop (the SDK handles them, as it does in production):
+ *   throttling before the request is sent, and the response lost after it was applied —
+ *   the SDK then sends the same request again (a duplicate delivery);
+ * - outside it (the caller sees them): unavailable before sending, response lost after.
+ * Counts land in `counts` by kind.
+ */
+export function sdkChaos(
+  client: Client,
+  service: 's3' | 'dynamodb',
+  rate: number,
+  next01: () => number,
+  counts: Record<string, number>,
+): { on: boolean } {
+  const state = { on: true };
+  const count = (k: string) => {
+    counts[k] = (counts[k] ?? 0) + 1;
+  };
+  const fault = (name: string, status: number, message: string) =>
+    Object.assign(new Error(`injected: ${message}`), { name, $fault: 'server', $metadata: { httpStatusCode: status } });
+  const throttle = () =>
+    service === 's3' ? fault('SlowDown', 503, 'slow down') : fault('ThrottlingException', 400, 'throttled');
+  const stack = stackOf(client);
+  stack.add(
+    (next) => async (args) => {
+      if (!state.on) return next(args);
+      const r = next01();
+      if (r < rate) {
+        count(`sdk-${service}-throttled-retried-by-sdk`);
+        throw throttle();
+      }
+      const result = await next(args);
+      if (r < 2 * rate) {
+        count(`sdk-${service}-response-lost-retried-by-sdk`);
+        throw Object.assign(new Error('injected: response lost'), { name: 'TimeoutError', $metadata: {} });
+      }
+      return result;
+    },
+    { step: 'deserialize', name: 'sluiceChaosInside', override: true },
+  );
+  stack.add(
+    (next) => async (args) => {
+      if (!state.on) return next(args);
+      const r = next01();
+      if (r < rate / 4) {
+        count(`sdk-${service}-unavailable-before-sending`);
+        throw fault('ServiceUnavailable', 503, 'service unavailable');
+      }
+      const result = await next(args);
+      if (r < rate / 2) {
+        count(`sdk-${service}-response-lost-after-applied`);
+        throw Object.assign(new Error('injected: response lost'), { name: 'TimeoutError', $metadata: {} });
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'sluiceChaosOutside', priority: 'high', override: true },
+  );
+  return state;
+}
