@@ -149,9 +149,7 @@ export class EventLog extends Construct {
    * maintenance job publishes it every run, with a `Group` dimension).
    */
   metricConsumerLag(group: string, props?: cloudwatch.MetricOptions) {
-    return new cloudwatch.Metric({
-      namespace: 'Sluice',
-      metricName: 'ConsumerLag',
+    return this.metric('ConsumerLag', 'sluice-maintenance', {
       dimensionsMap: { service: 'sluice-maintenance', Group: group },
       statistic: 'Maximum',
       period: Duration.minutes(5),

@@ -127,6 +127,12 @@ describe('Sluice stack', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
     const custom = new SluiceStack(new App(), 'Lag', { consumerLagAlarmThreshold: 500 });
+    // one group's lag, for users' own alarms: the dimensions the maintenance job publishes
+    const perGroup = custom.eventLog.metricConsumerLag('billing');
+    expect([perGroup.metricName, perGroup.dimensions]).toEqual([
+      'ConsumerLag',
+      { service: 'sluice-maintenance', Group: 'billing' },
+    ]);
     Template.fromStack(custom).hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'MaxConsumerLag',
       Threshold: 500,
