@@ -197,7 +197,7 @@ export function faultyObjects(o: ObjectStore, env: FaultEnv, scope: Scope, role:
       return out;
     },
     getRange: async (key, start, end) => {
-      if (env.rng.next() < env.rate / 20) {
+      if (env.rng.next() < env.rate / 10) {
         // a reader paused between its index read and its GET for longer than the read grace
         count(env, 'get-paused-past-read-grace');
         await env.clock.sleep(env.readGraceMs + 1 + env.rng.int(5_000));
