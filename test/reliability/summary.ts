@@ -49,8 +49,7 @@ export class Totals {
     for (const [k, v] of Object.entries(r.faults)) this.faults[k] = (this.faults[k] ?? 0) + v;
     for (const [k, v] of Object.entries(r.stats)) {
       // per-run quantiles do not add up: keep the worst run's
-      this.stats[k] =
-        k.includes('-p') || k.endsWith('-max-ms') ? Math.max(this.stats[k] ?? 0, v) : (this.stats[k] ?? 0) + v;
+      this.stats[k] = /-(p\d+|max)-ms$/.test(k) ? Math.max(this.stats[k] ?? 0, v) : (this.stats[k] ?? 0) + v;
     }
     for (const a of r.anomalies) this.anomalies[a.kind] = (this.anomalies[a.kind] ?? 0) + 1;
   }

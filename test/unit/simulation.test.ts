@@ -9,6 +9,24 @@ import { simulate } from '../reliability/simulation';
 import { Totals } from '../reliability/summary';
 
 describe('deterministic simulation with faults (fakes)', () => {
+  it('totals add counts over runs and keep the worst run of each quantile', () => {
+    const totals = new Totals();
+    const run = (duplicates: number, p99: number) => ({
+      seed: 1,
+      operations: 10,
+      faults: { 'get-corrupted': 1 },
+      ambiguous: 2,
+      anomalies: [],
+      stats: { 'duplicate-processing': duplicates, 'ack-to-visibility-p99-ms': p99 },
+      historyHash: '',
+      history: [],
+    });
+    totals.add(run(3, 100));
+    totals.add(run(4, 50));
+    expect(totals.stats).toEqual({ 'duplicate-processing': 7, 'ack-to-visibility-p99-ms': 100 });
+    expect([totals.operations, totals.ambiguous, totals.faults['get-corrupted']]).toEqual([20, 4, 2]);
+  });
+
   it('reproduces the identical history from a seed', async () => {
     const a = await simulate(7, 300);
     const b = await simulate(7, 300);
