@@ -122,20 +122,17 @@ export async function heartbeat(
   const state = await d.groups.readGroup(group);
   const mine = state.members.find((m) => m.memberId === memberId);
   const topicNames = myTopics.map((t) => t.name);
-  const fresh =
-    mine &&
-    now - mine.lastHeartbeatMs < s.sessionTimeoutMs / 3 &&
-    mine.topics.length === topicNames.length &&
-    mine.topics.every((t, i) => t === topicNames[i]);
+  const sameTopics =
+    mine !== undefined && mine.topics.length === topicNames.length && mine.topics.every((t, i) => t === topicNames[i]);
+  const fresh = sameTopics && now - mine.lastHeartbeatMs < s.sessionTimeoutMs / 3;
   if (!fresh) {
     // a (re)joining member or a new subscription: record which topics the group uses first,
     // so a member never exists unregistered (lag metrics and topic purge enumerate the registry)
-    if (!mine || mine.topics.join() !== topicNames.join()) {
+    if (!sameTopics)
       await d.groups.registerGroup(
         group,
         myTopics.map((t) => t.topicId),
       );
-    }
     await d.groups.putMember(
       group,
       { memberId, topics: topicNames, lastHeartbeatMs: now, sessionTimeoutMs: s.sessionTimeoutMs },

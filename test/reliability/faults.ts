@@ -57,7 +57,8 @@ export interface FaultEnv {
   readonly commitDeadlineMs: number;
 }
 
-function count(env: FaultEnv, kind: string): void {
+/** Counts one occurrence of a fault kind. */
+export function count(env: FaultEnv, kind: string): void {
   env.counts[kind] = (env.counts[kind] ?? 0) + 1;
 }
 
@@ -67,24 +68,32 @@ function notSent(env: FaultEnv, kind: string, code: 'UNAVAILABLE' | 'THROTTLED' 
   throw new RetriableError(code, `injected: ${kind}`);
 }
 
+/** How a write's faults are drawn: `p` scales the rates; crash points with their own scale. */
+interface WriteFaults {
+  readonly p: number;
+  readonly before?: string;
+  readonly after?: string;
+  /** Crash points of rare calls fire more often, to be seen at all. @default 1 */
+  readonly crashScale?: number;
+}
+
 /**
  * The usual shape of a write's faults: crash before sending, fail before sending, throttle,
  * delay, apply then lose the response, apply then crash. `r` is one draw, so the kinds are
- * exclusive; `p` scales the rates for this call.
+ * exclusive.
  */
 async function write<T>(
   env: FaultEnv,
   scope: Scope,
   name: string,
-  p: number,
+  o: WriteFaults,
   apply: () => Promise<T>,
-  crashPoints: { before?: string; after?: string } = {},
-  crashScale = 1,
 ): Promise<T> {
   const r = env.rng.next();
-  const rate = env.rate * p;
-  if (crashPoints.before && env.rng.next() < env.crashRate * crashScale) {
-    count(env, crashPoints.before);
+  const rate = env.rate * o.p;
+  const crashRate = env.crashRate * (o.crashScale ?? 1);
+  if (o.before && env.rng.next() < crashRate) {
+    count(env, o.before);
     return scope.crash();
   }
   if (r < rate) notSent(env, `${name}-failed-before-sending`);
@@ -94,8 +103,8 @@ async function write<T>(
     await env.clock.sleep(1 + env.rng.int(400));
   }
   const out = await apply();
-  if (crashPoints.after && env.rng.next() < env.crashRate * crashScale) {
-    count(env, crashPoints.after);
+  if (o.after && env.rng.next() < crashRate) {
+    count(env, o.after);
     return scope.crash();
   }
   if (r >= 1.5 * rate && r < 2.5 * rate) {
@@ -127,51 +136,33 @@ export function faultyMetadata(
   const w: Partial<LogMetadataStore> = {
     commitAppend: async (c) => {
       if (env.rng.next() < env.rate / 2) notSent(env, 'commit-transaction-conflict');
-      const out = await write(env, scope, 'commit', 1, () => m.commitAppend(c), {
-        ...(role === 'producer' ? { after: 'crash-after-commit-before-ack' } : {}),
-      });
+      const out = await write(
+        env,
+        scope,
+        'commit',
+        { p: 1, ...(role === 'producer' ? { after: 'crash-after-commit-before-ack' } : {}) },
+        () => m.commitAppend(c),
+      );
       if (env.rng.next() < env.rate / 2) {
         count(env, 'commit-duplicate-delivery');
         await m.commitAppend(c); // the same request delivered twice
       }
       return out;
     },
-    fenceSegment: (key, nowMs) => write(env, scope, 'fence', 0.5, () => m.fenceSegment(key, nowMs)),
+    fenceSegment: (key, nowMs) => write(env, scope, 'fence', { p: 0.5 }, () => m.fenceSegment(key, nowMs)),
     getHeads: (topicId, partitions) => read(env, 'head-read', 0.3, () => m.getHeads(topicId, partitions)),
     queryIndex: (topicId, partition, from, to, limit) =>
       read(env, 'index-read', 0.3, () => m.queryIndex(topicId, partition, from, to, limit)),
   };
   if (role === 'maintenance') {
     // retention writes are few per run: their crash point fires more often to be seen at all
-    w.advanceStartOffset = (...a) =>
-      write(
-        env,
-        scope,
-        'advance-start',
-        0.3,
-        () => m.advanceStartOffset(...a),
-        { after: 'crash-during-retention' },
-        40,
-      );
+    const retention: WriteFaults = { p: 0.3, after: 'crash-during-retention', crashScale: 40 };
+    w.advanceStartOffset = (...a) => write(env, scope, 'advance-start', retention, () => m.advanceStartOffset(...a));
     w.releaseIndexEntries = (...a) =>
-      write(
-        env,
-        scope,
-        'release-entries',
-        0.3,
-        () => m.releaseIndexEntries(...a),
-        { after: 'crash-during-retention' },
-        40,
-      );
+      write(env, scope, 'release-entries', retention, () => m.releaseIndexEntries(...a));
     w.swapIndexEntries = (...a) =>
-      write(
-        env,
-        scope,
-        'compaction-swap',
-        0.3,
-        () => m.swapIndexEntries(...a),
-        { after: 'crash-during-compaction' },
-        3,
+      write(env, scope, 'compaction-swap', { p: 0.3, after: 'crash-during-compaction', crashScale: 3 }, () =>
+        m.swapIndexEntries(...a),
       );
   }
   return wrap(m, w);
@@ -181,14 +172,8 @@ export function faultyMetadata(
 export function faultyObjects(o: ObjectStore, env: FaultEnv, scope: Scope, role: 'producer' | 'other'): ObjectStore {
   return wrap(o, {
     putIfAbsent: async (key, bytes) => {
-      const out = await write(
-        env,
-        scope,
-        'put',
-        0.5,
-        () => o.putIfAbsent(key, bytes),
-        role === 'producer' ? { before: 'crash-before-put', after: 'crash-after-put-before-commit' } : {},
-      );
+      const crashes = role === 'producer' ? { before: 'crash-before-put', after: 'crash-after-put-before-commit' } : {};
+      const out = await write(env, scope, 'put', { p: 0.5, ...crashes }, () => o.putIfAbsent(key, bytes));
       if (role === 'producer' && env.rng.next() < env.rate / 10) {
         // a slow producer: still within its commit deadline, but past the orphan grace
         count(env, 'producer-paused-past-orphan-grace');
@@ -222,7 +207,7 @@ export function faultyObjects(o: ObjectStore, env: FaultEnv, scope: Scope, role:
       return bytes;
     },
     deleteMany: (keys) =>
-      write(env, scope, 'delete-objects', 0.3, () => o.deleteMany(keys), { after: 'crash-during-gc' }),
+      write(env, scope, 'delete-objects', { p: 0.3, after: 'crash-during-gc' }, () => o.deleteMany(keys)),
   });
 }
 
@@ -230,12 +215,16 @@ export function faultyObjects(o: ObjectStore, env: FaultEnv, scope: Scope, role:
 export function faultyGroups(g: GroupStore, env: FaultEnv, scope: Scope): GroupStore {
   return wrap(g, {
     readGroup: (group) => read(env, 'group-read', 0.3, () => g.readGroup(group)),
-    putMember: (...a) => write(env, scope, 'member', 0.3, () => g.putMember(...a)),
+    putMember: (...a) => write(env, scope, 'member', { p: 0.3 }, () => g.putMember(...a)),
     acquireLease: (...a) =>
-      write(env, scope, 'lease-acquire', 0.5, () => g.acquireLease(...a), { after: 'crash-after-lease-acquired' }, 5),
-    renewLease: (...a) => write(env, scope, 'lease-renew', 0.3, () => g.renewLease(...a)),
+      write(env, scope, 'lease-acquire', { p: 0.5, after: 'crash-after-lease-acquired', crashScale: 5 }, () =>
+        g.acquireLease(...a),
+      ),
+    renewLease: (...a) => write(env, scope, 'lease-renew', { p: 0.3 }, () => g.renewLease(...a)),
     commitOffset: (...a) =>
-      write(env, scope, 'offset-commit', 0.5, () => g.commitOffset(...a), { after: 'crash-after-offset-commit' }, 5),
+      write(env, scope, 'offset-commit', { p: 0.5, after: 'crash-after-offset-commit', crashScale: 5 }, () =>
+        g.commitOffset(...a),
+      ),
   });
 }
 

@@ -25,7 +25,7 @@ import { MemoryLogMetadataStore } from '../../lib/storage/memory-log-metadata-st
 import { MemoryObjectStore } from '../../lib/storage/memory-object-store';
 import type { GroupStore, LogMetadataStore, ObjectStore } from '../../lib/storage/ports';
 import { type Anomaly, ackToVisibility, checkHistory, duplicateProcessing, type Op } from './checker';
-import { type FaultCounts, type FaultEnv, faultyGroups, faultyMetadata, faultyObjects, Scope } from './faults';
+import { count, type FaultCounts, type FaultEnv, faultyGroups, faultyMetadata, faultyObjects, Scope } from './faults';
 import { SimClock, SkewedClock } from './sim-clock';
 
 export type { FaultCounts } from './faults';
@@ -224,8 +224,7 @@ export async function simulate(seed: number, ops: number, options: SimOptions = 
       const beyond = rng.next() < 0.3;
       const bound = GROUP_SETTINGS.maxClockSkewMs;
       const skew = beyond ? (rng.next() < 0.5 ? -1 : 1) * bound * (2 + rng.int(3)) : rng.int(2 * bound + 1) - bound;
-      env.counts[beyond ? 'clock-skew-beyond-bound' : 'clock-skew-within-bound'] =
-        (env.counts[beyond ? 'clock-skew-beyond-bound' : 'clock-skew-within-bound'] ?? 0) + 1;
+      count(env, beyond ? 'clock-skew-beyond-bound' : 'clock-skew-within-bound');
       const own = new SkewedClock(clock, skew);
       const log = new SluiceLog({
         metadata: faultyMetadata(readerMetadata, env, scope, 'consumer'),
@@ -366,13 +365,12 @@ export async function simulate(seed: number, ops: number, options: SimOptions = 
             const p = mine[rng.int(mine.length)] as number;
             if (await poll(p)) {
               if (rng.next() < 3 * env.crashRate) {
-                env.counts['crash-after-processing-before-commit'] =
-                  (env.counts['crash-after-processing-before-commit'] ?? 0) + 1;
+                count(env, 'crash-after-processing-before-commit');
                 break;
               }
               if (rng.next() < env.rate / 4) {
                 // paused between processing and committing: long enough to lose the lease
-                env.counts['worker-paused'] = (env.counts['worker-paused'] ?? 0) + 1;
+                count(env, 'worker-paused');
                 await clock.sleep(GROUP_SETTINGS.sessionTimeoutMs + rng.int(2_000));
               }
               if (held.has(p)) await commit(p);

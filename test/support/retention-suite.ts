@@ -35,6 +35,35 @@ async function objectKeys(objects: ObjectStore): Promise<string[]> {
   return (await objects.list(SEGMENT_PREFIX, { limit: 1000 })).objects.map((o) => o.key);
 }
 
+/**
+ * An object store whose first GET waits until `release()`: a reader that has read the index
+ * and is about to GET, held there while the job runs.
+ */
+function holdFirstGet(objects: ObjectStore) {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => {
+    open = r;
+  });
+  let gets = 0;
+  const held: ObjectStore = Object.create(objects, {
+    getRange: {
+      value: async (k: string, a: number, b: number) => {
+        if (gets++ === 0) await gate;
+        return objects.getRange(k, a, b);
+      },
+    },
+  });
+  return {
+    objects: held,
+    /** Resolves once the first GET is waiting. */
+    reached: async () => {
+      while (gets === 0) await new Promise((r) => setTimeout(r, 5));
+    },
+    release: () => open(),
+    gets: () => gets,
+  };
+}
+
 export function retentionSuite(name: string, make: RetentionStoresFactory) {
   async function setup() {
     const stores = await make();
@@ -216,28 +245,15 @@ export function retentionSuite(name: string, make: RetentionStoresFactory) {
       expect((await metadata.queryIndex(t.topicId, 3, 0, 1000, 1000)).length).toBe(30);
 
       // a reader that has read the index and is about to GET when compaction swaps
-      let gateOpen!: () => void;
-      const gate = new Promise<void>((r) => {
-        gateOpen = r;
-      });
-      let waiting = false;
-      const slowObjects: ObjectStore = Object.create(objects, {
-        getRange: {
-          value: async (k: string, a: number, b: number) => {
-            waiting = true;
-            await gate;
-            return objects.getRange(k, a, b);
-          },
-        },
-      });
-      const midway = new SluiceLog({ objects: slowObjects, metadata, clock, settings: { chunkCacheBytes: 0 } });
+      const held = holdFirstGet(objects);
+      const midway = new SluiceLog({ objects: held.objects, metadata, clock, settings: { chunkCacheBytes: 0 } });
       const pendingRead = midway.fetch({ topic: 'many', partition: 5, offset: 0, maxRecords: 1000 });
-      while (!waiting) await new Promise((r) => setTimeout(r, 5));
+      await held.reached();
 
       await clock.advance(600_001);
       const r = await job();
       expect(r.compactionSwaps).toBe(12);
-      gateOpen();
+      held.release();
       const mid = await pendingRead;
       expect(mid.records.map((x) => Buffer.from(x.value ?? []).toString())).toEqual(sent[5]);
 
@@ -285,36 +301,20 @@ export function retentionSuite(name: string, make: RetentionStoresFactory) {
           batches: [{ topic: 'paused', records: [rec(`p${i}`, { partition: 0 }), rec(`q${i}`, { partition: 1 })] }],
         });
       }
-      let gateOpen!: () => void;
-      const gate = new Promise<void>((r) => {
-        gateOpen = r;
-      });
-      let waiting = false;
-      let gets = 0;
-      const slowObjects: ObjectStore = Object.create(objects, {
-        getRange: {
-          value: async (k: string, a: number, b: number) => {
-            if (gets++ === 0) {
-              waiting = true;
-              await gate;
-            }
-            return objects.getRange(k, a, b);
-          },
-        },
-      });
-      const reader = new SluiceLog({ objects: slowObjects, metadata, clock, settings: { chunkCacheBytes: 0 } });
+      const held = holdFirstGet(objects);
+      const reader = new SluiceLog({ objects: held.objects, metadata, clock, settings: { chunkCacheBytes: 0 } });
       const pending = reader.fetch({ topic: 'paused', partition: 0, offset: 0, maxRecords: 100 });
-      while (!waiting) await new Promise((r) => setTimeout(r, 5));
+      await held.reached();
       // while it sleeps: compaction replaces its entries, and GC deletes the old objects
       await clock.advance(600_001);
       expect((await job()).compactionSwaps).toBe(2);
       await clock.advance(GRACE.readGraceMs + 1);
       expect((await job()).gc.releasedDeleted).toBe(6);
-      gateOpen();
+      held.release();
       const r = await pending;
       expect(r.records.map((x) => Buffer.from(x.value ?? []).toString())).toEqual(sent);
       // six GETs (one per segment; the paused one found its object gone), then one of the compacted chunk
-      expect(gets).toBe(7);
+      expect(held.gets()).toBe(7);
 
       // an object deleted while an entry still references it (no retention): an error
       const [entry] = await metadata.queryIndex((await log.getTopic('paused')).topicId, 1, 0, 100, 1);
