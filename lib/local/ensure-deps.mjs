@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs before `npm start` and `npm test` on a fresh clone: checks Node and installs the
-// locked npm dependencies when node_modules is missing or older than package-lock.json.
+// locked npm dependencies with `npm ci` (exactly the lock file, as every user's CI does)
+// when node_modules is missing or older than package-lock.json; `--force` always does.
 // Plain JavaScript with no dependencies, because it runs before anything is installed.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -18,13 +19,17 @@ if (major < 20 || (major === 20 && minor < 15)) {
 const lock = readFileSync(join(root, 'package-lock.json'));
 const digest = createHash('sha256').update(lock).digest('hex');
 const marker = join(root, 'node_modules', '.sluice-lock.sha256');
-if (existsSync(marker) && readFileSync(marker, 'utf8') === digest) process.exit(0);
+const force = process.argv.includes('--force');
+if (!force && existsSync(marker) && readFileSync(marker, 'utf8') === digest) process.exit(0);
 
 console.log('[sluice] installing the locked npm dependencies ...');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const r = spawnSync(npm, ['install', '--no-audit', '--no-fund', '--no-save'], { cwd: root, stdio: 'inherit' });
+const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
 if (r.status !== 0) {
-  console.error('[sluice] npm install failed; see the output above.');
+  console.error(
+    '[sluice] npm ci failed; see the output above. If it says the lock file is out of sync, ' +
+      'run `npm install` once and commit package-lock.json.',
+  );
   process.exit(r.status ?? 1);
 }
 writeFileSync(marker, digest);

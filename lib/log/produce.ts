@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import {
   IdempotencyKeyReusedError,
+  InternalError,
   InvalidArgumentError,
   OutcomeUnknownError,
   OutOfOrderSequenceError,
@@ -343,25 +344,42 @@ function buildCommit(
   };
 }
 
-/** Heads to CAS against: the cached guess, else a strongly consistent read. */
+/**
+ * Heads to CAS against: the cached guess, else a strongly consistent read.
+ *
+ * The answer is built from local values only. `ctx.heads` is shared by every call in this
+ * process; reading it back after the await would race with a concurrent call that deletes
+ * or replaces entries in between:
+ *
+ *   call A: cache miss p3 → getHeads(p3) ………………… set p3 → read p3 (undefined!)
+ *   call B:                 conflict → delete p3 ↑
+ */
 async function headsFor(ctx: LogContext, plan: Plan): Promise<PartitionHead[]> {
-  const missing = new Map<string, number[]>();
-  for (const c of plan.chunks) {
-    if (!ctx.heads.has(partitionRef(c.topic.topicId, c.partition))) {
-      const list = missing.get(c.topic.topicId) ?? [];
-      list.push(c.partition);
-      missing.set(c.topic.topicId, list);
-    }
-  }
+  const heads: (PartitionHead | undefined)[] = plan.chunks.map((c) =>
+    ctx.heads.get(partitionRef(c.topic.topicId, c.partition)),
+  );
+  const missing = new Map<string, { partition: number; at: number }[]>();
+  plan.chunks.forEach((c, at) => {
+    if (heads[at] !== undefined) return;
+    const list = missing.get(c.topic.topicId) ?? [];
+    list.push({ partition: c.partition, at });
+    missing.set(c.topic.topicId, list);
+  });
   await Promise.all(
-    [...missing].map(async ([topicId, partitions]) => {
-      const heads = await ctx.metadata.getHeads(topicId, partitions);
-      partitions.forEach((p, i) => {
-        ctx.heads.set(partitionRef(topicId, p), heads[i] as PartitionHead);
+    [...missing].map(async ([topicId, wanted]) => {
+      const read = await ctx.metadata.getHeads(
+        topicId,
+        wanted.map((w) => w.partition),
+      );
+      wanted.forEach((w, i) => {
+        const head = read[i];
+        if (!head) throw new InternalError(`getHeads returned no head for ${topicId}/${w.partition}`);
+        heads[w.at] = head;
+        ctx.heads.set(partitionRef(topicId, w.partition), head);
       });
     }),
   );
-  return plan.chunks.map((c) => ctx.heads.get(partitionRef(c.topic.topicId, c.partition)) as PartitionHead);
+  return heads as PartitionHead[];
 }
 
 async function writeSegment(ctx: LogContext, plan: Plan): Promise<WrittenSegment> {
@@ -496,18 +514,20 @@ function validateRequest(ctx: LogContext, req: ProduceRequest): void {
   let count = 0;
   let bytes = 0;
   for (const b of req.batches) {
+    if (typeof b !== 'object' || b === null) throw new InvalidArgumentError('each batch must be { topic, records }');
     if (!Array.isArray(b.records) || b.records.length === 0) {
       throw new InvalidArgumentError(`batch for topic "${b.topic}" has no records`);
     }
     b.records.forEach((r: ProduceRecord, i: number) => {
       const where = `record ${count + i} (topic "${b.topic}")`;
+      // first: every other check reads properties of r
+      if (typeof r !== 'object' || r === null) throw new InvalidArgumentError(`${where} must be an object`);
       if (r.partition !== undefined && (!Number.isSafeInteger(r.partition) || r.partition < 0)) {
         throw new InvalidArgumentError(`${where}: partition ${r.partition} must be a non-negative integer`);
       }
       if (r.timestamp !== undefined && (!Number.isSafeInteger(r.timestamp) || r.timestamp < 0)) {
         throw new InvalidArgumentError(`${where}: timestamp ${r.timestamp} must be a non-negative integer (ms)`);
       }
-      if (typeof r !== 'object' || r === null) throw new InvalidArgumentError(`${where} must be an object`);
       if (!isBytesOrNull(r.value) || !(r.key === undefined || isBytesOrNull(r.key))) {
         throw new InvalidArgumentError(`${where}: key and value must be bytes (Uint8Array) or null`);
       }

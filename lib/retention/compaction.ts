@@ -141,8 +141,10 @@ async function rewrite(
     minTimestamp: loc.minTimestamp,
     maxTimestamp: loc.maxTimestamp,
     maxTimestampSoFar: last.maxTimestampSoFar,
-    // the newest append time of the run: time retention never removes anything earlier
-    appendMs: last.appendMs,
+    // the newest append time of the run, so time retention never removes a record early.
+    // Not the last entry's: append times follow commit *attempts*, and an attempt that
+    // started first can commit later, so they are not monotonic in offset order.
+    appendMs: Math.max(...run.map((e) => e.appendMs)),
   };
   const r = await deps.metadata.swapIndexEntries(
     run,

@@ -7,7 +7,7 @@ import { TransactGetItemsCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock';
 import { SluiceLog } from '../../lib/log/log';
-import type { ProduceRecord } from '../../lib/log/produce';
+import type { ProduceRecord, ProduceRequest } from '../../lib/log/produce';
 import { findOrphanSegments } from '../../lib/retention/orphans';
 import { keys, SEGMENT_PREFIX } from '../../lib/storage/keys';
 import type { AppendCommit, LogMetadataStore, ObjectStore } from '../../lib/storage/ports';
@@ -250,6 +250,22 @@ describe('produce protocol on LocalStack S3 + DynamoDB Local', () => {
         'INVALID_ARGUMENT',
       ],
       ['no batches', () => log.append({ batches: [] }), 'INVALID_ARGUMENT'],
+      // a JavaScript caller may pass anything: no entry may reach a property read unchecked
+      [
+        'a null record',
+        () => log.append({ batches: [{ topic: 'valid', records: [null as unknown as ProduceRecord] }] }),
+        'INVALID_ARGUMENT',
+      ],
+      [
+        'a number as record',
+        () => log.append({ batches: [{ topic: 'valid', records: [7 as unknown as ProduceRecord] }] }),
+        'INVALID_ARGUMENT',
+      ],
+      [
+        'a null batch',
+        () => log.append({ batches: [null as unknown as ProduceRequest['batches'][0]] }),
+        'INVALID_ARGUMENT',
+      ],
       ['empty batch', () => log.append({ batches: [{ topic: 'valid', records: [] }] }), 'INVALID_ARGUMENT'],
       ['unknown topic', () => log.append({ batches: [{ topic: 'nope', records: [rec('a')] }] }), 'TOPIC_NOT_FOUND'],
       [

@@ -55,6 +55,18 @@ export interface FaultEnv {
   readonly orphanGraceMs: number;
   readonly readGraceMs: number;
   readonly commitDeadlineMs: number;
+  /**
+   * Every request takes 0..latencyMs of simulated time (its own PRNG, so fault draws stay
+   * seed-determined): concurrent calls of one process really overlap at every await, as
+   * real I/O does. Without it a call on the fakes runs to completion between two sleeps and
+   * races between requests sharing one log never show. @default 0
+   */
+  readonly latency?: { readonly maxMs: number; readonly rng: SeededRandom };
+}
+
+/** Simulated request latency (see `FaultEnv.latency`). */
+async function travel(env: FaultEnv): Promise<void> {
+  if (env.latency) await env.clock.sleep(env.latency.rng.int(env.latency.maxMs + 1));
 }
 
 /** Counts one occurrence of a fault kind. */
@@ -89,6 +101,7 @@ async function write<T>(
   o: WriteFaults,
   apply: () => Promise<T>,
 ): Promise<T> {
+  await travel(env);
   const r = env.rng.next();
   const rate = env.rate * o.p;
   const crashRate = env.crashRate * (o.crashScale ?? 1);
@@ -116,6 +129,7 @@ async function write<T>(
 
 /** A read's faults: throttled, or delayed (while others move on). */
 async function read<T>(env: FaultEnv, name: string, p: number, apply: () => Promise<T>): Promise<T> {
+  await travel(env);
   const r = env.rng.next();
   const rate = env.rate * p;
   if (r < rate / 2) notSent(env, `${name}-throttled`, 'THROTTLED');
@@ -135,7 +149,12 @@ export function faultyMetadata(
 ): LogMetadataStore {
   const w: Partial<LogMetadataStore> = {
     commitAppend: async (c) => {
-      if (env.rng.next() < env.rate / 2) notSent(env, 'commit-transaction-conflict');
+      if (env.rng.next() < env.rate / 2) {
+        // what DynamoDB answers when a concurrent transaction touched one of the items:
+        // TransactionCanceled with a TransactionConflict reason, nothing applied
+        count(env, 'commit-transaction-conflict');
+        return { kind: 'rejected', movedHeads: new Map(), goneTopics: [], transactionConflict: true };
+      }
       const out = await write(
         env,
         scope,
@@ -185,7 +204,7 @@ export function faultyObjects(o: ObjectStore, env: FaultEnv, scope: Scope, role:
       if (env.rng.next() < env.rate / 10) {
         // a reader paused between its index read and its GET for longer than the read grace
         count(env, 'get-paused-past-read-grace');
-        await env.clock.sleep(env.readGraceMs + 1 + env.rng.int(5_000));
+        await env.clock.sleep(env.readGraceMs + 1 + env.rng.int(15_000));
       }
       const bytes = await read(env, 'get', 0.3, () => o.getRange(key, start, end));
       if (!bytes) count(env, 'segment-deleted-between-index-read-and-get');

@@ -46,6 +46,11 @@ export interface Mutant {
 export interface SimOptions {
   /** Concurrent producers. @default 4 */
   readonly producers?: number;
+  /**
+   * Producers that share one process and one `SluiceLog` (its caches), as concurrent sends
+   * or requests share a server: a crash takes all of them down. @default 2
+   */
+  readonly producersPerLog?: number;
   /** Concurrent consumer-group members (each crash starts a new incarnation). @default 3 */
   readonly consumers?: number;
   /** Concurrent copies of the maintenance job. @default 2 */
@@ -110,9 +115,13 @@ export async function simulate(seed: number, ops: number, options: SimOptions = 
     orphanGraceMs: MAINTENANCE.orphanGraceMs,
     readGraceMs: MAINTENANCE.readGraceMs,
     commitDeadlineMs: COMMIT_DEADLINE_MS,
+    // calls sharing a log (producers of one process, a member's partitions) overlap at
+    // every await, as requests in one server do
+    latency: { maxMs: 5, rng: new SeededRandom(seed ^ 0x1a7e) },
   };
   // the job makes hundreds of calls per run: a tenth of the rate still fails some runs
   const jobEnv: FaultEnv = { ...env, rate: env.rate / 10 };
+
   const base = options.stores
     ? {
         metadata: clock.track(options.stores.metadata),
@@ -139,7 +148,12 @@ export async function simulate(seed: number, ops: number, options: SimOptions = 
   let pids = 0;
   let next = 0;
   let ambiguous = 0;
-  let producersLeft = options.producers ?? 4;
+  const producerThreads = options.producers ?? 4;
+  const perLog = Math.max(1, options.producersPerLog ?? 2);
+  const producerProcesses = Array.from({ length: Math.ceil(producerThreads / perLog) }, (_, i) =>
+    Math.min(perLog, producerThreads - i * perLog),
+  );
+  let producersLeft = producerProcesses.length;
   const running = () => producersLeft > 0;
   const attempt = async <T>(scope: Scope, fn: () => Promise<T>): Promise<Outcome<T>> => {
     try {
@@ -151,70 +165,74 @@ export async function simulate(seed: number, ops: number, options: SimOptions = 
     }
   };
 
-  const producer = async () => {
+  // producer processes, each running `producersPerLog` concurrent producers over ONE log
+  const producerProcess = async (threads: number) => {
     while (next < ops) {
-      const process = pids++;
       const scope = new Scope();
       const log = new SluiceLog({
         metadata: faultyMetadata(metadata, env, scope, 'producer'),
         objects: faultyObjects(base.objects, env, scope, 'producer'),
         clock,
-        random: new SeededRandom(seed * 31 + process),
+        random: new SeededRandom(seed * 31 + pids),
         settings: { topicCacheMs: 600_000, commitDeadlineMs: COMMIT_DEADLINE_MS },
       });
-      while (next < ops && !scope.dead) {
-        const n = next++;
-        const values = Array.from({ length: 1 + rng.int(3) }, (_, i) => `v${n}.${i}`);
-        const partitions = values.map(() => rng.int(PARTITIONS));
-        const records = values.map((v, i) => ({ value: Buffer.from(v), partition: partitions[i] as number }));
-        const idempotencyKey = rng.next() < 0.5 ? `k${n}` : undefined;
+      await Promise.all(Array.from({ length: threads }, () => producerThread(log, scope, pids++)));
+    }
+    producersLeft--;
+  };
+
+  const producerThread = async (log: SluiceLog, scope: Scope, process: number) => {
+    while (next < ops && !scope.dead) {
+      const n = next++;
+      const values = Array.from({ length: 1 + rng.int(3) }, (_, i) => `v${n}.${i}`);
+      const partitions = values.map(() => rng.int(PARTITIONS));
+      const records = values.map((v, i) => ({ value: Buffer.from(v), partition: partitions[i] as number }));
+      const idempotencyKey = rng.next() < 0.5 ? `k${n}` : undefined;
+      history.push({
+        type: 'invoke',
+        process,
+        f: 'produce',
+        values,
+        sentTo: { topic: TOPIC, partitions },
+        time: clock.nowMs(),
+      });
+      await clock.sleep(1 + rng.int(60));
+      const send = () =>
+        attempt(scope, () =>
+          log.append({ batches: [{ topic: TOPIC, records }], ...(idempotencyKey ? { idempotencyKey } : {}) }),
+        );
+      let r = await send();
+      // an ambiguous call with an idempotency key is retried, as clients do
+      while (r !== 'crashed' && 'error' in r && r.error instanceof OutcomeUnknownError && idempotencyKey) {
+        ambiguous++;
+        r = await send();
+      }
+      if (r === 'crashed') {
+        stat('producer-crashes');
+        history.push({ type: 'info', process, f: 'produce', values, time: clock.nowMs() });
+      } else if ('ok' in r) {
         history.push({
-          type: 'invoke',
+          type: 'ok',
           process,
           f: 'produce',
           values,
-          sentTo: { topic: TOPIC, partitions },
+          positions: (r.ok.batches[0]?.offsets ?? []).map((o) => ({
+            topic: TOPIC,
+            partition: o.partition,
+            offset: o.offset,
+          })),
           time: clock.nowMs(),
         });
-        await clock.sleep(1 + rng.int(60));
-        const send = () =>
-          attempt(scope, () =>
-            log.append({ batches: [{ topic: TOPIC, records }], ...(idempotencyKey ? { idempotencyKey } : {}) }),
-          );
-        let r = await send();
-        // an ambiguous call with an idempotency key is retried, as clients do
-        while (r !== 'crashed' && 'error' in r && r.error instanceof OutcomeUnknownError && idempotencyKey) {
-          ambiguous++;
-          r = await send();
-        }
-        if (r === 'crashed') {
-          stat('producer-crashes');
-          history.push({ type: 'info', process, f: 'produce', values, time: clock.nowMs() });
-        } else if ('ok' in r) {
-          history.push({
-            type: 'ok',
-            process,
-            f: 'produce',
-            values,
-            positions: (r.ok.batches[0]?.offsets ?? []).map((o) => ({
-              topic: TOPIC,
-              partition: o.partition,
-              offset: o.offset,
-            })),
-            time: clock.nowMs(),
-          });
-        } else if (r.error instanceof OutcomeUnknownError) {
-          ambiguous++;
-          history.push({ type: 'info', process, f: 'produce', values, time: clock.nowMs() });
-        } else if (r.error instanceof SluiceError && r.error.retriable) {
-          // the log says "nothing was written" only when it proved it
-          history.push({ type: 'fail', process, f: 'produce', values, time: clock.nowMs() });
-        } else {
-          throw r.error;
-        }
+      } else if (r.error instanceof OutcomeUnknownError) {
+        ambiguous++;
+        history.push({ type: 'info', process, f: 'produce', values, time: clock.nowMs() });
+      } else if (r.error instanceof SluiceError && r.error.retriable) {
+        // the log says "nothing was written" only when it proved it
+        history.push({ type: 'fail', process, f: 'produce', values, time: clock.nowMs() });
+      } else {
+        throw r.error;
       }
     }
-    producersLeft--;
   };
 
   const consumer = async () => {
@@ -413,7 +431,7 @@ export async function simulate(seed: number, ops: number, options: SimOptions = 
 
   await clock.run(
     Promise.all([
-      ...Array.from({ length: options.producers ?? 4 }, () => producer()),
+      ...producerProcesses.map((threads) => producerProcess(threads)),
       ...Array.from({ length: options.consumers ?? 3 }, () => consumer()),
       ...Array.from({ length: options.maintainers ?? 2 }, () => maintainer()),
     ]),

@@ -55,3 +55,35 @@ describe('maintenance job under failures', () => {
     expect((await log.describeTopic('flaky')).offsets.map((o) => o.startOffset)).toEqual([3, 3]);
   });
 });
+
+describe('compaction and append times', () => {
+  it('a merged chunk keeps the newest append time of its inputs, even when append times are not in offset order', async () => {
+    // a commit attempt that started first can land second: append times follow attempts
+    const objects = new MemoryObjectStore();
+    const metadata = new MemoryLogMetadataStore();
+    const clock = new ManualClock(TEST_DAY_MS);
+    const late = new SluiceLog({
+      objects,
+      metadata,
+      clock: { nowMs: () => clock.nowMs() + 5_000, sleep: (ms) => clock.sleep(ms) },
+    });
+    const log = new SluiceLog({ objects, metadata, clock });
+    await log.createTopic({ name: 'times', partitions: 1, retentionMs: 60_000 });
+    await late.append({ batches: [{ topic: 'times', records: [rec('first, appended at +5 s')] }] });
+    await log.append({ batches: [{ topic: 'times', records: [rec('second, appended at +0 s')] }] });
+    const job = () =>
+      runMaintenance(
+        { objects, metadata, clock, random: new SeededRandom(1) },
+        { gcIntervalMs: 0, compaction: { compactAfterMs: 1_000 } },
+      );
+    await clock.advance(7_000);
+    expect((await job()).compactionSwaps).toBe(1);
+    const [merged] = await metadata.queryIndex((await log.getTopic('times')).topicId, 0, 0, 1, 10);
+    expect(merged).toMatchObject({ baseOffset: 0, lastOffset: 1, appendMs: TEST_DAY_MS + 5_000 });
+    // 62 s after the second append, 57 s after the first: the merged chunk is not old enough
+    await clock.advance(55_000);
+    expect((await job()).offsetsRemoved).toBe(0);
+    await clock.advance(4_000);
+    expect((await job()).offsetsRemoved).toBe(2);
+  });
+});
