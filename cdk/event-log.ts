@@ -139,6 +139,11 @@ export class EventLog extends Construct {
     return this.metric('Errors', 'sluice-api', props);
   }
 
+  /** Errors the API did not expect (bugs, corrupt data): each is logged once with its stack and request id. */
+  metricUnexpectedErrors(props?: cloudwatch.MetricOptions) {
+    return this.metric('UnexpectedErrors', 'sluice-api', props);
+  }
+
   /** Throttled answers of the API. */
   metricThrottles(props?: cloudwatch.MetricOptions) {
     return this.metric('Throttles', 'sluice-api', props);

@@ -53,7 +53,8 @@ export class SluiceStack extends Stack {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
-      bundling: { minify: true, sourceMap: true, externalModules: ['@aws-sdk/*'] },
+      // keepNames: error classes report `new.target.name`, which minification would mangle
+      bundling: { minify: true, keepNames: true, sourceMap: true, externalModules: ['@aws-sdk/*'] },
     };
     this.api = new nodejs.NodejsFunction(this, 'Api', {
       ...common,
@@ -64,7 +65,10 @@ export class SluiceStack extends Stack {
       reservedConcurrentExecutions: props.apiConcurrency ?? 100,
       description: 'Sluice HTTP API v1',
     });
-    this.eventLog.grantAdmin(this.api);
+    // exactly what API paths use: segments are written and read, never listed or deleted
+    // by the API (deleteRecords and topic deletion release metadata; the job deletes objects)
+    this.eventLog.grantProduce(this.api);
+    this.eventLog.grantConsume(this.api);
     this.apiUrl = this.api.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
 
     this.maintenance = new nodejs.NodejsFunction(this, 'Maintenance', {
@@ -101,6 +105,13 @@ export class SluiceStack extends Stack {
       });
     const alarms = [
       alarm('ApiErrors', this.eventLog.metricErrors(), 1, 5, 'Sluice API answered 5xx', 3),
+      alarm(
+        'UnexpectedErrors',
+        this.eventLog.metricUnexpectedErrors(),
+        1,
+        1,
+        'Sluice API hit an unexpected error (a bug or corrupt data): see the "unexpected error" log lines of the API function',
+      ),
       alarm('ApiThrottles', this.eventLog.metricThrottles(), 10, 5, 'Sluice API throttled requests'),
       alarm('TableThrottles', this.eventLog.metricTableThrottles(), 1, 5, 'DynamoDB throttled Sluice requests'),
       alarm(
@@ -142,7 +153,12 @@ export class SluiceStack extends Stack {
         [
           new cloudwatch.GraphWidget({
             title: 'Errors and throttles',
-            left: [this.eventLog.metricErrors(), this.eventLog.metricThrottles(), this.eventLog.metricTableThrottles()],
+            left: [
+              this.eventLog.metricErrors(),
+              this.eventLog.metricUnexpectedErrors(),
+              this.eventLog.metricThrottles(),
+              this.eventLog.metricTableThrottles(),
+            ],
           }),
           new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms }),
         ],

@@ -14,6 +14,14 @@ const metrics = new Metrics({ namespace: 'Sluice', serviceName: 'sluice-api' });
 const stores = createAwsStores(awsStoresOptionsFromEnv(process.env));
 const app = createHttpApp(new SluiceLog(stores), {
   groups: { store: stores.groups },
+  // once per 500, with the stack; the UnexpectedErrors alarm watches the metric
+  onUnexpectedError: ({ error, method, route, requestId }) => {
+    logger.error(
+      { message: 'unexpected error', method, route, requestId },
+      error instanceof Error ? error : new Error(String(error)),
+    );
+    metrics.addMetric('UnexpectedErrors', MetricUnit.Count, 1);
+  },
   onResponse: (r) => {
     logger.info('request', { ...r });
     metrics.addMetric('Requests', MetricUnit.Count, 1);

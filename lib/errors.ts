@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'UNAVAILABLE'
   | 'OUTCOME_UNKNOWN'
   | 'CORRUPT_DATA'
+  | 'PRODUCER_BUFFER_FULL'
   | 'INTERNAL';
 
 /** Base class: every error Sluice raises carries a code and whether a retry can help. */

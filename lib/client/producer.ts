@@ -1,11 +1,17 @@
 /**
  * The producer, shaped like kafkajs's: `send`, `sendBatch`, `flush`, `close`.
  *
- * Like Kafka's RecordAccumulator it batches on the client, because a Lambda invocation
- * cannot batch across requests: every `send` made within `lingerMs` (or until
- * `maxBatchBytes`) goes into ONE produce call — one S3 object and one DynamoDB
- * transaction — split only where one call's limits require it (48 partitions, 10,000
- * records, 5 MiB). Retriable errors are retried with exponential backoff and full jitter.
+ * It batches on the client like Kafka's RecordAccumulator, because a Lambda invocation
+ * cannot batch across requests: messages queue until their produce call leaves — one S3
+ * object and one DynamoDB transaction — which happens when the previous call has returned
+ * (idempotent: one call at a time) and the oldest queued message has waited `lingerMs`, or
+ * sooner once a call's worth is queued (`maxBatchBytes`, 10,000 records) or on `flush`.
+ * Messages that arrive while a call is in flight join the next call, so under steady load
+ * calls grow with the rate instead of queueing up behind each other. A call is split only
+ * where one call's limits require it (48 partitions, 10,000 records, `maxBatchBytes`).
+ * What is queued or in flight is bounded by `maxBufferedBytes`: a send beyond it waits up
+ * to `maxBlockMs` for acknowledgements to free room, then fails with PRODUCER_BUFFER_FULL.
+ * Retriable errors are retried with exponential backoff and full jitter.
  *
  * Idempotent (the default, as in Kafka ≥ 3): each call carries the producer id and a
  * sequence number, so a retry — after a timeout, a lost response, a crash of the network —
@@ -47,10 +53,22 @@ export interface RecordMetadata {
 
 /** Producer settings (units in the names). */
 export interface ProducerOptions {
-  /** Wait this long for more messages before a flush. @default 5 */
+  /**
+   * How long a message may wait for others to join its produce call. The clock starts when
+   * the message is queued; while a call is in flight the next one keeps filling, and it is
+   * sent as soon as that call returns and its oldest message has waited this long.
+   * @default 250 (see the README: the cheapest setting that still answers well under a second)
+   */
   readonly lingerMs?: number;
-  /** Flush as soon as this many bytes are pending. @default 1 MiB */
+  /** The most bytes of one produce call; a call is sent without waiting once this much is queued. @default 1 MiB */
   readonly maxBatchBytes?: number;
+  /**
+   * Bytes queued or in flight, not yet acknowledged (Kafka's `buffer.memory`). A send that
+   * would go beyond waits for room (`maxBlockMs`). @default 32 MiB
+   */
+  readonly maxBufferedBytes?: number;
+  /** How long a send waits for room in the buffer before it fails with PRODUCER_BUFFER_FULL. @default 60000 */
+  readonly maxBlockMs?: number;
   /** Produce calls in flight at once (non-idempotent producers only). @default 5 */
   readonly maxInFlight?: number;
   /** Dedupe retries with a producer id + sequence and keep order. @default true */
@@ -63,10 +81,28 @@ export interface ProducerOptions {
   readonly maxRetryMs?: number;
 }
 
+/** The defaults, in one place (the README quotes them). */
+export const PRODUCER_DEFAULTS = {
+  lingerMs: 250,
+  maxBatchBytes: 1024 * 1024,
+  maxBufferedBytes: 32 * 1024 * 1024,
+  maxBlockMs: 60_000,
+  maxInFlight: 5,
+  retries: 8,
+  initialRetryMs: 100,
+  maxRetryMs: 5000,
+} as const;
+
 interface Pending {
   readonly topic: string;
   readonly record: ProduceRecord;
   readonly bytes: number;
+  /** The topic's partition count when the message was admitted. */
+  readonly partitions: number;
+  /** When it was queued: its linger runs from here. */
+  readonly queuedMs: number;
+  /** Admission order, for `flush`. */
+  readonly seq: number;
   readonly done: (r: RecordMetadata | Error) => void;
 }
 
@@ -74,10 +110,22 @@ const MAX_PARTITIONS_PER_CALL = DEFAULT_LOG_SETTINGS.maxPartitionsPerCall;
 const MAX_RECORDS_PER_CALL = DEFAULT_LOG_SETTINGS.maxRecordsPerCall;
 const MAX_BYTES_PER_CALL = DEFAULT_LOG_SETTINGS.maxCallBytes;
 
-/** Batches sends into produce calls; see the module comment. */
+/**
+ * Batches sends into produce calls like Kafka's RecordAccumulator; see the module comment.
+ *
+ *   send ─▶ admission (checked whole, in call order; waits for buffer room)
+ *        ─▶ pending queue ─▶ sender: a call leaves when a slot is free (idempotent: one
+ *           call at a time) AND (its oldest message has lingered, or a call's worth of
+ *           bytes/records is queued, or flush/close asked) ─▶ ack frees buffer room
+ *
+ * Messages that arrive while a call is in flight join the next call: under load the calls
+ * grow instead of queueing up, so the acknowledged rate follows the offered rate.
+ */
 export class Producer {
   private readonly lingerMs: number;
   private readonly maxBatchBytes: number;
+  private readonly maxBufferedBytes: number;
+  private readonly maxBlockMs: number;
   private readonly maxInFlight: number;
   private readonly idempotent: boolean;
   private readonly retries: number;
@@ -85,9 +133,17 @@ export class Producer {
   private readonly maxRetryMs: number;
   private pending: Pending[] = [];
   private pendingBytes = 0;
-  private lingerTimer: AbortController | undefined;
-  private inFlight = new Set<Promise<void>>();
-  private chain: Promise<void> = Promise.resolve();
+  /** Bytes queued or in flight, not yet acknowledged. */
+  private bufferedBytes = 0;
+  private callsInFlight = 0;
+  /** The first (smallest) `seq` of each call in flight. */
+  private readonly inFlightSeqs = new Set<number>();
+  private lingerTimer: { at: number; abort: AbortController } | undefined;
+  /** Messages with `seq` up to here are sent without waiting for their linger (flush). */
+  private flushThrough = -1;
+  private nextSeq = 0;
+  /** Woken whenever a call finishes (buffer room, flush progress). */
+  private callEnded: (() => void)[] = [];
   /** Sends being checked and queued, one after another. */
   private admission: Promise<void> = Promise.resolve();
   private closed = false;
@@ -102,14 +158,27 @@ export class Producer {
     private readonly clock: Clock = systemClock,
     private readonly random: RandomSource = systemRandom,
   ) {
-    this.lingerMs = checked('lingerMs', options.lingerMs ?? 5, 0, 60_000);
-    this.maxBatchBytes = checked('maxBatchBytes', options.maxBatchBytes ?? 1024 * 1024, 1, MAX_BYTES_PER_CALL);
-    this.maxInFlight = checked('maxInFlight', options.maxInFlight ?? 5, 1, 100);
+    const d = PRODUCER_DEFAULTS;
+    this.lingerMs = checked('lingerMs', options.lingerMs ?? d.lingerMs, 0, 60_000);
+    this.maxBatchBytes = checked('maxBatchBytes', options.maxBatchBytes ?? d.maxBatchBytes, 1, MAX_BYTES_PER_CALL);
+    this.maxBufferedBytes = checked(
+      'maxBufferedBytes',
+      options.maxBufferedBytes ?? Math.max(d.maxBufferedBytes, this.maxBatchBytes),
+      this.maxBatchBytes,
+      2 ** 40,
+    );
+    this.maxBlockMs = checked('maxBlockMs', options.maxBlockMs ?? d.maxBlockMs, 0, 3_600_000);
+    this.maxInFlight = checked('maxInFlight', options.maxInFlight ?? d.maxInFlight, 1, 100);
     this.idempotent = options.idempotent ?? true;
-    this.retries = checked('retries', options.retries ?? 8, 0, 100);
-    this.initialRetryMs = checked('initialRetryMs', options.initialRetryMs ?? 100, 1, 60_000);
-    this.maxRetryMs = checked('maxRetryMs', options.maxRetryMs ?? 5000, 1, 600_000);
+    this.retries = checked('retries', options.retries ?? d.retries, 0, 100);
+    this.initialRetryMs = checked('initialRetryMs', options.initialRetryMs ?? d.initialRetryMs, 1, 60_000);
+    this.maxRetryMs = checked('maxRetryMs', options.maxRetryMs ?? d.maxRetryMs, 1, 600_000);
     this.producerId = uuidV4(random);
+  }
+
+  /** Bytes queued or in flight and not yet acknowledged (bounded by `maxBufferedBytes`). */
+  get bufferedBytesNow(): number {
+    return this.bufferedBytes;
   }
 
   /** Sends messages to one topic; resolves with each message's partition and offset, in order. */
@@ -125,8 +194,10 @@ export class Producer {
     if (!args || !Array.isArray(args.topicMessages) || args.topicMessages.length === 0) {
       throw new InvalidArgumentError('sendBatch needs topicMessages: [{ topic, messages }]');
     }
+    const blockUntil = this.clock.nowMs() + this.maxBlockMs;
     // check the whole send before queuing any of it
     const checkedSends: { topic: string; records: ProduceRecord[] }[] = [];
+    let sendBytes = 0;
     for (const tm of args.topicMessages) {
       const topic = tm?.topic;
       const problem = topicNameProblem(topic);
@@ -135,44 +206,104 @@ export class Producer {
         throw new InvalidArgumentError(`send to "${topic}" needs at least one message`);
       }
       const messages: readonly Message[] = tm.messages;
-      checkedSends.push({ topic, records: messages.map((m, i) => toRecord(m, `message ${i} to "${topic}"`)) });
+      const records = messages.map((m, i) => toRecord(m, `message ${i} to "${topic}"`));
+      for (const r of records) sendBytes += sizeOf(r);
+      checkedSends.push({ topic, records });
+    }
+    if (sendBytes > this.maxBufferedBytes) {
+      throw new InvalidArgumentError(
+        `this send has ${sendBytes} bytes, more than the producer's whole buffer (maxBufferedBytes ${this.maxBufferedBytes}); split it or raise maxBufferedBytes`,
+        'REQUEST_TOO_LARGE',
+        { bytes: sendBytes, limit: this.maxBufferedBytes },
+      );
     }
     // admitted one send at a time, in call order (so per-partition order is the call order),
-    // after the topic's partitions are known to hold every explicit partition
+    // after the topic's partitions are known to hold every explicit partition and the
+    // buffer has room for all of it
     const promises: Promise<RecordMetadata>[] = [];
     const turn = this.admission.then(async () => {
-      for (const { topic, records } of checkedSends) await this.checkPartitions(topic, records);
+      const partitionsOf = new Map<string, number>();
+      for (const { topic, records } of checkedSends)
+        partitionsOf.set(topic, await this.checkPartitions(topic, records));
+      await this.roomFor(sendBytes, blockUntil);
+      const now = this.clock.nowMs();
       for (const { topic, records } of checkedSends) {
+        const partitions = partitionsOf.get(topic) as number;
         for (const record of records) {
-          const bytes = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0) + 32;
+          const bytes = sizeOf(record);
+          const seq = this.nextSeq++;
           promises.push(
             new Promise<RecordMetadata>((resolve, reject) => {
-              this.pending.push({ topic, record, bytes, done: (r) => (r instanceof Error ? reject(r) : resolve(r)) });
+              this.pending.push({
+                topic,
+                record,
+                bytes,
+                partitions,
+                queuedMs: now,
+                seq,
+                done: (r) => (r instanceof Error ? reject(r) : resolve(r)),
+              });
             }),
           );
           this.pendingBytes += bytes;
+          this.bufferedBytes += bytes;
         }
       }
-      if (this.pendingBytes >= this.maxBatchBytes) this.drain();
-      else this.armLinger();
+      this.pump();
     });
     this.admission = turn.catch(() => {});
     await turn;
     return Promise.all(promises);
   }
 
-  private async checkPartitions(topic: string, records: readonly ProduceRecord[]): Promise<void> {
+  /** Checks explicit partitions against the topic's partition count; returns the count. */
+  private async checkPartitions(topic: string, records: readonly ProduceRecord[]): Promise<number> {
     const highest = Math.max(-1, ...records.map((r) => r.partition ?? -1));
-    if (highest < (await this.partitionsOf(topic))) return;
+    const known = await this.partitionsOf(topic);
+    if (highest < known) return known;
     this.partitionCounts.delete(topic); // partitions may have been added since we looked
     const partitions = await this.partitionsOf(topic);
     if (highest >= partitions) throw new PartitionNotFoundError(topic, highest, partitions);
+    return partitions;
   }
 
-  /** Sends everything pending now and waits until every call in flight has finished. */
+  /** Waits until `bytes` more fit in the buffer, or fails once `until` has passed. */
+  private async roomFor(bytes: number, until: number): Promise<void> {
+    while (this.bufferedBytes > 0 && this.bufferedBytes + bytes > this.maxBufferedBytes) {
+      const left = until - this.clock.nowMs();
+      if (left <= 0) {
+        throw new SluiceError(
+          'PRODUCER_BUFFER_FULL',
+          `the producer's buffer (maxBufferedBytes ${this.maxBufferedBytes}) stayed full for maxBlockMs ${this.maxBlockMs} ms: ` +
+            `the log is not acknowledging as fast as you send; nothing of this send was queued`,
+          { retriable: true, details: { bufferedBytes: this.bufferedBytes, limit: this.maxBufferedBytes } },
+        );
+      }
+      const wake = new AbortController();
+      await Promise.race([this.nextCallEnd(), this.clock.sleep(left, wake.signal)]);
+      wake.abort();
+    }
+  }
+
+  private nextCallEnd(): Promise<void> {
+    return new Promise((r) => this.callEnded.push(r));
+  }
+
+  /** Sends everything queued now without waiting for its linger, and waits until it is acknowledged or failed. */
   async flush(): Promise<void> {
-    this.drain();
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.admission; // sends already made are queued first
+    const through = this.nextSeq - 1;
+    this.flushThrough = Math.max(this.flushThrough, through);
+    this.pump();
+    while (this.unfinishedThrough(through)) await this.nextCallEnd();
+  }
+
+  /** True while a message admitted at or before `seq` is queued or in flight. */
+  private unfinishedThrough(seq: number): boolean {
+    if (this.pending.some((p) => p.seq <= seq)) return true;
+    // a call's first entry has its smallest seq (calls take the queue in order)
+    for (const first of this.inFlightSeqs) if (first <= seq) return true;
+    return false;
   }
 
   /** Flushes, then refuses further sends. */
@@ -182,51 +313,98 @@ export class Producer {
     await this.flush();
   }
 
-  private armLinger(): void {
-    if (this.lingerTimer || this.pending.length === 0) return;
-    const timer = new AbortController();
-    this.lingerTimer = timer;
-    void this.clock.sleep(this.lingerMs, timer.signal).then(() => {
-      if (this.lingerTimer === timer) this.drain();
-    });
-  }
-
-  /** Takes everything pending and starts its produce calls. */
-  private drain(): void {
-    this.lingerTimer?.abort();
-    this.lingerTimer = undefined;
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
-    const work = this.sendAll(batch).catch((e) => {
-      for (const p of batch) p.done(e instanceof Error ? e : new Error(String(e)));
-    });
-    this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
-  }
-
-  private async sendAll(batch: Pending[]): Promise<void> {
-    const calls = await this.split(batch);
-    if (this.idempotent) {
-      // one call at a time, in order: the chain keeps per-partition order across flushes
-      const previous = this.chain;
-      const mine = (async () => {
-        await previous.catch(() => {});
-        for (const c of calls) await this.runCall(c);
-      })();
-      this.chain = mine;
-      return mine;
+  /** Starts every call that may leave now; arms the linger timer for the next one. */
+  private pump(): void {
+    const slots = this.idempotent ? 1 : this.maxInFlight;
+    while (this.pending.length > 0 && this.callsInFlight < slots) {
+      const head = this.pending[0] as Pending;
+      const waited = this.clock.nowMs() - head.queuedMs;
+      const ready =
+        waited >= this.lingerMs ||
+        head.seq <= this.flushThrough ||
+        this.pendingBytes >= this.maxBatchBytes ||
+        this.pending.length >= MAX_RECORDS_PER_CALL;
+      if (!ready) {
+        this.armLinger(head.queuedMs + this.lingerMs);
+        return;
+      }
+      this.startCall(this.takeCall());
     }
-    await Promise.all(calls.map((c) => this.runCall(c)));
   }
 
-  private inFlightCalls = 0;
-  private waiters: (() => void)[] = [];
+  private armLinger(at: number): void {
+    if (this.lingerTimer && this.lingerTimer.at <= at) return;
+    this.lingerTimer?.abort.abort();
+    const timer = { at, abort: new AbortController() };
+    this.lingerTimer = timer;
+    void this.clock.sleep(at - this.clock.nowMs(), timer.abort.signal).then(() => {
+      if (this.lingerTimer !== timer) return;
+      this.lingerTimer = undefined;
+      this.pump();
+    });
+  }
+
+  /**
+   * Takes one produce call's worth from the queue, respecting one call's limits (48
+   * partitions, 10,000 records, `maxBatchBytes`). Partitions are computed here (the same
+   * murmur2 the log uses; null keys stick to one partition per call). A message whose
+   * partition does not fit stays queued, and so does every later message of that
+   * partition, so per-partition order is the send order.
+   */
+  private takeCall(): Pending[] {
+    const sticky = this.sticky++;
+    const call: Pending[] = [];
+    const rest: Pending[] = [];
+    const parts = new Set<string>();
+    const blocked = new Set<string>();
+    let bytes = 0;
+    let full = false;
+    for (const p of this.pending) {
+      if (full) {
+        rest.push(p);
+        continue;
+      }
+      const partition = choosePartition(p.record.partition, p.record.key ?? null, p.partitions, sticky);
+      const ref = `${p.topic}#${partition}`;
+      if (blocked.has(ref)) {
+        rest.push(p);
+        continue;
+      }
+      if (call.length > 0 && (call.length >= MAX_RECORDS_PER_CALL || bytes + p.bytes > this.maxBatchBytes)) {
+        full = true;
+        rest.push(p);
+        continue;
+      }
+      if (!parts.has(ref) && parts.size >= MAX_PARTITIONS_PER_CALL) {
+        blocked.add(ref);
+        rest.push(p);
+        continue;
+      }
+      parts.add(ref);
+      bytes += p.bytes;
+      call.push({ ...p, record: { ...p.record, partition } });
+    }
+    this.pending = rest;
+    this.pendingBytes -= bytes;
+    return call;
+  }
+
+  private startCall(entries: Pending[]): void {
+    this.callsInFlight++;
+    const first = (entries[0] as Pending).seq;
+    this.inFlightSeqs.add(first);
+    void this.runCall(entries).finally(() => {
+      this.callsInFlight--;
+      this.inFlightSeqs.delete(first);
+      for (const p of entries) this.bufferedBytes -= p.bytes;
+      const waiting = this.callEnded;
+      this.callEnded = [];
+      for (const wake of waiting) wake();
+      this.pump();
+    });
+  }
 
   private async runCall(entries: Pending[]): Promise<void> {
-    while (this.inFlightCalls >= this.maxInFlight) await new Promise<void>((r) => this.waiters.push(r));
-    this.inFlightCalls++;
     try {
       const result = await this.produceWithRetries(entries);
       entries.forEach((p, i) => {
@@ -234,9 +412,6 @@ export class Producer {
       });
     } catch (e) {
       for (const p of entries) p.done(e instanceof Error ? e : new Error(String(e)));
-    } finally {
-      this.inFlightCalls--;
-      this.waiters.shift()?.();
     }
   }
 
@@ -291,47 +466,17 @@ export class Producer {
 
   /** A topic's partition count, cached (cleared when the log says a partition is missing). */
   private async partitionsOf(topic: string): Promise<number> {
-    let n = this.partitionCounts.get(topic);
-    if (n === undefined) {
-      n = (await this.transport.describeTopic(topic)).partitions;
-      this.partitionCounts.set(topic, n);
-    }
+    const cached = this.partitionCounts.get(topic);
+    if (cached !== undefined) return cached;
+    const n = (await this.transport.describeTopic(topic)).partitions;
+    this.partitionCounts.set(topic, n);
     return n;
   }
+}
 
-  /**
-   * Splits a flush into produce calls that each respect one call's limits. Partitions are
-   * computed here (the same murmur2 the log uses) so the 48-partition limit can be kept.
-   */
-  private async split(batch: Pending[]): Promise<Pending[][]> {
-    const sticky = this.sticky++;
-    const calls: Pending[][] = [];
-    let current: Pending[] = [];
-    let parts = new Set<string>();
-    let bytes = 0;
-    for (const p of batch) {
-      const partitions = await this.partitionsOf(p.topic);
-      const partition = choosePartition(p.record.partition, p.record.key ?? null, partitions, sticky);
-      const ref = `${p.topic}#${partition}`;
-      const grows = parts.has(ref) ? 0 : 1;
-      if (
-        current.length > 0 &&
-        (parts.size + grows > MAX_PARTITIONS_PER_CALL ||
-          current.length >= MAX_RECORDS_PER_CALL ||
-          bytes + p.bytes > MAX_BYTES_PER_CALL)
-      ) {
-        calls.push(current);
-        current = [];
-        parts = new Set();
-        bytes = 0;
-      }
-      current.push({ ...p, record: { ...p.record, partition } });
-      parts.add(ref);
-      bytes += p.bytes;
-    }
-    if (current.length > 0) calls.push(current);
-    return calls;
-  }
+/** Bytes a record counts for batching and the buffer: what the log counts for its limits. */
+function sizeOf(r: ProduceRecord): number {
+  return recordSizeBytes({ key: r.key ?? null, value: r.value, headers: r.headers ?? [], timestamp: 0 });
 }
 
 function checked(name: string, v: number, min: number, max: number): number {

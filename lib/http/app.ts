@@ -4,18 +4,24 @@
  * same schemas produce the OpenAPI document at `/v1/openapi.json`.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { type Clock, systemClock } from '../clock';
 import { type GroupSettings, resolveGroupSettings } from '../groups/settings';
-import { type RandomSource, systemRandom } from '../ids';
+import { type RandomSource, systemRandom, uuidV4 } from '../ids';
 import type { SluiceLog } from '../log/log';
 import type { ProduceRecord } from '../log/produce';
 import { idempotencyKeyProblem } from '../settings';
 import type { GroupStore } from '../storage/ports';
 import { decodeField, type Encoding, encodeField } from './encoding';
-import { type ErrorBody, invalid, toHttpError } from './errors';
+import {
+  type ErrorBody,
+  invalid,
+  isUnexpected,
+  reportToStderr,
+  toHttpError,
+  type UnexpectedErrorReporter,
+} from './errors';
 import { registerGroupRoutes } from './group-routes';
 import { ErrorSchema, errors, json, MAX_SAFE, TopicName, uintQuery } from './schemas';
 
@@ -31,10 +37,12 @@ export interface HttpAppOptions {
   readonly random?: RandomSource;
   /** Told about every answered request (logs and metrics at the edge). */
   readonly onResponse?: (info: RequestInfo) => void;
+  /** Told once about every unexpected error (a 500), with its stack. @default one JSON line on stderr */
+  readonly onUnexpectedError?: UnexpectedErrorReporter;
 }
 
 /** Per-request values the routes hand to the response observer. */
-export type AppEnv = { Variables: { counted?: { records: number; bytes: number } } };
+export type AppEnv = { Variables: { counted?: { records: number; bytes: number }; requestId: string } };
 
 /** What `onResponse` is told. */
 export interface RequestInfo {
@@ -43,6 +51,8 @@ export interface RequestInfo {
   readonly route: string;
   readonly status: number;
   readonly durationMs: number;
+  /** Also in the `x-request-id` response header (and in the body of a 500). */
+  readonly requestId: string;
   readonly errorCode?: string;
   readonly topic?: string;
   readonly group?: string;
@@ -135,12 +145,34 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
     },
   });
 
+  const random = options.random ?? systemRandom;
+  const report = options.onUnexpectedError ?? reportToStderr;
+  // first: every answer, errors included, carries the request id the operator's logs use
+  app.use('*', async (c, next) => {
+    const lambda = (c.env as { lambdaContext?: { awsRequestId?: string } } | undefined)?.lambdaContext;
+    const requestId = lambda?.awsRequestId ?? uuidV4(random);
+    c.set('requestId', requestId);
+    await next();
+    c.header('x-request-id', requestId);
+  });
+
   app.onError((e, c) => {
     if (e instanceof HTTPException) {
       const message = /malformed json/i.test(e.message) ? 'request body is not valid JSON' : e.message;
       return c.json(invalid(message), e.status === 413 ? 413 : 400);
     }
-    return sendError(c, e);
+    const requestId = c.get('requestId') ?? 'unknown';
+    if (isUnexpected(e)) {
+      try {
+        report({ error: e, method: c.req.method, route: c.req.routePath, requestId });
+      } catch {
+        // a failing reporter must not turn the answer into something else
+      }
+    }
+    const safeToRetry = ['GET', 'HEAD'].includes(c.req.method) || c.req.header('idempotency-key') !== undefined;
+    const { status, body, retryAfter } = toHttpError(e, { requestId, safeToRetry });
+    if (retryAfter !== undefined) c.header('Retry-After', String(retryAfter));
+    return c.json(body, status as 500);
   });
   app.notFound((c) => c.json(invalid(`no route for ${c.req.method} ${c.req.path}`), 404));
 
@@ -159,6 +191,7 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
         )?.error?.code;
       }
       onResponse({
+        requestId: c.get('requestId'),
         method: c.req.method,
         route: c.req.routePath,
         status: c.res.status,
@@ -444,7 +477,7 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
       groups: options.groups.store,
       log,
       clock: options.clock ?? systemClock,
-      random: options.random ?? systemRandom,
+      random,
       settings: resolveGroupSettings(options.groups.settings),
     });
   }
@@ -503,10 +536,4 @@ function describeIssues(error: z.ZodError): string {
       return path ? `${path}: ${i.message}` : i.message;
     })
     .join('; ');
-}
-
-function sendError(c: Context, e: unknown) {
-  const { status, body, retryAfter } = toHttpError(e);
-  if (retryAfter !== undefined) c.header('Retry-After', String(retryAfter));
-  return c.json(body as ErrorBody, status as 400);
 }

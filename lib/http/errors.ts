@@ -18,6 +18,7 @@ const STATUS: Record<ErrorCode, number> = {
   REQUEST_TOO_LARGE: 413,
   OFFSET_OUT_OF_RANGE: 416,
   THROTTLED: 429,
+  PRODUCER_BUFFER_FULL: 429, // raised by the client, never on the wire
   UNAVAILABLE: 503,
   OUTCOME_UNKNOWN: 503,
   CORRUPT_DATA: 500,
@@ -32,18 +33,76 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; retriable: boolean; [detail: string]: unknown };
 }
 
-/** Maps any thrown value to a status and an error body (unknown errors become INTERNAL). */
-export function toHttpError(e: unknown): { status: number; body: ErrorBody; retryAfter?: number } {
-  if (e instanceof SluiceError) {
+/** What the operator is told about an answer the server did not expect to give (a 500). */
+export interface UnexpectedError {
+  readonly error: unknown;
+  readonly method: string;
+  /** The matched route pattern, e.g. `/v1/topics/:t/records`. */
+  readonly route: string;
+  readonly requestId: string;
+}
+
+/** Told about every unexpected error, once (logs and metrics at the edge). */
+export type UnexpectedErrorReporter = (u: UnexpectedError) => void;
+
+/** The default reporter: one JSON line on stderr with the error's stack. */
+export const reportToStderr: UnexpectedErrorReporter = (u) => {
+  const e = u.error instanceof Error ? u.error : new Error(String(u.error));
+  console.error(
+    JSON.stringify({
+      level: 'ERROR',
+      message: 'unexpected error',
+      method: u.method,
+      route: u.route,
+      requestId: u.requestId,
+      error: { name: e.name, message: e.message, stack: e.stack, ...(e.cause ? { cause: String(e.cause) } : {}) },
+    }),
+  );
+};
+
+/**
+ * A 500: a bug (anything that is not a SluiceError, or INTERNAL), or bytes that failed their
+ * checks (CORRUPT_DATA). Expected conditions, throttling and unavailability are not.
+ */
+export function isUnexpected(e: unknown): boolean {
+  return !(e instanceof SluiceError) || e.code === 'INTERNAL' || e.code === 'CORRUPT_DATA';
+}
+
+/**
+ * Maps any thrown value to a status and an error body. A bug becomes INTERNAL with a
+ * generic message and the request id (the details go to the operator's log, not the
+ * client). Whether it is `retriable` depends on the request, not the error: a read, or a
+ * write carrying an Idempotency-Key (the client producer always sends one), can be retried
+ * safely whatever happened; any other write may have been applied, so it is not.
+ */
+export function toHttpError(
+  e: unknown,
+  request: { requestId?: string; safeToRetry?: boolean } = {},
+): { status: number; body: ErrorBody; retryAfter?: number } {
+  if (e instanceof SluiceError && e.code !== 'INTERNAL') {
     const status = STATUS[e.code] ?? 500;
     const body: ErrorBody = { error: { code: e.code, message: e.message, retriable: e.retriable, ...e.details } };
+    if (status === 500 && request.requestId) body.error.requestId = request.requestId;
     return e.retriable && (status === 429 || status === 503)
       ? { status, body, retryAfter: RETRY_AFTER_SECONDS }
       : { status, body };
   }
+  const id = request.requestId;
+  const retriable = request.safeToRetry ?? false;
   return {
     status: 500,
-    body: { error: { code: 'INTERNAL', message: 'internal error', retriable: false } },
+    body: {
+      error: {
+        code: 'INTERNAL',
+        message:
+          `internal error${id ? ` (request id ${id}; the server logged it)` : ''}; ` +
+          (retriable
+            ? 'retrying this request is safe'
+            : 'the request may have been applied: check before retrying, or send writes with an Idempotency-Key'),
+        retriable,
+        ...(id ? { requestId: id } : {}),
+      },
+    },
   };
 }
 

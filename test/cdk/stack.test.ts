@@ -3,6 +3,8 @@
  * validating the same synth: zero unacknowledged findings.
  */
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -11,13 +13,14 @@ import { acknowledgeNagFindings, addNagChecks } from '../../cdk/nag';
 import { SluiceStack } from '../../cdk/stack';
 
 let template: Template;
+let assemblyDir: string;
 
 beforeAll(() => {
   const app = new App();
   const stack = new SluiceStack(app, 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
   acknowledgeNagFindings(stack);
   addNagChecks(app);
-  app.synth(); // throws on any unacknowledged cdk-nag finding
+  assemblyDir = app.synth().directory; // throws on any unacknowledged cdk-nag finding
   template = Template.fromStack(stack);
 }, 120_000);
 
@@ -113,6 +116,41 @@ describe('Sluice stack', () => {
     }
   });
 
+  it('the API role may write and read segments but not list or delete them; the job may', () => {
+    const actionsOf = (rolePrefix: string) => {
+      const out = new Set<string>();
+      for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+        const roles = JSON.stringify(policy.Properties.Roles);
+        if (!roles.includes(rolePrefix)) continue;
+        for (const st of policy.Properties.PolicyDocument.Statement as Statement[]) {
+          for (const a of Array.isArray(st.Action) ? st.Action : [st.Action]) out.add(a);
+        }
+      }
+      return out;
+    };
+    const api = actionsOf('ApiRole');
+    expect([...api].filter((a) => a.startsWith('s3:')).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(api.has('dynamodb:Scan')).toBe(false);
+    const job = actionsOf('MaintenanceRole');
+    for (const a of ['s3:ListBucket', 's3:DeleteObject']) expect(job.has(a), a).toBe(true);
+  });
+
+  it('bundles keep class names, so errors report their names (not minified ones)', () => {
+    const bundles = readdirSync(assemblyDir)
+      .filter((d) => d.startsWith('asset.'))
+      .flatMap((d) => ['index.mjs', 'index.js'].map((f) => join(assemblyDir, d, f)))
+      .filter((f) => existsSync(f))
+      .map((f) => readFileSync(f, 'utf8'))
+      .filter((code) => code.includes('sluice-api') || code.includes('sluice-maintenance'));
+    expect(bundles).toHaveLength(2);
+    for (const code of bundles) {
+      // esbuild's keepNames pins each class's name as a string next to the class
+      for (const name of ['SluiceError', 'RetriableError', 'TopicNotFoundError']) {
+        expect(code, name).toMatch(new RegExp(`["']${name}["']`));
+      }
+    }
+  });
+
   it('has the maintenance schedule, a dashboard and alarms', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
@@ -136,6 +174,14 @@ describe('Sluice stack', () => {
     Template.fromStack(custom).hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'MaxConsumerLag',
       Threshold: 500,
+    });
+    // every unexpected error is counted, and one is enough to alarm
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'UnexpectedErrors',
+      Namespace: 'Sluice',
+      Dimensions: [{ Name: 'service', Value: 'sluice-api' }],
+      Threshold: 1,
+      EvaluationPeriods: 1,
     });
     template.hasOutput('ApiUrl', {});
     template.hasOutput('Bucket', {});

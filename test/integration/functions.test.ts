@@ -5,7 +5,7 @@
  * is not emulated: the handlers run in this process.)
  */
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { realStores } from '../support/real';
 
 type Handler = (
@@ -147,5 +147,42 @@ describe('Lambda handlers in-process', () => {
     const overall = emf.find((m) => 'MaxConsumerLag' in m);
     expect(overall).toMatchObject({ MaxConsumerLag: 3 });
     expect(overall.Group).toBeUndefined();
+  });
+
+  it('logs an unexpected error once with its stack and request id, and counts it for the alarm', async () => {
+    // a table that does not exist: DynamoDB says ResourceNotFound, which no code path expects
+    vi.resetModules();
+    process.env.SLUICE_TABLE = 'no-such-table';
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    const broken = (await import('../../functions/api')).handler as unknown as Handler;
+    const lines: string[] = [];
+    const capture = (stream: NodeJS.WriteStream) => {
+      const write = stream.write.bind(stream);
+      stream.write = ((chunk: string | Uint8Array) => {
+        lines.push(...String(chunk).split('\n'));
+        return true;
+      }) as typeof stream.write;
+      return () => {
+        stream.write = write;
+      };
+    };
+    const restore = [capture(process.stdout), capture(process.stderr)];
+    let r: Awaited<ReturnType<Handler>>;
+    try {
+      r = await broken(urlEvent('POST', '/v1/topics', { name: 'nowhere', partitions: 1 }), {
+        ...context,
+        awsRequestId: 'req-7f3a',
+      });
+    } finally {
+      for (const undo of restore) undo();
+    }
+    expect(r.statusCode).toBe(500);
+    expect(JSON.parse(r.body).error).toMatchObject({ code: 'INTERNAL', requestId: 'req-7f3a', retriable: false });
+    const logged = lines.filter((l) => l.includes('unexpected error')).map((l) => JSON.parse(l));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ level: 'ERROR', method: 'POST', route: '/v1/topics', requestId: 'req-7f3a' });
+    expect(JSON.stringify(logged[0])).toContain('ResourceNotFoundException');
+    const emf = lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+    expect(emf.find((m) => 'UnexpectedErrors' in m)).toMatchObject({ UnexpectedErrors: 1, service: 'sluice-api' });
   });
 });

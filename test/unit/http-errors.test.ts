@@ -1,0 +1,100 @@
+/**
+ * Unexpected errors (bugs, corrupt data) are logged once with their stack, method, route and
+ * request id; the client gets INTERNAL with the request id and no internals, and `retriable`
+ * says whether retrying this request is safe.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CorruptDataError } from '../../lib/errors';
+import { createHttpApp } from '../../lib/http/app';
+import type { UnexpectedError } from '../../lib/http/errors';
+import { SluiceLog } from '../../lib/log/log';
+import { MemoryLogMetadataStore } from '../../lib/storage/memory-log-metadata-store';
+import { MemoryObjectStore } from '../../lib/storage/memory-object-store';
+
+/** A store with a bug: reading the topic "explode" throws a TypeError, "rotten" corrupt data. */
+function buggyLog() {
+  const metadata = new MemoryLogMetadataStore();
+  const getTopic = metadata.getTopic.bind(metadata);
+  metadata.getTopic = async (name: string) => {
+    if (name === 'explode') throw new TypeError("Cannot read properties of undefined (reading 'nextOffset')");
+    if (name === 'rotten') throw new CorruptDataError('chunk at s/1@0 failed its CRC check');
+    return getTopic(name);
+  };
+  return new SluiceLog({ objects: new MemoryObjectStore(), metadata });
+}
+
+const post = (body: unknown, headers: Record<string, string> = {}) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+});
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('unexpected errors', () => {
+  it('are reported once with stack, method, route and request id; the client gets INTERNAL and the id', async () => {
+    const reported: UnexpectedError[] = [];
+    const app = createHttpApp(buggyLog(), { onUnexpectedError: (u) => reported.push(u) });
+    const res = await app.request('/v1/topics/explode/records', post({ records: [{ value: 'x' }] }));
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as { error: Record<string, unknown> };
+    const requestId = res.headers.get('x-request-id');
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(body.error).toMatchObject({ code: 'INTERNAL', retriable: false, requestId });
+    // the client is told what to do, not what broke
+    expect(String(body.error.message)).toContain(requestId);
+    expect(String(body.error.message)).not.toContain('nextOffset');
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toMatchObject({ method: 'POST', route: '/v1/topics/:t/records', requestId });
+    expect((reported[0]?.error as Error).stack).toContain('TypeError');
+  });
+
+  it('are retriable exactly when retrying the request is safe: reads, and writes with an Idempotency-Key', async () => {
+    const app = createHttpApp(buggyLog(), { onUnexpectedError: () => {} });
+    const retriable = async (r: Response) => ((await r.json()) as { error: { retriable: boolean } }).error.retriable;
+    expect(await retriable(await app.request('/v1/topics/explode'))).toBe(true);
+    expect(await retriable(await app.request('/v1/topics/explode/records', post({ records: [{ value: 'x' }] })))).toBe(
+      false,
+    );
+    const keyed = post({ records: [{ value: 'x' }] }, { 'idempotency-key': 'order-1' });
+    expect(await retriable(await app.request('/v1/topics/explode/records', keyed))).toBe(true);
+  });
+
+  it('corrupt data is reported too, and keeps its own code', async () => {
+    const reported: UnexpectedError[] = [];
+    const app = createHttpApp(buggyLog(), { onUnexpectedError: (u) => reported.push(u) });
+    const res = await app.request('/v1/topics/rotten');
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('CORRUPT_DATA');
+    expect(reported).toHaveLength(1);
+  });
+
+  it('expected errors are not reported; every answer carries a request id', async () => {
+    const reported: UnexpectedError[] = [];
+    const app = createHttpApp(buggyLog(), { onUnexpectedError: (u) => reported.push(u) });
+    const missing = await app.request('/v1/topics/nope');
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('x-request-id')).toBeTruthy();
+    expect((await app.request('/v1/health')).headers.get('x-request-id')).toBeTruthy();
+    expect(reported).toEqual([]);
+  });
+
+  it('by default go to stderr as one JSON line with the stack', async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+    const app = createHttpApp(buggyLog());
+    const res = await app.request('/v1/topics/explode');
+    expect(lines).toHaveLength(1);
+    const logged = JSON.parse(lines[0] as string);
+    expect(logged).toMatchObject({
+      level: 'ERROR',
+      message: 'unexpected error',
+      method: 'GET',
+      route: '/v1/topics/:t',
+      requestId: res.headers.get('x-request-id'),
+    });
+    expect(logged.error.stack).toContain('TypeError');
+  });
+});
