@@ -13,6 +13,14 @@
  * - A failing record is retried `retry.attempts` times with backoff; then, with a
  *   `deadLetterTopic`, it is produced there with error headers and committed past, so one
  *   poison record cannot block a partition. Without one the consumer stops with the error.
+ *   A failing `eachBatch` is retried whole, then bisected (as Lambda's
+ *   BisectBatchOnFunctionError): halves that succeed are processed, and only the records
+ *   that fail alone are dead-lettered — never a record that was not tried alone.
+ * - A handler that makes no progress (a message done, `resolveOffset`, `heartbeat`) for
+ *   `maxProcessingMs` — Kafka's `max.poll.interval.ms` — loses its partition: the member
+ *   releases the lease and tells the group not to give it back while the handler still
+ *   runs, reports it through `onPartitionsRevoked` (reason `timeout`), and another member
+ *   takes over from the committed offset (at-least-once).
  */
 import { type Clock, systemClock } from '../clock';
 import { InvalidArgumentError, isRetriable, SluiceError } from '../errors';
@@ -39,6 +47,11 @@ export interface ConsumerOptions {
   readonly deadLetterTopic?: string;
   /** Stop processing this long before a lease expires without renewal. @default 1000 */
   readonly maxClockSkewMs?: number;
+  /**
+   * A handler that makes no progress for this long loses its partition (see the module
+   * comment). @default 300000 (5 minutes, Kafka's max.poll.interval.ms)
+   */
+  readonly maxProcessingMs?: number;
 }
 
 /** A batch of one partition. */
@@ -50,9 +63,28 @@ export interface Batch {
 }
 
 /** What `run` takes. */
+/** What `eachBatch` is handed (kafkajs's shape). */
+export interface EachBatchPayload {
+  readonly batch: Batch;
+  /** Marks `offset` (and everything before it in the batch) processed: committed even if the handler fails later. */
+  resolveOffset(offset: number | string): void;
+  /** Tells the consumer the handler is alive (resets its `maxProcessingMs` deadline). Heartbeats themselves run on their own. */
+  heartbeat(): Promise<void>;
+  /** False once the partition is no longer this member's: stop and return. */
+  isRunning(): boolean;
+  /** True once the partition is no longer this member's (kafkajs's `isStale`). */
+  isStale(): boolean;
+}
+
+/** What `run` takes. */
 export interface RunOptions {
   readonly eachMessage?: (p: { topic: string; partition: number; message: LogRecord }) => Promise<void>;
-  readonly eachBatch?: (p: { batch: Batch; isRunning: () => boolean }) => Promise<void>;
+  readonly eachBatch?: (p: EachBatchPayload) => Promise<void>;
+  /**
+   * With eachBatch: a batch whose handler returns counts as processed whole. With `false`
+   * only what the handler resolved does; the rest is delivered again. @default true
+   */
+  readonly eachBatchAutoResolve?: boolean;
   /** Commit processed offsets automatically. @default true */
   readonly autoCommit?: boolean;
   /** @default 5000 */
@@ -60,7 +92,18 @@ export interface RunOptions {
   /** Also commit after this many processed records. @default none */
   readonly autoCommitThreshold?: number;
   /** Told when partitions are revoked or lost. */
-  readonly onPartitionsRevoked?: (p: { topic: string; partition: number; reason: 'revoked' | 'lost' }[]) => void;
+  readonly onPartitionsRevoked?: (p: RevokedPartition[]) => void;
+}
+
+/**
+ * Why a partition left this member: `revoked` (the group moved it; handed over after the
+ * batch in hand), `lost` (its lease could not be kept), `timeout` (its handler overran
+ * `maxProcessingMs`).
+ */
+export interface RevokedPartition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly reason: 'revoked' | 'lost' | 'timeout';
 }
 
 interface Owned {
@@ -76,6 +119,14 @@ interface Owned {
   revoked: boolean;
   worker?: Promise<void>;
   abort: AbortController;
+  /** While a handler runs: when it last made progress. */
+  busySinceMs?: number;
+  /** Called when its handler overran `maxProcessingMs`: frees the slot it held. */
+  stalled?: () => void;
+  /** The handler call in progress (it may outlive the partition when it overran). */
+  handler?: Promise<void>;
+  /** Its handler overran its deadline; the partition was given up. */
+  overdue?: boolean;
 }
 
 const key = (topic: string, partition: number) => `${topic}#${partition}`;
@@ -89,6 +140,9 @@ export class Consumer {
   private readonly paused = new Set<string>();
   private readonly seeks = new Map<string, number>();
   private release: { topic: string; partition: number; epoch: number }[] = [];
+  /** Partitions whose handler overran its deadline and still runs: the group must not give them back. */
+  private readonly stalled = new Map<string, { topic: string; partition: number; owned: Owned }>();
+  private readonly maxProcessingMs: number;
   private running = false;
   private stopping = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -112,6 +166,10 @@ export class Consumer {
     const problem = groupNameProblem(options?.groupId);
     if (problem) throw new InvalidArgumentError(`a consumer needs a valid groupId: ${problem}`);
     this.slots = options.partitionsConsumedConcurrently ?? 1;
+    this.maxProcessingMs = options.maxProcessingMs ?? 300_000;
+    if (!Number.isSafeInteger(this.maxProcessingMs) || this.maxProcessingMs < 100) {
+      throw new InvalidArgumentError(`maxProcessingMs ${options.maxProcessingMs} must be an integer ≥ 100`);
+    }
     this.stopped = new Promise((r) => {
       this.stoppedResolve = r;
     });
@@ -182,7 +240,8 @@ export class Consumer {
     if (!this.running || this.stopping) return this.stopped.then(() => undefined);
     this.stopping = true;
     clearTimeout(this.heartbeatTimer);
-    await Promise.allSettled([...this.owned.values()].map((o) => o.worker));
+    // finish the batches in hand, but a handler past its processing deadline is left behind
+    await Promise.allSettled([...this.owned.values()].map((o) => this.finishedOrOverdue(o)));
     if (this.run_?.autoCommit !== false) await this.commitProcessed().catch(() => {});
     if (this.memberId) await this.transport.leaveGroup(this.options.groupId, this.memberId).catch(() => {});
     this.running = false;
@@ -261,18 +320,20 @@ export class Consumer {
   }
 
   private async beat(): Promise<void> {
+    const overdue = this.stallOverdue();
     const release = this.release;
     const r = await this.transport.heartbeat(this.options.groupId, {
       ...(this.memberId ? { memberId: this.memberId } : {}),
       topics: this.topics,
       ...(release.length ? { release } : {}),
+      stalled: [...this.stalled.values()].map(({ topic, partition }) => ({ topic, partition })),
     });
     this.release = this.release.filter((x) => !release.includes(x));
     this.memberId = r.memberId;
     this.heartbeatIntervalMs = r.heartbeatIntervalMs;
     if (this.stopping) return;
     const now = new Set(r.assignments.map((a) => key(a.topic, a.partition)));
-    const lost: { topic: string; partition: number; reason: 'revoked' | 'lost' }[] = [];
+    const lost: RevokedPartition[] = [...overdue];
     for (const [k, o] of this.owned) {
       if (!now.has(k) && !r.revoked.some((x) => key(x.topic, x.partition) === k)) {
         o.abort.abort();
@@ -315,10 +376,56 @@ export class Consumer {
     o.worker = this.work(o);
   }
 
+  /**
+   * Partitions whose handler made no progress for `maxProcessingMs`: each stops being this
+   * member's at once (its slot freed, its lease released in the next heartbeat, the group
+   * told not to give it back until the handler returns). What it had processed before is
+   * committed first; the handler's later progress is ignored (at-least-once).
+   */
+  private stallOverdue(): RevokedPartition[] {
+    const now = this.clock.nowMs();
+    const out: RevokedPartition[] = [];
+    for (const [k, o] of this.owned) {
+      if (o.busySinceMs === undefined || now - o.busySinceMs < this.maxProcessingMs) continue;
+      this.owned.delete(k);
+      this.stalled.set(k, { topic: o.topic, partition: o.partition, owned: o });
+      o.abort.abort();
+      o.stalled?.();
+      this.release.push({ topic: o.topic, partition: o.partition, epoch: o.epoch });
+      out.push({ topic: o.topic, partition: o.partition, reason: 'timeout' });
+      o.overdue = true;
+      // the handler may still return one day: then the group may give the partition back
+      void o.handler?.finally(() => {
+        if (this.stalled.get(k)?.owned === o) this.stalled.delete(k);
+      });
+    }
+    return out;
+  }
+
+  /** Resolves when the partition's worker is done, or once its handler is past its deadline. */
+  private async finishedOrOverdue(o: Owned): Promise<void> {
+    for (;;) {
+      const left =
+        o.busySinceMs === undefined ? this.maxProcessingMs : o.busySinceMs + this.maxProcessingMs - this.clock.nowMs();
+      const timer = new AbortController();
+      const outcome = await Promise.race([
+        (o.worker ?? Promise.resolve()).then(
+          () => 'done' as const,
+          () => 'done' as const,
+        ),
+        this.clock.sleep(Math.max(1, left), timer.signal).then(() => 'tick' as const),
+      ]);
+      timer.abort();
+      if (outcome === 'done') return;
+      if (o.busySinceMs !== undefined && this.clock.nowMs() - o.busySinceMs >= this.maxProcessingMs) return;
+    }
+  }
+
   /** Finish the in-flight batch of a revoked partition, commit it, release it. */
   private async handOver(o: Owned): Promise<void> {
     o.abort.abort();
-    await o.worker?.catch(() => {});
+    await this.finishedOrOverdue(o);
+    if (o.overdue) return; // given up already: released by the stall
     // with manual commits, what was not committed is redelivered to the next owner
     if (this.run_?.autoCommit !== false) await this.commitOne(o).catch(() => {});
     this.owned.delete(key(o.topic, o.partition));
@@ -385,8 +492,12 @@ export class Consumer {
           }
           throw e;
         }
-        if (fetched.records.length === 0 || !this.holds(o)) continue;
-        await this.slot(() => this.handle(o, fetched.records, fetched.highWatermark));
+        if (fetched.records.length === 0 || !this.holds(o)) {
+          // an idle partition still commits what was processed before, on the interval
+          await this.maybeAutoCommit();
+          continue;
+        }
+        await this.slot(o, () => this.handle(o, fetched.records, fetched.highWatermark));
         await this.maybeAutoCommit();
       }
     } catch (e) {
@@ -396,66 +507,143 @@ export class Consumer {
 
   private async handle(o: Owned, records: LogRecord[], highWatermark: number): Promise<void> {
     const run = this.run_ as RunOptions;
-    if (run.eachBatch) {
-      await this.withRetries(o, records[0] as LogRecord, () =>
-        (run.eachBatch as NonNullable<RunOptions['eachBatch']>)({
-          batch: { topic: o.topic, partition: o.partition, messages: records, highWatermark },
-          isRunning: () => this.holds(o),
-        }),
-      );
-      const last = records[records.length - 1] as LogRecord;
-      o.position = last.offset + 1;
-      o.processed = last.offset + 1;
-      this.sinceCommit += records.length;
-      return;
-    }
-    for (const message of records) {
-      if (!this.holds(o)) return; // lost the lease: stop at once
-      await this.withRetries(o, message, () =>
-        (run.eachMessage as NonNullable<RunOptions['eachMessage']>)({
-          topic: o.topic,
-          partition: o.partition,
-          message,
-        }),
-      );
-      o.position = message.offset + 1;
-      o.processed = message.offset + 1;
-      this.sinceCommit++;
+    o.busySinceMs = this.clock.nowMs();
+    try {
+      if (run.eachBatch) {
+        await this.handleBatch(o, run.eachBatch, records, highWatermark, run.eachBatchAutoResolve ?? true);
+        return;
+      }
+      const eachMessage = run.eachMessage as NonNullable<RunOptions['eachMessage']>;
+      for (const message of records) {
+        if (!this.holds(o)) return; // lost the lease: stop at once
+        try {
+          await this.retrying(o, () => eachMessage({ topic: o.topic, partition: o.partition, message }));
+        } catch (e) {
+          if (!this.holds(o)) return;
+          await this.deadLetter(o, message, e);
+        }
+        this.processedThrough(o, message.offset + 1);
+      }
+    } finally {
+      o.busySinceMs = undefined;
     }
   }
 
-  private async withRetries(o: Owned, first: LogRecord, fn: () => Promise<void>): Promise<void> {
+  /**
+   * One fetched batch through `eachBatch`: whole, with retries; if it keeps failing, what
+   * the handler resolved counts, and the rest is bisected — each half retried on its own —
+   * until the records that fail alone are found and dead-lettered (or, without a dead-
+   * letter topic, the consumer stops with the error, having kept what was resolved).
+   */
+  private async handleBatch(
+    o: Owned,
+    eachBatch: NonNullable<RunOptions['eachBatch']>,
+    records: LogRecord[],
+    highWatermark: number,
+    autoResolve: boolean,
+  ): Promise<void> {
+    let resolved = -1;
+    const attempt = (messages: LogRecord[]) => {
+      const first = (messages[0] as LogRecord).offset;
+      const last = (messages[messages.length - 1] as LogRecord).offset;
+      return eachBatch({
+        batch: { topic: o.topic, partition: o.partition, messages, highWatermark },
+        resolveOffset: (offset) => {
+          const n = Number(offset);
+          if (!Number.isSafeInteger(n) || n < first || n > last) {
+            throw new InvalidArgumentError(
+              `resolveOffset(${String(offset)}) is outside this batch [${first}, ${last}]`,
+            );
+          }
+          if (n > resolved && this.holds(o)) {
+            resolved = n;
+            this.processedThrough(o, n + 1);
+          }
+        },
+        heartbeat: async () => this.progressed(o),
+        isRunning: () => this.holds(o),
+        isStale: () => !this.holds(o),
+      });
+    };
+    const process = async (messages: LogRecord[]): Promise<void> => {
+      const last = messages[messages.length - 1] as LogRecord;
+      let failure: unknown;
+      try {
+        await this.retrying(o, () => attempt(messages));
+        // without auto-resolve only what was resolved counts; the rest comes again
+        if (autoResolve && this.holds(o)) this.processedThrough(o, last.offset + 1);
+        return;
+      } catch (e) {
+        failure = e;
+      }
+      if (!this.holds(o)) return;
+      const rest = messages.filter((m) => m.offset > resolved);
+      if (rest.length === 0) return;
+      if (!this.options.deadLetterTopic || !this.deadLetters) throw failure;
+      if (rest.length === 1) {
+        const poison = rest[0] as LogRecord;
+        await this.deadLetter(o, poison, failure);
+        this.processedThrough(o, poison.offset + 1);
+        return;
+      }
+      const mid = Math.ceil(rest.length / 2);
+      await process(rest.slice(0, mid));
+      if (this.holds(o)) await process(rest.slice(mid));
+    };
+    await process(records);
+    // re-deliver from the first unprocessed offset (auto-resolve off, or a partial failure)
+    if (this.holds(o) && o.processed !== undefined) o.position = o.processed;
+  }
+
+  /** Processed up to `next` (exclusive): the next fetch and commit start there; resets the deadline. */
+  private processedThrough(o: Owned, next: number): void {
+    const from = o.processed ?? o.position ?? next - 1;
+    if (next <= from && o.processed !== undefined) return;
+    this.sinceCommit += Math.max(0, next - from);
+    o.position = next;
+    o.processed = next;
+    this.progressed(o);
+  }
+
+  private progressed(o: Owned): void {
+    if (o.busySinceMs !== undefined) o.busySinceMs = this.clock.nowMs();
+  }
+
+  /** Runs `fn`, retrying `retry.attempts` times in all with backoff; throws the last error. */
+  private async retrying(o: Owned, fn: () => Promise<void>): Promise<void> {
     const attempts = this.options.retry?.attempts ?? 3;
     const initial = this.options.retry?.initialRetryMs ?? 100;
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn();
       } catch (e) {
-        if (attempt < attempts) {
-          await this.clock.sleep(Math.min(10_000, initial * 2 ** (attempt - 1)));
-          continue;
-        }
-        if (!this.options.deadLetterTopic || !this.deadLetters) throw e;
-        const err = e as Error;
-        await this.deadLetters.send({
-          topic: this.options.deadLetterTopic,
-          messages: [
-            {
-              key: first.key,
-              value: first.value,
-              timestamp: first.timestamp,
-              headers: {
-                ...Object.fromEntries(first.headers.map(([n, v]) => [n, v])),
-                'x-sluice-error': String(err?.message ?? err),
-                'x-sluice-error-attempts': String(attempts),
-                'x-sluice-source': `${o.topic}/${o.partition}/${first.offset}`,
-              },
-            },
-          ],
-        });
-        return;
+        if (attempt >= attempts || !this.holds(o)) throw e;
+        await this.clock.sleep(Math.min(10_000, initial * 2 ** (attempt - 1)), o.abort.signal);
+        this.progressed(o); // a handler that fails and is retried is not hung
       }
     }
+  }
+
+  /** Produces a record that keeps failing to the dead-letter topic, with the error; throws without one. */
+  private async deadLetter(o: Owned, record: LogRecord, e: unknown): Promise<void> {
+    if (!this.options.deadLetterTopic || !this.deadLetters) throw e;
+    const err = e as Error;
+    await this.deadLetters.send({
+      topic: this.options.deadLetterTopic,
+      messages: [
+        {
+          key: record.key,
+          value: record.value,
+          timestamp: record.timestamp,
+          headers: {
+            ...Object.fromEntries(record.headers.map(([n, v]) => [n, v])),
+            'x-sluice-error': String(err?.message ?? err),
+            'x-sluice-error-attempts': String(this.options.retry?.attempts ?? 3),
+            'x-sluice-source': `${o.topic}/${o.partition}/${record.offset}`,
+          },
+        },
+      ],
+    });
   }
 
   private async maybeAutoCommit(): Promise<void> {
@@ -492,14 +680,34 @@ export class Consumer {
     }
   }
 
-  private async slot<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a partition's handler in one of the `partitionsConsumedConcurrently` slots. A
+   * handler that overruns its deadline gives its slot back at once (it keeps running, but
+   * other partitions no longer wait for it).
+   */
+  private async slot(o: Owned, fn: () => Promise<void>): Promise<void> {
     while (this.slots === 0) await new Promise<void>((r) => this.waiting.push(r));
     this.slots--;
-    try {
-      return await fn();
-    } finally {
+    let freed = false;
+    const free = () => {
+      if (freed) return;
+      freed = true;
       this.slots++;
       this.waiting.shift()?.();
+    };
+    const overdue = new Promise<void>((resolve) => {
+      o.stalled = () => {
+        free();
+        resolve();
+      };
+    });
+    const running = fn();
+    o.handler = running;
+    running.catch(() => {}); // still observed below unless the handler was left behind
+    try {
+      await Promise.race([running, overdue]);
+    } finally {
+      free();
     }
   }
 

@@ -35,6 +35,7 @@ export interface Transport {
       memberId?: string;
       topics: readonly string[];
       release?: readonly { topic: string; partition: number; epoch: number }[];
+      stalled?: readonly { topic: string; partition: number }[];
     },
   ): Promise<HeartbeatResult>;
   leaveGroup(group: string, memberId: string): Promise<void>;

@@ -7,7 +7,8 @@
  * makes it cooperative and sticky — Kafka's CooperativeStickyAssignor takes the current
  * assignment as input for the same reason:
  *
- * 1. quota: a partition's eligible members are the live members subscribed to its topic;
+ * 1. quota: a partition's eligible members are the live members subscribed to its topic
+ *    (less a member that reports it stalled: its handler there overran its deadline);
  *    members get balanced counts (⌊P/n⌋ or ⌈P/n⌉, computed over all partitions); the ⌈⌉
  *    slots go to the members that own the most now, so fewer partitions than members
  *    never moves a partition to a newcomer.
@@ -31,6 +32,8 @@ export interface TopicPartition {
 export interface MemberSubscription {
   readonly memberId: string;
   readonly topics: readonly string[];
+  /** Partitions (`tpKey`) it must not get now (its handler for them overran its deadline). */
+  readonly stalled?: readonly string[];
 }
 
 /** Key of a topic-partition in assignment maps. */
@@ -54,8 +57,10 @@ export function assignPartitions(
 ): Map<string, string> {
   const sorted = [...members].sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
   const subs = new Map(sorted.map((m) => [m.memberId, new Set(m.topics)]));
-  const eligible = (tp: TopicPartition) =>
-    sorted.filter((m) => subs.get(m.memberId)?.has(tp.topic)).map((m) => m.memberId);
+  const stalled = new Map(sorted.map((m) => [m.memberId, new Set(m.stalled ?? [])]));
+  const may = (memberId: string, tp: TopicPartition) =>
+    (subs.get(memberId)?.has(tp.topic) ?? false) && !stalled.get(memberId)?.has(tpKey(tp));
+  const eligible = (tp: TopicPartition) => sorted.filter((m) => may(m.memberId, tp)).map((m) => m.memberId);
   const assignable = [...partitions]
     .filter((tp) => eligible(tp).length > 0)
     .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
@@ -69,7 +74,7 @@ export function assignPartitions(
   const ownedNow = new Map<string, number>();
   for (const tp of assignable) {
     const o = owners.get(tpKey(tp));
-    if (o !== undefined && subs.has(o)) ownedNow.set(o, (ownedNow.get(o) ?? 0) + 1);
+    if (o !== undefined && subs.has(o) && !stalled.get(o)?.has(tpKey(tp))) ownedNow.set(o, (ownedNow.get(o) ?? 0) + 1);
   }
   const byOwnership = [...sorted].sort((a, b) => (ownedNow.get(b.memberId) ?? 0) - (ownedNow.get(a.memberId) ?? 0));
   const quota = new Map(byOwnership.map((m, i) => [m.memberId, base + (i < extra ? 1 : 0)]));
@@ -79,7 +84,7 @@ export function assignPartitions(
   const keptBy = new Map<string, TopicPartition[]>();
   for (const tp of assignable) {
     const owner = owners.get(tpKey(tp));
-    if (owner !== undefined && subs.get(owner)?.has(tp.topic)) {
+    if (owner !== undefined && may(owner, tp)) {
       const list = keptBy.get(owner) ?? [];
       list.push(tp);
       keptBy.set(owner, list);

@@ -100,6 +100,11 @@ export async function heartbeat(
     memberId?: string;
     topics: readonly string[];
     release?: readonly { topic: string; partition: number; epoch: number }[];
+    /**
+     * Partitions this member must not be given while their handler, past its processing
+     * deadline, still runs (it releases their leases in the same call); [] clears it.
+     */
+    stalled?: readonly { topic: string; partition: number }[];
   },
 ): Promise<HeartbeatResult> {
   checkGroup(group);
@@ -124,7 +129,11 @@ export async function heartbeat(
   const topicNames = myTopics.map((t) => t.name);
   const sameTopics =
     mine !== undefined && mine.topics.length === topicNames.length && mine.topics.every((t, i) => t === topicNames[i]);
-  const fresh = sameTopics && now - mine.lastHeartbeatMs < s.sessionTimeoutMs / 3;
+  const stalled = [...new Set((req.stalled ?? []).map((x) => tpKey(x)))].sort();
+  const sameStalled = (mine?.stalled ?? []).join('\u0000') === stalled.join('\u0000');
+  // every member computes the target from the stored member items, so a change of what
+  // this member may not take is written at once, not at the next refresh
+  const fresh = sameTopics && sameStalled && now - mine.lastHeartbeatMs < s.sessionTimeoutMs / 3;
   if (!fresh) {
     // a (re)joining member or a new subscription: record which topics the group uses first,
     // so a member never exists unregistered (lag metrics and topic purge enumerate the registry)
@@ -135,12 +144,24 @@ export async function heartbeat(
       );
     await d.groups.putMember(
       group,
-      { memberId, topics: topicNames, lastHeartbeatMs: now, sessionTimeoutMs: s.sessionTimeoutMs },
+      {
+        memberId,
+        topics: topicNames,
+        lastHeartbeatMs: now,
+        sessionTimeoutMs: s.sessionTimeoutMs,
+        ...(stalled.length ? { stalled } : {}),
+      },
       now + 2 * s.sessionTimeoutMs,
     );
   }
   const live = state.members.filter((m) => m.memberId !== memberId && m.lastHeartbeatMs + m.sessionTimeoutMs > now);
-  live.push({ memberId, topics: topicNames, lastHeartbeatMs: now, sessionTimeoutMs: s.sessionTimeoutMs });
+  live.push({
+    memberId,
+    topics: topicNames,
+    lastHeartbeatMs: now,
+    sessionTimeoutMs: s.sessionTimeoutMs,
+    ...(stalled.length ? { stalled } : {}),
+  });
 
   // every topic any live member subscribes to
   const topicsByName = new Map(myTopics.map((t) => [t.name, t]));

@@ -42,6 +42,13 @@ const JoinBody = z
     memberId: MemberId.optional(),
     topics: z.array(z.string()).min(1).max(100),
     release: z.array(TopicPartitionEpoch).max(1024).optional(),
+    stalled: z
+      .array(z.object({ topic: z.string(), partition: z.number().int().min(0).max(1023) }).strict())
+      .max(1024)
+      .optional()
+      .openapi({
+        description: 'Partitions whose handler overran its processing deadline: not to be given to this member',
+      }),
   })
   .strict()
   .openapi('Heartbeat');

@@ -45,6 +45,7 @@ export class DynamoGroupStore implements GroupStore {
             topics: [...m.topics],
             lastHeartbeatMs: m.lastHeartbeatMs,
             sessionTimeoutMs: m.sessionTimeoutMs,
+            ...(m.stalled?.length ? { stalled: [...m.stalled] } : {}),
             expiresAtMs,
             [TTL_ATTRIBUTE]: Math.ceil(expiresAtMs / 1000) + 3600,
           },
@@ -315,6 +316,7 @@ function parseMember(item: Item): MemberRecord {
     topics: (item.topics as string[] | undefined) ?? [],
     lastHeartbeatMs: item.lastHeartbeatMs as number,
     sessionTimeoutMs: item.sessionTimeoutMs as number,
+    ...(Array.isArray(item.stalled) && item.stalled.length ? { stalled: item.stalled as string[] } : {}),
   };
 }
 

@@ -30,7 +30,13 @@ export class MemoryGroupStore implements GroupStore {
   }
 
   async putMember(group: string, member: MemberRecord, expiresAtMs: number): Promise<void> {
-    this.g(group).members.set(member.memberId, { ...member, topics: [...member.topics], expiresAtMs });
+    const { stalled, ...rest } = member;
+    this.g(group).members.set(member.memberId, {
+      ...rest,
+      topics: [...member.topics],
+      ...(stalled?.length ? { stalled: [...stalled] } : {}),
+      expiresAtMs,
+    });
   }
 
   async deleteMember(group: string, memberId: string): Promise<void> {
@@ -41,7 +47,11 @@ export class MemoryGroupStore implements GroupStore {
     const g = this.g(group);
     return {
       members: [...g.members.values()]
-        .map(({ expiresAtMs: _, ...m }) => ({ ...m, topics: [...m.topics] }))
+        .map(({ expiresAtMs: _, ...m }) => ({
+          ...m,
+          topics: [...m.topics],
+          ...(m.stalled ? { stalled: [...m.stalled] } : {}),
+        }))
         .sort((a, b) => (a.memberId < b.memberId ? -1 : 1)),
       leases: [...g.leases.values()].map((l) => ({ ...l })).sort(byTp),
       offsets: [...g.offsets.values()].map((o) => ({ ...o })).sort(byTp),

@@ -298,6 +298,11 @@ export interface MemberRecord {
   readonly topics: readonly string[];
   readonly lastHeartbeatMs: number;
   readonly sessionTimeoutMs: number;
+  /**
+   * Partitions (`topic#partition`) this member must not be given now: their handler
+   * overran its processing deadline and is still running. Sorted; absent when none.
+   */
+  readonly stalled?: readonly string[];
 }
 
 /** A partition lease: who may consume it, under which fencing epoch, until when. */

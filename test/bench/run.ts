@@ -15,10 +15,14 @@
  *   and the implied AWS cost per GB at us-east-1 list prices
  * - maintenance: index entries per GB before and after segment compaction, and the requests
  *   and cost of a steady-state run of the job per GB retained per day
+ * - open loop: one producer with default options offered 100, 1,000 and 5,000 single keyed
+ *   sends per second (not awaited one by one): acknowledged rate, records per produce call,
+ *   ack p50/p99 — the closed-loop rows above cannot show a producer that falls behind
  */
 import { performance } from 'node:perf_hooks';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { PRODUCER_DEFAULTS } from '../../lib/client/producer';
 import { Sluice } from '../../lib/client/sluice';
 import { systemClock } from '../../lib/clock';
 import { systemRandom } from '../../lib/ids';
@@ -38,6 +42,7 @@ const json = process.argv.includes('--json');
 const PHASE_MS = Number(process.env.SLUICE_BENCH_SECONDS ?? 6) * 1000;
 const TOPIC_ID = '0f0e0d0c-0b0a-4908-8706-050403020100';
 const KIB = Buffer.alloc(1024, 7);
+const OPEN_LOOP_RATES = [100, 1000, 5000];
 
 const progress = (m: string) => {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${m}`);
@@ -328,6 +333,48 @@ async function main() {
     };
     results.produce = produce;
 
+    // 3b. open loop: one default producer offered single keyed 1 KiB sends at a fixed rate,
+    // never awaited one by one (a service answering its own traffic); what was acknowledged
+    // during the phase, how many records each produce call carried, and the ack latency
+    await admin.createTopic({ name: 'openloop', partitions: 12 });
+    const openLoop: Record<string, number>[] = [];
+    for (const offered of OPEN_LOOP_RATES) {
+      progress(`open loop: ${offered} sends/s, default producer options ...`);
+      s3Counts.clear();
+      const sluice = new Sluice({ stores });
+      const producer = sluice.producer();
+      const lat: number[] = [];
+      let sent = 0;
+      const start = performance.now();
+      const end = start + PHASE_MS;
+      const inFlight: Promise<void>[] = [];
+      while (performance.now() < end) {
+        const due = Math.floor(((performance.now() - start) / 1000) * offered);
+        for (; sent < due; sent++) {
+          const t = performance.now();
+          inFlight.push(
+            producer.send({ topic: 'openloop', messages: [{ key: `key-${sent % 10_000}`, value: KIB }] }).then(() => {
+              if (performance.now() <= end) lat.push(performance.now() - t);
+            }),
+          );
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      const callsDuringPhase = s3Counts.get('PutObjectCommand') ?? 0;
+      await producer.close();
+      await Promise.all(inFlight);
+      lat.sort((a, b) => a - b);
+      openLoop.push({
+        offeredPerSec: offered,
+        ackedPerSec: Math.round(lat.length / (PHASE_MS / 1000)),
+        ackedShare: +(lat.length / Math.max(1, sent)).toFixed(3),
+        recordsPerCall: +(lat.length / Math.max(1, callsDuringPhase)).toFixed(1),
+        p50ms: +pct(lat, 50).toFixed(1),
+        p99ms: +pct(lat, 99).toFixed(1),
+      });
+    }
+    results.openLoop = { lingerMs: PRODUCER_DEFAULTS.lingerMs, phases: openLoop };
+
     // 4. fetch: read everything of one partition back
     progress('fetch: reading back ...');
     s3Counts.clear();
@@ -538,6 +585,7 @@ function printTable(r: Record<string, unknown>) {
       usdPerGBMonthAt8MiBObjects: number;
     };
   };
+  const ol = r.openLoop as { lingerMs: number; phases: Record<string, number>[] } | undefined;
   const row = (...cells: (string | number)[]) => cells.map((x, i) => String(x).padStart(i === 0 ? 22 : 10)).join(' ');
   console.log(
     [
@@ -555,6 +603,19 @@ function printTable(r: Record<string, unknown>) {
       '',
       row('producers (client)', 'records/s', 'MB/s', 'p50 ms', 'p99 ms'),
       ...produce.map((p) => row(p.producers, p.recordsPerSec, p.MBps, p.p50ms, p.p99ms)),
+      '',
+      `open loop, one producer with default options (lingerMs ${ol?.lingerMs}), single keyed 1 KiB sends, 12 partitions:`,
+      row('offered sends/s', 'acked/s', 'acked', 'rec/call', 'p50 ms', 'p99 ms'),
+      ...(ol?.phases ?? []).map((p) =>
+        row(
+          p.offeredPerSec as number,
+          p.ackedPerSec as number,
+          `${Math.round((p.ackedShare as number) * 100)} %`,
+          p.recordsPerCall as number,
+          p.p50ms as number,
+          p.p99ms as number,
+        ),
+      ),
       '',
       `fetch: ${f.recordsPerSec} records/s, ${f.MBps} MB/s, read amplification ${f.readAmplification}`,
       `per MB produced: ${c.s3PutsPerMB} S3 PUTs, ${c.ddbWriteUnitsPerMB} DynamoDB write units, ${c.ddbReadUnitsPerMB} read units${c.capacityEstimated ? ' (capacity estimated from item sizes: the emulator reports none)' : ''}`,

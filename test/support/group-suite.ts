@@ -107,6 +107,29 @@ export function groupSuite(name: string, make: GroupStoresFactory) {
       expect(taken.sort((x, y) => x - y)).toEqual(deadOnes);
     });
 
+    it('a member that reports a partition stalled releases it and is not given it back; the others take it', async () => {
+      const { deps } = await setup(4);
+      const first = await settle(deps, 'gs', ['m-a', 'm-b']);
+      const stuck = (first.get('m-a')?.assignments ?? [])[0] as HeartbeatResult['assignments'][number];
+      const a = await heartbeat(deps, 'gs', {
+        memberId: 'm-a',
+        topics: ['events'],
+        release: [{ topic: 'events', partition: stuck.partition, epoch: stuck.epoch }],
+        stalled: [{ topic: 'events', partition: stuck.partition }],
+      });
+      expect(owned(a)).not.toContain(stuck.partition);
+      const b = await heartbeat(deps, 'gs', { memberId: 'm-b', topics: ['events'] });
+      expect(owned(b)).toContain(stuck.partition);
+      expect(b.assignments.find((x) => x.partition === stuck.partition)?.epoch).toBe(stuck.epoch + 1);
+      // the stalled list is stored: every member computes the same target from it
+      const { members } = await deps.groups.readGroup('gs');
+      expect(members.find((m) => m.memberId === 'm-a')?.stalled).toEqual([`events#${stuck.partition}`]);
+      // once the handler returns, the member says so; the partition stays with its new owner
+      const cleared = await heartbeat(deps, 'gs', { memberId: 'm-a', topics: ['events'], stalled: [] });
+      expect(owned(cleared)).not.toContain(stuck.partition);
+      expect((await deps.groups.readGroup('gs')).members.find((m) => m.memberId === 'm-a')?.stalled).toBeUndefined();
+    });
+
     it('a paused member that lost its lease is fenced and no longer assigned', async () => {
       const { deps, clock, log } = await setup(2);
       await log.append({

@@ -35,6 +35,25 @@ describe('sticky leaderless assignor', () => {
     }
   });
 
+  it('never gives a member a partition it reports stalled, even one it owns; the rest stays put', () => {
+    const before = assignPartitions(members('m1', 'm2'), parts('t', 4), new Map());
+    const [stuck] = [...before].find(([, m]) => m === 'm1') as [string, string];
+    const after = assignPartitions(
+      [
+        { memberId: 'm1', topics: ['t'], stalled: [stuck] },
+        { memberId: 'm2', topics: ['t'] },
+      ],
+      parts('t', 4),
+      before,
+    );
+    expect(after.get(stuck)).toBe('m2');
+    for (const [k, m] of before) if (k !== stuck) expect(after.get(k)).toBe(m);
+    // a partition only a stalled member could take stays unassigned
+    const alone = assignPartitions([{ memberId: 'm1', topics: ['t'], stalled: ['t#0'] }], parts('t', 2), new Map());
+    expect(alone.has('t#0')).toBe(false);
+    expect(alone.get('t#1')).toBe('m1');
+  });
+
   it('assigns a topic only to its subscribers', () => {
     const a = assignPartitions(
       [
