@@ -80,6 +80,8 @@ export async function startLocalStack(progress: Progress = () => {}): Promise<Lo
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? dir,
       GATEWAY_LISTEN: `127.0.0.1:${port}`,
+      // the default (twisted) gateway ignores the host above and binds 0.0.0.0; hypercorn keeps it
+      GATEWAY_SERVER: 'hypercorn',
       SERVICES: 's3',
       OVERRIDE_IN_DOCKER: '0',
       FILESYSTEM_ROOT: join(dir, 'fs'),

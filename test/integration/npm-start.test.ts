@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../lib/local/processes';
+import { isLoopback, listenersOf } from '../support/listening';
 
 const sh = promisify(execFile);
 let child: ChildProcess | undefined;
@@ -61,6 +62,12 @@ describe('npm start', () => {
     expect(out).toContain(`Sluice is running at ${base}`);
     const health = await fetch(`${base}/v1/health`);
     expect(await health.json()).toEqual({ status: 'ok' });
+    if (process.platform === 'linux') {
+      // everything npm start runs listens on loopback only
+      const listeners = listenersOf(child.pid as number);
+      expect(listeners.map((l) => l.port)).toContain(port);
+      expect(listeners.filter((l) => !isLoopback(l.address))).toEqual([]);
+    }
 
     const examples = out
       .split('\n')
