@@ -2,7 +2,7 @@
  * The two transports behind one interface: direct (the log over S3 + DynamoDB with the
  * caller's credentials; fastest and cheapest) and HTTP (the API; SigV4-signed on AWS).
  */
-import { type ErrorCode, InvalidArgumentError, RetriableError, SluiceError } from '../errors';
+import { type ErrorCode, InternalError, InvalidArgumentError, RetriableError, SluiceError } from '../errors';
 import { commitOffsets, type GroupDeps, type HeartbeatResult, heartbeat, leaveGroup } from '../groups/coordinator';
 import type { FetchRequest, FetchResult } from '../log/fetch';
 import type { SluiceLog } from '../log/log';
@@ -226,11 +226,23 @@ export class HttpTransport implements Transport {
       throw new RetriableError('UNAVAILABLE', `${method} ${path}: ${(e as Error).message}`, e);
     }
     const payload = res.status === 204 ? undefined : await res.text();
-    const json = payload ? JSON.parse(payload) : undefined;
+    let json: unknown;
+    try {
+      json = payload ? JSON.parse(payload) : undefined;
+    } catch {
+      // not Sluice's answer (a proxy's or Lambda's own error page)
+      if (res.ok) throw new InternalError(`${method} ${path}: HTTP ${res.status} with a body that is not JSON`);
+    }
     if (res.ok) return json;
-    const err = (json as { error?: { code?: string; message?: string; retriable?: boolean } })?.error;
+    const err = (json as { error?: { code?: string; message?: string; retriable?: boolean } } | undefined)?.error;
     if (!err?.code) {
-      throw new RetriableError('UNAVAILABLE', `${method} ${path}: HTTP ${res.status} without an error body`);
+      const what = `${method} ${path}: HTTP ${res.status} without a Sluice error body: ${(payload ?? '').slice(0, 200)}`;
+      // throttling and gateway errors of the infrastructure in front (Lambda, a proxy)
+      if (res.status === 429 || res.status >= 500) {
+        throw new RetriableError(res.status === 429 ? 'THROTTLED' : 'UNAVAILABLE', what);
+      }
+      // e.g. 403 from the Function URL's IAM check: retrying cannot help
+      throw new SluiceError('INVALID_ARGUMENT', what);
     }
     const { code, message, retriable, ...details } = err as Record<string, unknown>;
     throw new SluiceError(code as ErrorCode, String(message), { retriable: Boolean(retriable), details });
