@@ -46,7 +46,7 @@ describe('unexpected errors', () => {
     expect(String(body.error.message)).not.toContain('nextOffset');
     expect(reported).toHaveLength(1);
     expect(reported[0]).toMatchObject({ method: 'POST', route: '/v1/topics/:t/records', requestId });
-    expect((reported[0]?.error as Error).stack).toContain('TypeError');
+    expect(((reported[0] as UnexpectedError).error as Error).stack).toContain('TypeError');
   });
 
   it('are retriable exactly when retrying the request is safe: reads, and writes with an Idempotency-Key', async () => {
@@ -77,6 +77,26 @@ describe('unexpected errors', () => {
     expect(missing.headers.get('x-request-id')).toBeTruthy();
     expect((await app.request('/v1/health')).headers.get('x-request-id')).toBeTruthy();
     expect(reported).toEqual([]);
+  });
+
+  it("the response hook is told each error answer's code (without re-reading the body)", async () => {
+    const seen: (string | undefined)[] = [];
+    const app = createHttpApp(buggyLog(), {
+      onUnexpectedError: () => {},
+      onResponse: (r) => seen.push(`${r.status} ${r.errorCode ?? '-'}`),
+    });
+    await app.request('/v1/topics/nope');
+    await app.request('/v1/topics', post({ name: 'x', partitions: 'many' }));
+    await app.request('/v1/nowhere');
+    await app.request('/v1/topics/explode');
+    await app.request('/v1/health');
+    expect(seen).toEqual([
+      '404 TOPIC_NOT_FOUND',
+      '400 INVALID_ARGUMENT',
+      '404 INVALID_ARGUMENT',
+      '500 INTERNAL',
+      '200 -',
+    ]);
   });
 
   it('by default go to stderr as one JSON line with the stack', async () => {
