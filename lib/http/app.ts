@@ -14,8 +14,8 @@ import type { ProduceRecord } from '../log/produce';
 import { idempotencyKeyProblem } from '../settings';
 import type { GroupStore } from '../storage/ports';
 import { decodeField, type Encoding, encodeField } from './encoding';
+import { type AppEnv, answerError } from './env';
 import {
-  type ErrorBody,
   invalid,
   isUnexpected,
   reportToStderr,
@@ -40,9 +40,6 @@ export interface HttpAppOptions {
   /** Told once about every unexpected error (a 500), with its stack. @default one JSON line on stderr */
   readonly onUnexpectedError?: UnexpectedErrorReporter;
 }
-
-/** Per-request values the routes hand to the response observer. */
-export type AppEnv = { Variables: { counted?: { records: number; bytes: number }; requestId: string } };
 
 /** What `onResponse` is told. */
 export interface RequestInfo {
@@ -141,7 +138,7 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
   const maxBodyBytes = options.maxBodyBytes ?? 6 * 1024 * 1024;
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
-      if (!result.success) return c.json(invalid(describeIssues(result.error)), 400);
+      if (!result.success) return answerError(c, invalid(describeIssues(result.error)), 400);
     },
   });
 
@@ -159,7 +156,7 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
   app.onError((e, c) => {
     if (e instanceof HTTPException) {
       const message = /malformed json/i.test(e.message) ? 'request body is not valid JSON' : e.message;
-      return c.json(invalid(message), e.status === 413 ? 413 : 400);
+      return answerError(c, invalid(message), e.status === 413 ? 413 : 400);
     }
     const requestId = c.get('requestId') ?? 'unknown';
     if (isUnexpected(e)) {
@@ -172,24 +169,16 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
     const safeToRetry = ['GET', 'HEAD'].includes(c.req.method) || c.req.header('idempotency-key') !== undefined;
     const { status, body, retryAfter } = toHttpError(e, { requestId, safeToRetry });
     if (retryAfter !== undefined) c.header('Retry-After', String(retryAfter));
-    return c.json(body, status as 500);
+    return answerError(c, body, status);
   });
-  app.notFound((c) => c.json(invalid(`no route for ${c.req.method} ${c.req.path}`), 404));
+  app.notFound((c) => answerError(c, invalid(`no route for ${c.req.method} ${c.req.path}`), 404));
 
   if (options.onResponse) {
     const onResponse = options.onResponse;
     app.use('*', async (c, next) => {
       const started = performance.now();
       await next();
-      let errorCode: string | undefined;
-      if (c.res.status >= 400) {
-        errorCode = (
-          (await c.res
-            .clone()
-            .json()
-            .catch(() => undefined)) as ErrorBody | undefined
-        )?.error?.code;
-      }
+      const errorCode = c.res.status >= 400 ? c.get('errorCode') : undefined;
       onResponse({
         requestId: c.get('requestId'),
         method: c.req.method,
@@ -208,14 +197,15 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
     '*',
     bodyLimit({
       maxSize: maxBodyBytes,
-      onError: (c) => c.json(invalid(`request body is larger than ${maxBodyBytes} bytes`, 'REQUEST_TOO_LARGE'), 413),
+      onError: (c) =>
+        answerError(c, invalid(`request body is larger than ${maxBodyBytes} bytes`, 'REQUEST_TOO_LARGE'), 413),
     }),
   );
   app.use('*', async (c, next) => {
     if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && c.req.header('content-length') !== '0') {
       const type = c.req.header('content-type') ?? '';
       if (!/^application\/json\b/i.test(type)) {
-        return c.json(invalid('Content-Type must be application/json'), 400);
+        return answerError(c, invalid('Content-Type must be application/json'), 400);
       }
     }
     await next();
@@ -370,7 +360,7 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
       const idempotencyKey = c.req.valid('header')['idempotency-key'];
       if (idempotencyKey !== undefined) {
         const problem = idempotencyKeyProblem(idempotencyKey, 'Idempotency-Key');
-        if (problem) return c.json(invalid(problem), 400);
+        if (problem) return answerError(c, invalid(problem), 400);
       }
       const encoding: Encoding = body.encoding ?? 'utf8';
       const records = body.records.map((r, i) => toProduceRecord(r, i, encoding));

@@ -13,7 +13,7 @@ import {
   resetOffsets,
 } from '../groups/coordinator';
 import { groupNameProblem, idempotencyKeyProblem } from '../settings';
-import type { AppEnv } from './app';
+import type { AppEnv } from './env';
 import { ErrorSchema, errors, json, MAX_SAFE } from './schemas';
 
 const GroupName = z

@@ -5,7 +5,6 @@
 import { type Clock, systemClock } from '../clock';
 import { ConflictError, InvalidArgumentError } from '../errors';
 import { type RandomSource, systemRandom } from '../ids';
-import { applyRetention, checkRetention } from '../retention/retention';
 import { type LogSettings, resolveLogSettings } from '../settings';
 import type { LogMetadataStore, ObjectStore, TopicRecord } from '../storage/ports';
 import { ChunkCache } from './chunk-cache';
@@ -22,6 +21,7 @@ import {
   listTopics,
   type TopicDescription,
 } from './topics';
+import { checkRetention, trimPartition } from './trim';
 
 /** What a `SluiceLog` is built from. */
 export interface SluiceLogOptions {
@@ -122,13 +122,12 @@ export class SluiceLog {
     if (!Number.isSafeInteger(beforeOffset) || beforeOffset < 0) {
       throw new InvalidArgumentError(`offset ${beforeOffset} must be a non-negative integer`);
     }
-    const r = await applyRetention(
+    const r = await trimPartition(
       this.ctx.metadata,
       t.topicId,
       partition,
-      { retentionMs: null, retentionBytes: null },
+      { before: beforeOffset },
       this.ctx.clock.nowMs(),
-      beforeOffset,
     );
     return { startOffset: r.startOffset };
   }

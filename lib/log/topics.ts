@@ -3,10 +3,10 @@
  */
 import { ConflictError, InvalidArgumentError, TopicExistsError, TopicNotFoundError } from '../errors';
 import { uuidV4 } from '../ids';
-import { checkRetention } from '../retention/retention';
 import { topicNameProblem } from '../settings';
 import type { TopicRecord } from '../storage/ports';
 import type { LogContext } from './context';
+import { checkRetention } from './trim';
 
 /** What a topic is created with. */
 export interface CreateTopicRequest {
