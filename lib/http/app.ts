@@ -15,13 +15,7 @@ import { idempotencyKeyProblem } from '../settings';
 import type { GroupStore } from '../storage/ports';
 import { decodeField, type Encoding, encodeField } from './encoding';
 import { type AppEnv, answerError } from './env';
-import {
-  invalid,
-  isUnexpected,
-  reportToStderr,
-  toHttpError,
-  type UnexpectedErrorReporter,
-} from './errors';
+import { invalid, isUnexpected, reportToStderr, toHttpError, type UnexpectedErrorReporter } from './errors';
 import { registerGroupRoutes } from './group-routes';
 import { ErrorSchema, errors, json, MAX_SAFE, TopicName, uintQuery } from './schemas';
 
@@ -143,6 +137,7 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
   });
 
   const random = options.random ?? systemRandom;
+  const clock = options.clock ?? systemClock;
   const report = options.onUnexpectedError ?? reportToStderr;
   // first: every answer, errors included, carries the request id the operator's logs use
   app.use('*', async (c, next) => {
@@ -176,7 +171,7 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
   if (options.onResponse) {
     const onResponse = options.onResponse;
     app.use('*', async (c, next) => {
-      const started = performance.now();
+      const started = clock.nowMs();
       await next();
       const errorCode = c.res.status >= 400 ? c.get('errorCode') : undefined;
       onResponse({
@@ -184,7 +179,7 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
         method: c.req.method,
         route: c.req.routePath,
         status: c.res.status,
-        durationMs: performance.now() - started,
+        durationMs: clock.nowMs() - started,
         ...(errorCode ? { errorCode } : {}),
         ...(c.req.param('t') ? { topic: c.req.param('t') } : {}),
         ...(c.req.param('g') ? { group: c.req.param('g') } : {}),
@@ -466,7 +461,7 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
     registerGroupRoutes(app, {
       groups: options.groups.store,
       log,
-      clock: options.clock ?? systemClock,
+      clock,
       random,
       settings: resolveGroupSettings(options.groups.settings),
     });

@@ -6,6 +6,7 @@ import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
 import { createWriteStream, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { systemClock } from '../clock';
 
 /** A started server process. */
 export interface ManagedProcess {
@@ -71,7 +72,7 @@ function pruneOldLogs(dir: string): void {
   for (const name of readdirSync(dir)) {
     const file = join(dir, name);
     try {
-      if (Date.now() - statSync(file).mtimeMs > LOG_KEEP_MS) rmSync(file, { force: true });
+      if (systemClock.nowMs() - statSync(file).mtimeMs > LOG_KEEP_MS) rmSync(file, { force: true });
     } catch {
       // another process pruned it first
     }
@@ -99,12 +100,12 @@ export async function waitUntil(
   timeoutMs: number,
   logFile?: string,
 ): Promise<void> {
-  const start = Date.now();
+  const start = systemClock.nowMs();
   let exited = false;
   void proc?.exited.then(() => {
     exited = true;
   });
-  while (Date.now() - start < timeoutMs) {
+  while (systemClock.nowMs() - start < timeoutMs) {
     if (exited) throw new Error(`${what} exited during startup${logFile ? `; see ${logFile}` : ''}`);
     if (await probe().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 250));
