@@ -9,8 +9,10 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { ENVIRONMENT, SEGMENT_PREFIX, TABLE_KEY, TTL_ATTRIBUTE } from '../lib/storage/layout';
 
 /** Properties of an `EventLog`. */
 export interface EventLogProps {
@@ -23,11 +25,6 @@ export interface EventLogProps {
   /** Protect the table from deletion. @default true */
   readonly deletionProtection?: boolean;
 }
-
-/** Prefix of every segment object (the only keys Sluice writes). */
-export const SEGMENT_PREFIX = 'segments/';
-/** TTL attribute of the table. */
-export const TTL_ATTRIBUTE = 'ttl';
 
 /** Sluice's bucket and table, with grants and metrics. */
 export class EventLog extends Construct {
@@ -54,8 +51,8 @@ export class EventLog extends Construct {
       autoDeleteObjects: false,
     });
     this.table = new dynamodb.Table(this, 'Metadata', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: TABLE_KEY.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_KEY.sortKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: props.deletionProtection ?? true,
@@ -64,6 +61,12 @@ export class EventLog extends Construct {
       ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
       removalPolicy,
     });
+  }
+
+  /** Gives a function the environment Sluice's handlers read to find this bucket and table. */
+  bindEnvironment(fn: lambda.Function): void {
+    fn.addEnvironment(ENVIRONMENT.bucket, this.bucket.bucketName);
+    fn.addEnvironment(ENVIRONMENT.table, this.table.tableName);
   }
 
   /** Produce: write segments; read and conditionally write offsets, index, dedupe items. */

@@ -48,11 +48,10 @@ export class SluiceStack extends Stack {
     this.eventLog = new EventLog(this, 'EventLog', {
       ...(props.dataRemovalPolicy ? { removalPolicy: props.dataRemovalPolicy } : {}),
     });
-    const environment = { SLUICE_BUCKET: this.eventLog.bucket.bucketName, SLUICE_TABLE: this.eventLog.table.tableName };
     const common = {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
-      environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
+      environment: { NODE_OPTIONS: '--enable-source-maps' },
       // keepNames: error classes report `new.target.name`, which minification would mangle
       bundling: { minify: true, keepNames: true, sourceMap: true, externalModules: ['@aws-sdk/*'] },
     };
@@ -67,6 +66,7 @@ export class SluiceStack extends Stack {
     });
     // exactly what API paths use: segments are written and read, never listed or deleted
     // by the API (deleteRecords and topic deletion release metadata; the job deletes objects)
+    this.eventLog.bindEnvironment(this.api);
     this.eventLog.grantProduce(this.api);
     this.eventLog.grantConsume(this.api);
     this.apiUrl = this.api.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
@@ -80,6 +80,7 @@ export class SluiceStack extends Stack {
       reservedConcurrentExecutions: 1,
       description: 'Sluice retention, compaction and garbage collection',
     });
+    this.eventLog.bindEnvironment(this.maintenance);
     this.eventLog.grantAdmin(this.maintenance);
     new events.Rule(this, 'MaintenanceSchedule', {
       schedule: events.Schedule.rate(props.maintenanceInterval ?? Duration.minutes(5)),

@@ -8,18 +8,17 @@ import { join } from 'node:path';
 import { createHttpApp } from '../http/app';
 import { serveHttpApp } from '../http/node-server';
 import { SluiceLog } from '../log/log';
-import { DynamoGroupStore } from '../storage/dynamo-group-store';
-import { DynamoLogMetadataStore } from '../storage/dynamo-log-metadata-store';
-import { S3ObjectStore } from '../storage/s3-object-store';
+import { storesFromClients } from '../storage/aws';
+import { ENVIRONMENT } from '../storage/layout';
 import { startLocalBackends } from './backends';
-import { documentClient, localDynamoClient, localS3Client } from './clients';
+import { localDynamoClient, localS3Client } from './clients';
 import { stateDir } from './paths';
 import { ensureBucket, ensureTable } from './provision';
 
 const env = process.env;
 const port = Number(env.PORT ?? 8787);
-const bucket = env.SLUICE_BUCKET ?? 'sluice-local';
-const table = env.SLUICE_TABLE ?? 'sluice-local';
+const bucket = env[ENVIRONMENT.bucket] ?? 'sluice-local';
+const table = env[ENVIRONMENT.table] ?? 'sluice-local';
 const lockFile = join(stateDir(), 'dev-server.json');
 const say = (m: string) => console.log(`[sluice] ${m}`);
 
@@ -67,13 +66,9 @@ async function main() {
     const dynamo = localDynamoClient(backends.dynamoEndpoint);
     say(`creating bucket ${bucket} and table ${table} (if missing)`);
     await Promise.all([ensureBucket(s3, bucket), ensureTable(dynamo, table)]);
-    const doc = documentClient(dynamo);
-    const log = new SluiceLog({
-      objects: new S3ObjectStore(s3, bucket),
-      metadata: new DynamoLogMetadataStore(doc, table),
-    });
+    const stores = storesFromClients(s3, dynamo, bucket, table);
     try {
-      server = await serveHttpApp(createHttpApp(log, { groups: { store: new DynamoGroupStore(doc, table) } }), port);
+      server = await serveHttpApp(createHttpApp(new SluiceLog(stores), { groups: { store: stores.groups } }), port);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new Error(

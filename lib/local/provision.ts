@@ -10,7 +10,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { BucketAlreadyOwnedByYou, CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { TTL_ATTRIBUTE } from '../storage/dynamo-log-metadata-store';
+import { TABLE_KEY, TTL_ATTRIBUTE } from '../storage/layout';
 
 /** Creates the bucket if it does not exist. */
 export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
@@ -30,12 +30,12 @@ export async function ensureTable(db: DynamoDBClient, table: string): Promise<vo
         TableName: table,
         BillingMode: 'PAY_PER_REQUEST',
         AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: TABLE_KEY.partitionKey, AttributeType: 'S' },
+          { AttributeName: TABLE_KEY.sortKey, AttributeType: 'S' },
         ],
         KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
+          { AttributeName: TABLE_KEY.partitionKey, KeyType: 'HASH' },
+          { AttributeName: TABLE_KEY.sortKey, KeyType: 'RANGE' },
         ],
       }),
     );

@@ -30,7 +30,7 @@ import { choosePartition } from '../records/partitioner';
 import { type ChunkLocation, encodeSegment } from '../records/segment-codec';
 import { type RecordHeader, type RecordInput, recordSizeBytes } from '../records/types';
 import { idempotencyKeyProblem } from '../settings';
-import { segmentObjectKey } from '../storage/keys';
+import { segmentObjectKey } from '../storage/layout';
 import {
   type AppendCommit,
   type CommitRejection,

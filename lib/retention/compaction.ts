@@ -16,7 +16,7 @@ import { CorruptDataError } from '../errors';
 import { type RandomSource, ulid } from '../ids';
 import { decodeChunk, encodeSegment } from '../records/segment-codec';
 import type { RecordInput } from '../records/types';
-import { segmentObjectKey } from '../storage/keys';
+import { segmentObjectKey } from '../storage/layout';
 import type { IndexEntry, LogMetadataStore, ObjectStore, PartitionHead, TopicRecord } from '../storage/ports';
 
 /** Compaction settings (units in the names). */

@@ -20,7 +20,7 @@
  */
 import type { Clock } from '../clock';
 import { ulidTimeMs } from '../ids';
-import { parseSegmentObjectKey, SEGMENT_PREFIX } from '../storage/keys';
+import { parseSegmentObjectKey, SEGMENT_PREFIX } from '../storage/layout';
 import type { LogMetadataStore, ObjectStore } from '../storage/ports';
 
 /** What a GC pass did. */

@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../clock';
 import { ulidTimeMs } from '../ids';
-import { parseSegmentObjectKey, SEGMENT_PREFIX } from '../storage/keys';
+import { parseSegmentObjectKey, SEGMENT_PREFIX } from '../storage/layout';
 import type { LogMetadataStore, ObjectStore } from '../storage/ports';
 
 /** A segment object that no index entry may reference. */

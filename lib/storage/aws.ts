@@ -12,6 +12,7 @@ import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { DynamoGroupStore } from './dynamo-group-store';
 import { DynamoLogMetadataStore } from './dynamo-log-metadata-store';
+import { ENVIRONMENT } from './layout';
 import type { GroupStore, LogMetadataStore, ObjectStore } from './ports';
 import { S3ObjectStore } from './s3-object-store';
 
@@ -42,8 +43,8 @@ export function awsStoresOptionsFromEnv(env: Readonly<Record<string, string | un
   const s3Endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
   const dynamoEndpoint = env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL;
   return {
-    bucket: required('SLUICE_BUCKET'),
-    table: required('SLUICE_TABLE'),
+    bucket: required(ENVIRONMENT.bucket),
+    table: required(ENVIRONMENT.table),
     ...(s3Endpoint ? { s3Endpoint } : {}),
     ...(dynamoEndpoint ? { dynamoEndpoint } : {}),
   };
@@ -61,12 +62,29 @@ export function createAwsStores(o: AwsStoresOptions): {
   };
   const s3 = new S3Client({ ...common, ...(o.s3Endpoint ? { endpoint: o.s3Endpoint, forcePathStyle: true } : {}) });
   const dynamo = new DynamoDBClient({ ...common, ...(o.dynamoEndpoint ? { endpoint: o.dynamoEndpoint } : {}) });
-  const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  return storesFromClients(s3, dynamo, o.bucket, o.table);
+}
+
+/** The adapters over SDK clients someone else built (local emulators, tests, the benchmark). */
+export function storesFromClients(
+  s3: S3Client,
+  dynamo: DynamoDBClient,
+  bucket: string,
+  table: string,
+): { objects: S3ObjectStore; metadata: DynamoLogMetadataStore; groups: DynamoGroupStore } {
+  const doc = documentClient(dynamo);
   return {
-    objects: new S3ObjectStore(s3, o.bucket),
-    metadata: new DynamoLogMetadataStore(doc, o.table),
-    groups: new DynamoGroupStore(doc, o.table),
+    objects: new S3ObjectStore(s3, bucket),
+    metadata: new DynamoLogMetadataStore(doc, table),
+    groups: new DynamoGroupStore(doc, table),
   };
+}
+
+/** The document client the DynamoDB adapters use: one marshalling policy for every entry point. */
+export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+  });
 }
 
 /** Signs HTTP requests with SigV4 (the SDK's signer and credential chain). */

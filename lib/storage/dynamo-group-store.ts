@@ -9,9 +9,16 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
-import { TTL_ATTRIBUTE } from './dynamo-log-metadata-store';
 import { batchWrite, queryPartition } from './dynamo-query';
-import { keys, parseGroupPartitionSk, parseGroupRegistrySk } from './keys';
+import {
+  groupItemKind,
+  keys,
+  leaseSkPrefix,
+  parseGroupPartitionSk,
+  parseGroupRegistrySk,
+  TTL_ATTRIBUTE,
+  ttlSeconds,
+} from './layout';
 import type {
   CommitOffsetOutcome,
   CommittedOffsetRecord,
@@ -47,7 +54,7 @@ export class DynamoGroupStore implements GroupStore {
             sessionTimeoutMs: m.sessionTimeoutMs,
             ...(m.stalled?.length ? { stalled: [...m.stalled] } : {}),
             expiresAtMs,
-            [TTL_ATTRIBUTE]: Math.ceil(expiresAtMs / 1000) + 3600,
+            [TTL_ATTRIBUTE]: ttlSeconds(expiresAtMs),
           },
         }),
       ),
@@ -66,9 +73,10 @@ export class DynamoGroupStore implements GroupStore {
     const offsets: CommittedOffsetRecord[] = [];
     for (const item of await queryPartition(this.db, this.table, keys.groupPk(group), 'read group')) {
       const sk = item.sk as string;
-      if (sk.startsWith('M#')) members.push(parseMember(item));
-      else if (sk.startsWith('L#')) leases.push(parseLease(item));
-      else if (sk.startsWith('O#')) offsets.push(parseOffset(item));
+      const kind = groupItemKind(sk);
+      if (kind === 'member') members.push(parseMember(item));
+      else if (kind === 'lease') leases.push(parseLease(item));
+      else if (kind === 'offset') offsets.push(parseOffset(item));
     }
     return { members, leases, offsets };
   }
@@ -275,7 +283,7 @@ export class DynamoGroupStore implements GroupStore {
   async forgetTopic(group: string, topicId: string): Promise<number> {
     const pk = keys.groupPk(group);
     const items = [
-      ...(await queryPartition(this.db, this.table, pk, 'forget topic', `L#${topicId}#`)),
+      ...(await queryPartition(this.db, this.table, pk, 'forget topic', leaseSkPrefix(topicId))),
       ...(await queryPartition(this.db, this.table, pk, 'forget topic', `O#${topicId}#`)),
     ];
     await batchWrite(

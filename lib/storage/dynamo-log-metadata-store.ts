@@ -13,7 +13,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError, RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
 import { batchGet, queryPartition } from './dynamo-query';
-import { type ItemKey, indexSk, keys, parseIndexSk } from './keys';
+import { type ItemKey, indexSk, keys, parseIndexSk, parseSegmentFilePk, TTL_ATTRIBUTE, ttlSeconds } from './layout';
 import {
   type AppendCommit,
   type CommitOutcome,
@@ -33,9 +33,6 @@ import {
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
-
-/** Name of the TTL attribute (epoch seconds) the table is configured with. */
-export const TTL_ATTRIBUTE = 'ttl';
 
 /**
  * `LogMetadataStore` on one DynamoDB table (`pk`, `sk`, TTL attribute `ttl`). Every
@@ -434,7 +431,7 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
             createdMs: nowMs,
             bases: [],
             releasedMs: nowMs,
-            [TTL_ATTRIBUTE]: Math.ceil(nowMs / 1000) + 7 * 86_400,
+            [TTL_ATTRIBUTE]: ttlSeconds(nowMs, 7 * 86_400),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -546,7 +543,7 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
   }
 
   async listDeletedTopics() {
-    return (await queryPartition(this.db, this.table, 'DELETED', 'list deleted topics')).map((i) => ({
+    return (await queryPartition(this.db, this.table, keys.deletedTopicsPk, 'list deleted topics')).map((i) => ({
       topicId: i.topicId as string,
       name: i.name as string,
       partitions: i.partitions as number,
@@ -669,11 +666,6 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
   }
 }
 
-function ttlSeconds(expiresAtMs: number): number {
-  // TTL deletion is lazy (up to days late); readers also check expiresAtMs themselves.
-  return Math.ceil(expiresAtMs / 1000) + 3600;
-}
-
 function topicAttributes(t: TopicRecord): Item {
   return {
     name: t.name,
@@ -737,7 +729,7 @@ function parseIndexEntry(item: Item, topicId: string, partition: number): IndexE
 
 function parseSegmentFile(item: Item): SegmentFile {
   return {
-    segmentKey: (item.pk as string).slice(2),
+    segmentKey: parseSegmentFilePk(item.pk as string),
     state: item.state as SegmentFile['state'],
     refs: item.refs as number,
     bytes: item.bytes as number,

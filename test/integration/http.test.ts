@@ -7,7 +7,7 @@ import { RetriableError } from '../../lib/errors';
 import { createHttpApp } from '../../lib/http/app';
 import { type RunningServer, serveHttpApp } from '../../lib/http/node-server';
 import { SluiceLog } from '../../lib/log/log';
-import { SEGMENT_PREFIX } from '../../lib/storage/keys';
+import { SEGMENT_PREFIX } from '../../lib/storage/layout';
 import type { LogMetadataStore } from '../../lib/storage/ports';
 import { type RealStores, realStores } from '../support/real';
 

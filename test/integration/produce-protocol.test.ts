@@ -9,7 +9,7 @@ import { ManualClock } from '../../lib/clock';
 import { SluiceLog } from '../../lib/log/log';
 import type { ProduceRecord, ProduceRequest } from '../../lib/log/produce';
 import { findOrphanSegments } from '../../lib/retention/orphans';
-import { keys, SEGMENT_PREFIX } from '../../lib/storage/keys';
+import { keys, SEGMENT_PREFIX } from '../../lib/storage/layout';
 import type { AppendCommit, LogMetadataStore, ObjectStore } from '../../lib/storage/ports';
 import { rec, rejection, str, utf8 } from '../support/log-suite';
 import { realStores } from '../support/real';

@@ -6,11 +6,12 @@ import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
-import { documentClient, localDynamoClient, localS3Client } from '../../lib/local/clients';
+import { localDynamoClient, localS3Client } from '../../lib/local/clients';
 import { ensureBucket, ensureTable } from '../../lib/local/provision';
-import { DynamoGroupStore } from '../../lib/storage/dynamo-group-store';
-import { DynamoLogMetadataStore } from '../../lib/storage/dynamo-log-metadata-store';
-import { S3ObjectStore } from '../../lib/storage/s3-object-store';
+import { storesFromClients } from '../../lib/storage/aws';
+import type { DynamoGroupStore } from '../../lib/storage/dynamo-group-store';
+import type { DynamoLogMetadataStore } from '../../lib/storage/dynamo-log-metadata-store';
+import type { S3ObjectStore } from '../../lib/storage/s3-object-store';
 
 /** Real adapters over a fresh bucket and table. */
 export interface RealStores {
@@ -41,8 +42,6 @@ export async function realStores(
     dynamo,
     bucket,
     table,
-    objects: new S3ObjectStore(s3, bucket),
-    metadata: new DynamoLogMetadataStore(documentClient(dynamo), table),
-    groups: new DynamoGroupStore(documentClient(dynamo), table),
+    ...storesFromClients(s3, dynamo, bucket, table),
   };
 }

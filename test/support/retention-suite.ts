@@ -10,7 +10,7 @@ import { SeededRandom } from '../../lib/ids';
 import { SluiceLog } from '../../lib/log/log';
 import { CHUNK_HEADER_BYTES } from '../../lib/records/segment-codec';
 import { runMaintenance } from '../../lib/retention/job';
-import { SEGMENT_PREFIX } from '../../lib/storage/keys';
+import { SEGMENT_PREFIX } from '../../lib/storage/layout';
 import {
   type AppendCommit,
   EMPTY_HEAD,

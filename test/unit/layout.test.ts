@@ -1,15 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom, ulid, ulidTimeMs } from '../../lib/ids';
 import {
+  groupItemKind,
   indexSk,
   keys,
+  leaseSkPrefix,
   padOffset,
   parseGroupRegistrySk,
   parseIndexSk,
+  parseSegmentFilePk,
   parseSegmentObjectKey,
   parseTopicRegistrySk,
   segmentObjectKey,
-} from '../../lib/storage/keys';
+  ttlSeconds,
+} from '../../lib/storage/layout';
+
+const TOPIC_ID = '0f0e0d0c-0b0a-4908-8706-050403020100';
 
 describe('persisted key formats', () => {
   it('index sort keys round-trip and sort like the offsets they hold', () => {
@@ -51,6 +57,23 @@ describe('persisted key formats', () => {
     expect(parseGroupRegistrySk(keys.groupRegistry('billing').sk)).toBe('billing');
     expect(() => parseGroupRegistrySk('T#x')).toThrow(RangeError);
     expect(keys.jobCursor('gc')).toEqual({ pk: 'JOB', sk: 'gc' });
+  });
+
+  it('group items, segment-file keys, the deleted-topic registry and the TTL rule parse back', () => {
+    expect(groupItemKind(keys.member('g', 'm1').sk)).toBe('member');
+    expect(groupItemKind(keys.lease('g', TOPIC_ID, 3).sk)).toBe('lease');
+    expect(groupItemKind(keys.committedOffset('g', TOPIC_ID, 3).sk)).toBe('offset');
+    expect(groupItemKind('X#1')).toBeUndefined();
+    expect(keys.lease('g', TOPIC_ID, 3).sk.startsWith(leaseSkPrefix(TOPIC_ID))).toBe(true);
+    expect(keys.committedOffset('g', TOPIC_ID, 3).sk.startsWith(leaseSkPrefix(TOPIC_ID))).toBe(false);
+    expect(parseSegmentFilePk(keys.segmentFile('segments/2026/01/01/00/x.seg').pk)).toBe(
+      'segments/2026/01/01/00/x.seg',
+    );
+    expect(() => parseSegmentFilePk('T#x')).toThrow(RangeError);
+    expect(keys.deletedTopic(TOPIC_ID).pk).toBe(keys.deletedTopicsPk);
+    // an item is kept at least until its logical expiry, then an hour's grace by default
+    expect(ttlSeconds(1_000_500)).toBe(1001 + 3600);
+    expect(ttlSeconds(1_000_000, 60)).toBe(1060);
   });
 
   it('a seeded random source reproduces the same ids', () => {

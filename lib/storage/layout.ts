@@ -1,6 +1,9 @@
 /**
- * Every persisted name, built and parsed in one place. DynamoDB keys (one table, `pk` and
- * `sk`) and S3 object keys are formats: zero-padded so they sort, round-trip tested.
+ * The storage layout: every persisted name, built and parsed in one place, free of any SDK
+ * so that the adapters, the local provisioner and the CDK construct share it. DynamoDB keys
+ * (one table, `pk` and `sk`) and S3 object keys are formats: zero-padded so they sort,
+ * round-trip tested. Also here: the table's key schema, its TTL attribute and rule, the
+ * segment prefix, and the environment variables a deployed function reads.
  *
  * | item              | pk                      | sk                   |
  * |-------------------|-------------------------|----------------------|
@@ -21,6 +24,24 @@
  * Index entries are keyed by their *last* offset, so the entry holding offset `o` is the
  * first entry with `sk >= S#{o}`: one Query, no backwards scan.
  */
+
+/** The table's primary key: two string attributes. */
+export const TABLE_KEY = { partitionKey: 'pk', sortKey: 'sk' } as const;
+
+/** The table's TTL attribute (epoch seconds). */
+export const TTL_ATTRIBUTE = 'ttl';
+
+/**
+ * The TTL value of an item that expires at `expiresAtMs`, plus `graceS` seconds. DynamoDB
+ * deletes expired items lazily (up to days late), so every reader also checks the item's
+ * own expiry; the grace keeps an item at least until its logical expiry has passed.
+ */
+export function ttlSeconds(expiresAtMs: number, graceS = 3600): number {
+  return Math.ceil(expiresAtMs / 1000) + graceS;
+}
+
+/** Environment variables a deployed Sluice function reads (set by `EventLog.bindEnvironment`). */
+export const ENVIRONMENT = { bucket: 'SLUICE_BUCKET', table: 'SLUICE_TABLE' } as const;
 
 /** A DynamoDB primary key. */
 export interface ItemKey {
@@ -50,7 +71,8 @@ export const keys = {
   segmentFile: (segmentKey: string): ItemKey => ({ pk: `F#${segmentKey}`, sk: META }),
   idempotency: (key: string): ItemKey => ({ pk: `K#${key}`, sk: META }),
   producer: (producerId: string): ItemKey => ({ pk: `D#${producerId}`, sk: META }),
-  deletedTopic: (topicId: string): ItemKey => ({ pk: 'DELETED', sk: `T#${topicId}` }),
+  deletedTopic: (topicId: string): ItemKey => ({ pk: keys.deletedTopicsPk, sk: `T#${topicId}` }),
+  deletedTopicsPk: 'DELETED',
   groupPk: (group: string): string => `G#${group}`,
   member: (group: string, memberId: string): ItemKey => ({ pk: `G#${group}`, sk: `M#${memberId}` }),
   lease: (group: string, topicId: string, partition: number): ItemKey => ({
@@ -65,6 +87,22 @@ export const keys = {
   groupRegistryPk: 'GROUPS',
   jobCursor: (name: string): ItemKey => ({ pk: 'JOB', sk: name }),
 } as const;
+
+/** Sort-key prefix of a topic's leases in a group (they sort before its offsets). */
+export function leaseSkPrefix(topicId: string): string {
+  return `L#${topicId}#`;
+}
+
+/** What an item of a group's partition is, by its sort key. */
+export function groupItemKind(sk: string): 'member' | 'lease' | 'offset' | undefined {
+  return sk.startsWith('M#') ? 'member' : sk.startsWith('L#') ? 'lease' : sk.startsWith('O#') ? 'offset' : undefined;
+}
+
+/** The segment key of a segment-file item's partition key. */
+export function parseSegmentFilePk(pk: string): string {
+  if (!pk.startsWith('F#')) throw new RangeError(`not a segment-file key: ${pk}`);
+  return pk.slice(2);
+}
 
 /** Parses the `{topicId}#{p}` tail of a lease or offset sort key (`L#…` / `O#…`). */
 export function parseGroupPartitionSk(sk: string): { kind: 'L' | 'O'; topicId: string; partition: number } {
