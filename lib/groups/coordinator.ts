@@ -23,8 +23,9 @@ import {
 import { type RandomSource, uuidV4 } from '../ids';
 import type { SluiceLog } from '../log/log';
 import { groupNameProblem, idempotencyKeyProblem, topicNameProblem } from '../settings';
-import type { GroupStore, LeaseRecord, TopicRecord } from '../storage/ports';
+import type { GroupStore, LeaseRecord, MemberRecord, TopicRecord } from '../storage/ports';
 import { assignPartitions, type TopicPartition, tpKey } from './assignor';
+import { currentOwner, isLive, leaseStep, memberWriteDue } from './leases';
 import type { GroupSettings } from './settings';
 
 /** A partition assigned to a member, with its fencing epoch and where to resume. */
@@ -124,46 +125,36 @@ export async function heartbeat(
     await d.groups.releaseLease(group, { topicId: t.topicId, partition: r.partition, memberId, epoch: r.epoch });
   }
 
+  // read: the whole group in one strongly consistent Query
   const state = await d.groups.readGroup(group);
-  const mine = state.members.find((m) => m.memberId === memberId);
   const topicNames = myTopics.map((t) => t.name);
-  const sameTopics =
-    mine !== undefined && mine.topics.length === topicNames.length && mine.topics.every((t, i) => t === topicNames[i]);
   const stalled = [...new Set((req.stalled ?? []).map((x) => tpKey(x)))].sort();
-  const sameStalled = (mine?.stalled ?? []).join('\u0000') === stalled.join('\u0000');
-  // every member computes the target from the stored member items, so a change of what
-  // this member may not take is written at once, not at the next refresh
-  const fresh = sameTopics && sameStalled && now - mine.lastHeartbeatMs < s.sessionTimeoutMs / 3;
-  if (!fresh) {
-    // a (re)joining member or a new subscription: record which topics the group uses first,
-    // so a member never exists unregistered (lag metrics and topic purge enumerate the registry)
-    if (!sameTopics)
-      await d.groups.registerGroup(
-        group,
-        myTopics.map((t) => t.topicId),
-      );
-    await d.groups.putMember(
-      group,
-      {
-        memberId,
-        topics: topicNames,
-        lastHeartbeatMs: now,
-        sessionTimeoutMs: s.sessionTimeoutMs,
-        ...(stalled.length ? { stalled } : {}),
-      },
-      now + 2 * s.sessionTimeoutMs,
-    );
-  }
-  const live = state.members.filter((m) => m.memberId !== memberId && m.lastHeartbeatMs + m.sessionTimeoutMs > now);
-  live.push({
+  const me: MemberRecord = {
     memberId,
     topics: topicNames,
     lastHeartbeatMs: now,
     sessionTimeoutMs: s.sessionTimeoutMs,
     ...(stalled.length ? { stalled } : {}),
-  });
+  };
+  const due = memberWriteDue(
+    state.members.find((m) => m.memberId === memberId),
+    { topics: topicNames, stalled },
+    now,
+    s.sessionTimeoutMs,
+  );
+  if (due.write) {
+    // a (re)joining member or a new subscription: record which topics the group uses first,
+    // so a member never exists unregistered (lag metrics and topic purge enumerate the registry)
+    if (due.newSubscription)
+      await d.groups.registerGroup(
+        group,
+        myTopics.map((t) => t.topicId),
+      );
+    await d.groups.putMember(group, me, now + 2 * s.sessionTimeoutMs);
+  }
+  const live = [...state.members.filter((m) => m.memberId !== memberId && isLive(m, now)), me];
 
-  // every topic any live member subscribes to
+  // plan: every topic a live member subscribes to, the target owner of each partition
   const topicsByName = new Map(myTopics.map((t) => [t.name, t]));
   for (const m of live) {
     for (const name of m.topics) {
@@ -200,37 +191,22 @@ export async function heartbeat(
     }),
   );
 
+  // apply: one conditional write per lease that changes hands or is renewed
   const assignments: Assignment[] = [];
   const revoked: HeartbeatResult['revoked'] = [];
   for (const tp of partitions) {
     const key = tpKey(tp);
     const t = topicsByName.get(tp.topic) as TopicRecord;
-    const lease = leaseOf.get(key);
-    const mineNow = lease?.owner === memberId;
-    if (target.get(key) !== memberId) {
-      if (mineNow && lease) revoked.push({ ...tp, epoch: lease.epoch });
-      continue;
-    }
+    const step = leaseStep(leaseOf.get(key), memberId, target.get(key), now, s);
+    const ref = { topicId: t.topicId, partition: tp.partition, memberId };
     let held: LeaseRecord | undefined;
-    if (mineNow && lease) {
-      if (lease.expiresAtMs - now > s.leaseDurationMs / 2) held = lease;
-      else {
-        const r = await d.groups.renewLease(
-          group,
-          { topicId: t.topicId, partition: tp.partition, memberId, epoch: lease.epoch },
-          now,
-          s.leaseDurationMs,
-        );
-        held = r.renewed ? r.lease : undefined;
-      }
-    } else if (!lease?.owner || lease.expiresAtMs < now - s.maxClockSkewMs) {
-      const r = await d.groups.acquireLease(
-        group,
-        { topicId: t.topicId, partition: tp.partition, memberId },
-        now,
-        s.leaseDurationMs,
-        s.maxClockSkewMs,
-      );
+    if (step.kind === 'revoke') revoked.push({ ...tp, epoch: step.epoch });
+    else if (step.kind === 'keep') held = step.lease;
+    else if (step.kind === 'renew') {
+      const r = await d.groups.renewLease(group, { ...ref, epoch: step.epoch }, now, s.leaseDurationMs);
+      held = r.renewed ? r.lease : undefined;
+    } else if (step.kind === 'acquire') {
+      const r = await d.groups.acquireLease(group, ref, now, s.leaseDurationMs, s.maxClockSkewMs);
       held = r.acquired ? r.lease : undefined;
     }
     if (held) {
@@ -374,7 +350,7 @@ export async function describeGroup(d: GroupDeps, group: string) {
         lag: b.highWatermark - from,
         lagMs: appended === null ? 0 : Math.max(0, now - appended),
         skippedByRetention: c ? Math.max(0, b.startOffset - c.offset) : 0,
-        owner: l?.owner && l.expiresAtMs + d.settings.maxClockSkewMs >= now ? l.owner : null,
+        owner: currentOwner(l, now, d.settings.maxClockSkewMs),
         epoch: l?.epoch ?? 0,
       });
     }
@@ -385,7 +361,7 @@ export async function describeGroup(d: GroupDeps, group: string) {
       memberId: m.memberId,
       topics: [...m.topics],
       lastHeartbeatMs: m.lastHeartbeatMs,
-      live: m.lastHeartbeatMs + m.sessionTimeoutMs > now,
+      live: isLive(m, now),
     })),
     partitions,
   };
@@ -405,7 +381,7 @@ export async function resetOffsets(
   const dryRun = req.dryRun ?? true;
   const now = d.clock.nowMs();
   const state = await d.groups.readGroup(group);
-  const live = state.members.filter((m) => m.lastHeartbeatMs + m.sessionTimeoutMs > now);
+  const live = state.members.filter((m) => isLive(m, now));
   if (live.length > 0) {
     throw new ConflictError(
       `group "${group}" has ${live.length} live member(s) (${live.map((m) => m.memberId).join(', ')}); stop them before resetting offsets`,
