@@ -5,15 +5,14 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { handle } from 'hono/aws-lambda';
+import { createSluice } from '../lib/compose';
 import { createHttpApp } from '../lib/http/app';
-import { SluiceLog } from '../lib/log/log';
 import { awsStoresOptionsFromEnv, createAwsStores } from '../lib/storage/aws';
 
 const logger = new Logger({ serviceName: 'sluice-api' });
 const metrics = new Metrics({ namespace: 'Sluice', serviceName: 'sluice-api' });
 const stores = createAwsStores(awsStoresOptionsFromEnv(process.env));
-const app = createHttpApp(new SluiceLog(stores), {
-  groups: { store: stores.groups },
+const app = createHttpApp(createSluice(stores), {
   // once per 500, with the stack; the UnexpectedErrors alarm watches the metric
   onUnexpectedError: ({ error, method, route, requestId }) => {
     logger.error(

@@ -7,25 +7,21 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { systemClock } from '../lib/clock';
+import { createSluice } from '../lib/compose';
 import { groupLags } from '../lib/groups/lag';
-import { resolveGroupSettings } from '../lib/groups/settings';
-import { systemRandom } from '../lib/ids';
-import { SluiceLog } from '../lib/log/log';
 import { runMaintenance } from '../lib/retention/job';
 import { awsStoresOptionsFromEnv, createAwsStores } from '../lib/storage/aws';
 
 const logger = new Logger({ serviceName: 'sluice-maintenance' });
 const metrics = new Metrics({ namespace: 'Sluice', serviceName: 'sluice-maintenance' });
-const stores = createAwsStores(awsStoresOptionsFromEnv(process.env));
-const deps = { ...stores, clock: systemClock, random: systemRandom };
-const groupDeps = { ...deps, log: new SluiceLog(deps), settings: resolveGroupSettings() };
+const sluice = createSluice(createAwsStores(awsStoresOptionsFromEnv(process.env)));
+const groupDeps = sluice.groups as NonNullable<typeof sluice.groups>;
 
 /** The Lambda handler. */
 export const handler = async (_event: unknown, context: Context) => {
   // the lag pass gets the last 15 s (it reads a few items per group); the job the rest
   const budgetMs = Math.max(5_000, context.getRemainingTimeInMillis() - 30_000);
-  const report = await runMaintenance(deps, { budgetMs }, (message) => logger.info(message));
+  const report = await runMaintenance(sluice.maintenance, { budgetMs }, (message) => logger.info(message));
   logger.info('maintenance run', { ...report });
   metrics.addMetric('RetentionOffsetsRemoved', MetricUnit.Count, report.offsetsRemoved);
   metrics.addMetric('CompactionSwaps', MetricUnit.Count, report.compactionSwaps);

@@ -590,18 +590,20 @@ export class Consumer {
       await process(rest.slice(0, mid));
       if (this.holds(o)) await process(rest.slice(mid));
     };
+    // the position is now past what was processed: anything the handler did not resolve
+    // (auto-resolve off) is fetched again
     await process(records);
-    // re-deliver from the first unprocessed offset (auto-resolve off, or a partial failure)
-    if (this.holds(o) && o.processed !== undefined) o.position = o.processed;
   }
 
-  /** Processed up to `next` (exclusive): the next fetch and commit start there; resets the deadline. */
+  /** Processed up to `next` (exclusive): the next fetch starts there, the commit at least there; resets the deadline. */
   private processedThrough(o: Owned, next: number): void {
-    const from = o.processed ?? o.position ?? next - 1;
-    if (next <= from && o.processed !== undefined) return;
-    this.sinceCommit += Math.max(0, next - from);
+    // the position moves through a re-read after a seek backwards too; what counts as
+    // processed (and is committed) only grows
+    const from = o.position ?? next - 1;
+    if (next <= from) return;
+    this.sinceCommit += next - from;
     o.position = next;
-    o.processed = next;
+    if (o.processed === undefined || next > o.processed) o.processed = next;
     this.progressed(o);
   }
 

@@ -14,11 +14,10 @@
  * await producer.send({ topic: 'orders', messages: [{ key: 'customer-9', value: '{"total":42}' }] });
  * ```
  */
-import { type Clock, systemClock } from '../clock';
-import type { GroupDeps } from '../groups/coordinator';
-import { type GroupSettings, resolveGroupSettings } from '../groups/settings';
-import { type RandomSource, systemRandom } from '../ids';
-import { SluiceLog } from '../log/log';
+import type { Clock } from '../clock';
+import { createSluice } from '../compose';
+import type { GroupSettings } from '../groups/settings';
+import type { RandomSource } from '../ids';
 import type { LogSettings } from '../settings';
 import { type AwsStoresOptions, createAwsStores, createSigV4Signer } from '../storage/aws';
 import type { GroupStore, LogMetadataStore, ObjectStore } from '../storage/ports';
@@ -80,22 +79,12 @@ export class Sluice {
               settings: options.direct.settings,
               groupSettings: options.direct.groupSettings,
             };
-      const log = new SluiceLog({
-        objects: stores.objects,
-        metadata: stores.metadata,
-        ...deps,
-        ...(settings ? { settings } : {}),
-      });
-      const groups: GroupDeps | undefined = stores.groups
-        ? {
-            groups: stores.groups,
-            log,
-            clock: options.clock ?? systemClock,
-            random: options.random ?? systemRandom,
-            settings: resolveGroupSettings(groupSettings),
-          }
-        : undefined;
-      this.transport = new DirectTransport(log, groups);
+      this.transport = new DirectTransport(
+        createSluice(
+          { ...stores, ...deps },
+          { ...(settings ? { log: settings } : {}), ...(groupSettings ? { groups: groupSettings } : {}) },
+        ),
+      );
     }
   }
 

@@ -2,6 +2,8 @@
  * The two transports behind one interface: direct (the log over S3 + DynamoDB with the
  * caller's credentials; fastest and cheapest) and HTTP (the API; SigV4-signed on AWS).
  */
+
+import type { SluiceCore } from '../compose';
 import { type ErrorCode, InternalError, InvalidArgumentError, RetriableError, SluiceError } from '../errors';
 import { commitOffsets, type GroupDeps, type HeartbeatResult, heartbeat, leaveGroup } from '../groups/coordinator';
 import type { FetchRequest, FetchResult } from '../log/fetch';
@@ -49,10 +51,13 @@ export interface Transport {
 
 /** Direct mode: calls the log (and the group operations) in-process. */
 export class DirectTransport implements Transport {
-  constructor(
-    private readonly log: SluiceLog,
-    private readonly groups?: GroupDeps,
-  ) {}
+  private readonly log: SluiceLog;
+  private readonly groups?: GroupDeps;
+
+  constructor(core: SluiceCore) {
+    this.log = core.log;
+    if (core.groups) this.groups = core.groups;
+  }
   private groupDeps(): GroupDeps {
     if (!this.groups) throw new InvalidArgumentError('this Sluice client was built without a group store');
     return this.groups;

@@ -6,13 +6,10 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { type Clock, systemClock } from '../clock';
-import { type GroupSettings, resolveGroupSettings } from '../groups/settings';
-import { type RandomSource, systemRandom, uuidV4 } from '../ids';
-import type { SluiceLog } from '../log/log';
+import type { SluiceCore } from '../compose';
+import { uuidV4 } from '../ids';
 import type { ProduceRecord } from '../log/produce';
 import { idempotencyKeyProblem } from '../settings';
-import type { GroupStore } from '../storage/ports';
 import { decodeField, type Encoding, encodeField } from './encoding';
 import { type AppEnv, answerError } from './env';
 import { invalid, isUnexpected, reportToStderr, toHttpError, type UnexpectedErrorReporter } from './errors';
@@ -23,12 +20,6 @@ import { ErrorSchema, errors, json, MAX_SAFE, TopicName, uintQuery } from './sch
 export interface HttpAppOptions {
   /** Largest request body accepted. @default 6 MiB (AWS Lambda's synchronous payload limit) */
   readonly maxBodyBytes?: number;
-  /** Consumer groups: the group store and timing. Without it the group routes are absent. */
-  readonly groups?: { readonly store: GroupStore; readonly settings?: Partial<GroupSettings> };
-  /** @default the system clock */
-  readonly clock?: Clock;
-  /** @default the OS's randomness */
-  readonly random?: RandomSource;
   /** Told about every answered request (logs and metrics at the edge). */
   readonly onResponse?: (info: RequestInfo) => void;
   /** Told once about every unexpected error (a 500), with its stack. @default one JSON line on stderr */
@@ -128,7 +119,8 @@ const RecordOut = z
   .openapi('Record');
 
 /** Builds the HTTP API over a log. */
-export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): OpenAPIHono<AppEnv> {
+export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): OpenAPIHono<AppEnv> {
+  const { log, clock, random } = core;
   const maxBodyBytes = options.maxBodyBytes ?? 6 * 1024 * 1024;
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
@@ -136,8 +128,6 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
     },
   });
 
-  const random = options.random ?? systemRandom;
-  const clock = options.clock ?? systemClock;
   const report = options.onUnexpectedError ?? reportToStderr;
   // first: every answer, errors included, carries the request id the operator's logs use
   app.use('*', async (c, next) => {
@@ -457,15 +447,7 @@ export function createHttpApp(log: SluiceLog, options: HttpAppOptions = {}): Ope
     },
   );
 
-  if (options.groups) {
-    registerGroupRoutes(app, {
-      groups: options.groups.store,
-      log,
-      clock,
-      random,
-      settings: resolveGroupSettings(options.groups.settings),
-    });
-  }
+  if (core.groups) registerGroupRoutes(app, core.groups);
 
   app.doc('/v1/openapi.json', {
     openapi: '3.0.3',

@@ -5,9 +5,9 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createSluice } from '../compose';
 import { createHttpApp } from '../http/app';
 import { serveHttpApp } from '../http/node-server';
-import { SluiceLog } from '../log/log';
 import { storesFromClients } from '../storage/aws';
 import { ENVIRONMENT } from '../storage/layout';
 import { startLocalBackends } from './backends';
@@ -68,7 +68,7 @@ async function main() {
     await Promise.all([ensureBucket(s3, bucket), ensureTable(dynamo, table)]);
     const stores = storesFromClients(s3, dynamo, bucket, table);
     try {
-      server = await serveHttpApp(createHttpApp(new SluiceLog(stores), { groups: { store: stores.groups } }), port);
+      server = await serveHttpApp(createHttpApp(createSluice(stores)), port);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new Error(

@@ -51,7 +51,8 @@ export interface MaintenanceReport {
   complete: boolean;
 }
 
-type Deps = {
+/** What the maintenance job runs with. */
+export type MaintenanceDeps = {
   objects: ObjectStore;
   metadata: LogMetadataStore;
   /** Without it, deleted topics' group items (leases, offsets) are left behind. */
@@ -64,7 +65,7 @@ const GC_CURSOR = 'gc';
 
 /** One run of the maintenance job. */
 export async function runMaintenance(
-  deps: Deps,
+  deps: MaintenanceDeps,
   settings: MaintenanceSettings = {},
   progress: (message: string) => void = () => {},
 ): Promise<MaintenanceReport> {

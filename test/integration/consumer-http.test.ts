@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sluice } from '../../lib/client/sluice';
+import { createSluice } from '../../lib/compose';
 import { createHttpApp } from '../../lib/http/app';
 import { type RunningServer, serveHttpApp } from '../../lib/http/node-server';
-import { SluiceLog } from '../../lib/log/log';
 import { realStores } from '../support/real';
 
 let server: RunningServer;
@@ -15,10 +15,7 @@ const groups = { sessionTimeoutMs: 3000, heartbeatIntervalMs: 300, maxClockSkewM
 
 beforeAll(async () => {
   const stores = await realStores();
-  server = await serveHttpApp(
-    createHttpApp(new SluiceLog(stores), { groups: { store: stores.groups, settings: groups } }),
-    0,
-  );
+  server = await serveHttpApp(createHttpApp(createSluice(stores, { groups })), 0);
   sluice = new Sluice({ http: { url: server.url } });
   await sluice.admin().createTopics({ topics: [{ name: 'remote', partitions: 2 }] });
   const producer = sluice.producer({ lingerMs: 1 });

@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock';
+import { createSluice } from '../../lib/compose';
 import { createHttpApp } from '../../lib/http/app';
 import { type RunningServer, serveHttpApp } from '../../lib/http/node-server';
-import { SluiceLog } from '../../lib/log/log';
 import { realStores } from '../support/real';
 import { TEST_DAY_MS } from '../support/time';
 
@@ -15,14 +15,15 @@ const clock = new ManualClock(TEST_DAY_MS + 12 * 3_600_000);
 
 beforeAll(async () => {
   const stores = await realStores();
-  const log = new SluiceLog({ ...stores, clock, settings: { topicCacheMs: 0 } });
-  const app = createHttpApp(log, {
-    clock,
-    groups: {
-      store: stores.groups,
-      settings: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, maxClockSkewMs: 500 },
+  const core = createSluice(
+    { ...stores, clock },
+    {
+      log: { topicCacheMs: 0 },
+      groups: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, maxClockSkewMs: 500 },
     },
-  });
+  );
+  const log = core.log;
+  const app = createHttpApp(core);
   server = await serveHttpApp(app, 0);
   await log.createTopic({ name: 'gt', partitions: 4 });
   await log.append({

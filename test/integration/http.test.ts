@@ -3,10 +3,10 @@
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSluice } from '../../lib/compose';
 import { RetriableError } from '../../lib/errors';
 import { createHttpApp } from '../../lib/http/app';
 import { type RunningServer, serveHttpApp } from '../../lib/http/node-server';
-import { SluiceLog } from '../../lib/log/log';
 import { SEGMENT_PREFIX } from '../../lib/storage/layout';
 import type { LogMetadataStore } from '../../lib/storage/ports';
 import { type RealStores, realStores } from '../support/real';
@@ -17,7 +17,7 @@ let url: string;
 
 beforeAll(async () => {
   stores = await realStores();
-  server = await serveHttpApp(createHttpApp(new SluiceLog(stores), { maxBodyBytes: 64 * 1024 }), 0);
+  server = await serveHttpApp(createHttpApp(createSluice(stores), { maxBodyBytes: 64 * 1024 }), 0);
   url = server.url;
 });
 afterAll(async () => {
@@ -343,7 +343,7 @@ describe('HTTP API v1', () => {
 
   it('answers 413 for an oversized record within the body limit', async () => {
     const small = await serveHttpApp(
-      createHttpApp(new SluiceLog({ ...stores, settings: { maxRecordBytes: 100 } }), { maxBodyBytes: 64 * 1024 }),
+      createHttpApp(createSluice(stores, { log: { maxRecordBytes: 100 } }), { maxBodyBytes: 64 * 1024 }),
       0,
     );
     try {
@@ -375,7 +375,7 @@ describe('HTTP API v1', () => {
         },
       },
     });
-    const s = await serveHttpApp(createHttpApp(new SluiceLog({ objects: stores.objects, metadata: failing })), 0);
+    const s = await serveHttpApp(createHttpApp(createSluice({ objects: stores.objects, metadata: failing })), 0);
     try {
       const res = await fetch(`${s.url}/v1/topics`);
       expect(res.status).toBe(status);

@@ -5,11 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sluice } from '../../lib/client/sluice';
 import { DirectTransport, type Transport } from '../../lib/client/transport';
+import { createSluice } from '../../lib/compose';
 import { RetriableError } from '../../lib/errors';
 import { createHttpApp } from '../../lib/http/app';
 import { type RunningServer, serveHttpApp } from '../../lib/http/node-server';
 import { SeededRandom } from '../../lib/ids';
-import { SluiceLog } from '../../lib/log/log';
 import { realStores } from '../support/real';
 import { countCommands, flakyRequests } from '../support/sdk-faults';
 
@@ -95,8 +95,9 @@ describe('producer client (direct transport)', () => {
   ] as const)('idempotent=%s: responses lost between client and log give %s', async (idempotent, _what) => {
     const stores = await realStores();
     const rng = new SeededRandom(7);
-    const log = new SluiceLog(stores);
-    const direct = new DirectTransport(log);
+    const core = createSluice(stores);
+    const log = core.log;
+    const direct = new DirectTransport(core);
     let lostResponses = 0;
     // the whole produce call applied, then its answer lost on the way back (an HTTP timeout)
     const lossy: Transport = Object.assign(Object.create(direct) as Transport, {
@@ -164,7 +165,7 @@ describe('producer and admin over the HTTP transport', () => {
   let sluice: Sluice;
   beforeAll(async () => {
     const stores = await realStores();
-    server = await serveHttpApp(createHttpApp(new SluiceLog(stores)), 0);
+    server = await serveHttpApp(createHttpApp(createSluice(stores)), 0);
     sluice = new Sluice({ http: { url: server.url } });
   });
   afterAll(async () => {

@@ -157,6 +157,21 @@ describe('eachBatch failures', () => {
   });
 });
 
+describe('seek', () => {
+  it('a seek backwards delivers the records from there once more, then goes on; commits never go back', async () => {
+    const sluice = await setup(1, VALUES.slice(0, 5));
+    const seen: number[] = [];
+    const consumer = await consume(sluice, {}, { eachMessage: async ({ message }) => void seen.push(message.offset) });
+    await until(() => seen.length === 5, 5_000, 'first pass');
+    consumer.seek({ topic: 'in', partition: 0, offset: 2 });
+    await until(() => seen.length === 8, 5_000, 'the re-read');
+    await new Promise((r) => setTimeout(r, 300)); // nothing more arrives
+    await consumer.stop();
+    expect(seen).toEqual([0, 1, 2, 3, 4, 2, 3, 4]);
+    expect((await committed(sluice, 'g'))[0]).toBe(5);
+  });
+});
+
 describe('processing deadline', () => {
   it('a hung handler loses its partition after maxProcessingMs; another member takes over; its other partitions go on', async () => {
     const sluice = await setup(2, VALUES.slice(0, 5));

@@ -4,10 +4,10 @@
  * says whether retrying this request is safe.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createSluice } from '../../lib/compose';
 import { CorruptDataError } from '../../lib/errors';
 import { createHttpApp } from '../../lib/http/app';
 import type { UnexpectedError } from '../../lib/http/errors';
-import { SluiceLog } from '../../lib/log/log';
 import { MemoryLogMetadataStore } from '../../lib/storage/memory-log-metadata-store';
 import { MemoryObjectStore } from '../../lib/storage/memory-object-store';
 
@@ -20,7 +20,7 @@ function buggyLog() {
     if (name === 'rotten') throw new CorruptDataError('chunk at s/1@0 failed its CRC check');
     return getTopic(name);
   };
-  return new SluiceLog({ objects: new MemoryObjectStore(), metadata });
+  return createSluice({ objects: new MemoryObjectStore(), metadata });
 }
 
 const post = (body: unknown, headers: Record<string, string> = {}) => ({

@@ -5,16 +5,20 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createSluice } from '../../lib/compose';
 import { createHttpApp } from '../../lib/http/app';
-import { SluiceLog } from '../../lib/log/log';
 import { MemoryGroupStore } from '../../lib/storage/memory-group-store';
 import { MemoryLogMetadataStore } from '../../lib/storage/memory-log-metadata-store';
 import { MemoryObjectStore } from '../../lib/storage/memory-object-store';
 
 const objects = new MemoryObjectStore();
 const metadata = new MemoryLogMetadataStore();
-const log = new SluiceLog({ objects, metadata, settings: { maxRecordBytes: 1024, maxRecordsPerCall: 100 } });
-const app = createHttpApp(log, { groups: { store: new MemoryGroupStore() }, maxBodyBytes: 256 * 1024 });
+const core = createSluice(
+  { objects, metadata, groups: new MemoryGroupStore() },
+  { log: { maxRecordBytes: 1024, maxRecordsPerCall: 100 } },
+);
+const log = core.log;
+const app = createHttpApp(core, { maxBodyBytes: 256 * 1024 });
 const CODES = new Set([
   'INVALID_ARGUMENT',
   'INVALID_TOPIC_NAME',
