@@ -70,8 +70,11 @@ export const DEFAULT_LOG_SETTINGS: LogSettings = {
   codec: 'none',
 };
 
+/** The most partitions any topic can have, whatever the settings: partition numbers are below it. */
+export const MAX_PARTITIONS = 1024;
+
 const RANGES: { [K in keyof LogSettings]?: readonly [number, number] } = {
-  maxPartitionsPerTopic: [1, 1024],
+  maxPartitionsPerTopic: [1, MAX_PARTITIONS],
   maxRecordsPerCall: [1, 100_000],
   maxRecordBytes: [1, 64 * 1024 * 1024],
   maxCallBytes: [1, 256 * 1024 * 1024],

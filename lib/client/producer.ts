@@ -28,7 +28,8 @@ import { type RandomSource, systemRandom, uuidV4 } from '../ids';
 import type { ProduceRecord } from '../log/produce';
 import { choosePartition } from '../records/partitioner';
 import { type RecordHeader, recordSizeBytes } from '../records/types';
-import { DEFAULT_LOG_SETTINGS, topicNameProblem } from '../settings';
+import { checkRecord, type ProduceLimits } from '../records/validate';
+import { topicNameProblem } from '../settings';
 import type { Transport } from './transport';
 
 /** Bytes, or a string encoded as UTF-8. */
@@ -106,9 +107,8 @@ interface Pending {
   readonly done: (r: RecordMetadata | Error) => void;
 }
 
-const MAX_PARTITIONS_PER_CALL = DEFAULT_LOG_SETTINGS.maxPartitionsPerCall;
-const MAX_RECORDS_PER_CALL = DEFAULT_LOG_SETTINGS.maxRecordsPerCall;
-const MAX_BYTES_PER_CALL = DEFAULT_LOG_SETTINGS.maxCallBytes;
+/** The most bytes a produce call may ever carry (the log's own upper bound on `maxCallBytes`). */
+const MAX_BYTES_PER_CALL = 256 * 1024 * 1024;
 
 /**
  * Batches sends into produce calls like Kafka's RecordAccumulator; see the module comment.
@@ -151,6 +151,9 @@ export class Producer {
   private sequence = 0;
   private sticky = 0;
   private readonly partitionCounts = new Map<string, number>();
+  /** The server's limits, asked once (a failed ask is asked again by the next send). */
+  private limitsAsked: Promise<ProduceLimits> | undefined;
+  private limits: ProduceLimits | undefined;
 
   constructor(
     private readonly transport: Transport,
@@ -195,7 +198,8 @@ export class Producer {
       throw new InvalidArgumentError('sendBatch needs topicMessages: [{ topic, messages }]');
     }
     const blockUntil = this.clock.nowMs() + this.maxBlockMs;
-    // check the whole send before queuing any of it
+    const limits = await this.serverLimits();
+    // check the whole send before queuing any of it, with the server's own rules and limits
     const checkedSends: { topic: string; records: ProduceRecord[] }[] = [];
     let sendBytes = 0;
     for (const tm of args.topicMessages) {
@@ -206,7 +210,7 @@ export class Producer {
         throw new InvalidArgumentError(`send to "${topic}" needs at least one message`);
       }
       const messages: readonly Message[] = tm.messages;
-      const records = messages.map((m, i) => toRecord(m, `message ${i} to "${topic}"`));
+      const records = messages.map((m, i) => toRecord(m, `message ${i} to "${topic}"`, limits));
       for (const r of records) sendBytes += sizeOf(r);
       checkedSends.push({ topic, records });
     }
@@ -254,6 +258,20 @@ export class Producer {
     this.admission = turn.catch(() => {});
     await turn;
     return Promise.all(promises);
+  }
+
+  /** What the log accepts, learned from it once (a server may be configured otherwise than the defaults). */
+  private async serverLimits(): Promise<ProduceLimits> {
+    if (this.limits) return this.limits;
+    this.limitsAsked ??= this.transport.limits();
+    try {
+      const limits = await this.limitsAsked;
+      this.limits = limits;
+      return limits;
+    } catch (e) {
+      this.limitsAsked = undefined;
+      throw e;
+    }
   }
 
   /** Checks explicit partitions against the topic's partition count; returns the count. */
@@ -322,8 +340,8 @@ export class Producer {
       const ready =
         waited >= this.lingerMs ||
         head.seq <= this.flushThrough ||
-        this.pendingBytes >= this.maxBatchBytes ||
-        this.pending.length >= MAX_RECORDS_PER_CALL;
+        this.pendingBytes >= Math.min(this.maxBatchBytes, (this.limits as ProduceLimits).maxCallBytes) ||
+        this.pending.length >= (this.limits as ProduceLimits).maxRecordsPerCall;
       if (!ready) {
         this.armLinger(head.queuedMs + this.lingerMs);
         return;
@@ -353,6 +371,8 @@ export class Producer {
    */
   private takeCall(): Pending[] {
     const sticky = this.sticky++;
+    const limits = this.limits as ProduceLimits; // known: something was admitted
+    const maxBytes = Math.min(this.maxBatchBytes, limits.maxCallBytes);
     const call: Pending[] = [];
     const rest: Pending[] = [];
     const parts = new Set<string>();
@@ -370,12 +390,12 @@ export class Producer {
         rest.push(p);
         continue;
       }
-      if (call.length > 0 && (call.length >= MAX_RECORDS_PER_CALL || bytes + p.bytes > this.maxBatchBytes)) {
+      if (call.length > 0 && (call.length >= limits.maxRecordsPerCall || bytes + p.bytes > maxBytes)) {
         full = true;
         rest.push(p);
         continue;
       }
-      if (!parts.has(ref) && parts.size >= MAX_PARTITIONS_PER_CALL) {
+      if (!parts.has(ref) && parts.size >= limits.maxPartitionsPerCall) {
         blocked.add(ref);
         rest.push(p);
         continue;
@@ -486,9 +506,6 @@ function checked(name: string, v: number, min: number, max: number): number {
   return v;
 }
 
-const MAX_RECORD_BYTES = DEFAULT_LOG_SETTINGS.maxRecordBytes;
-const MAX_HEADERS = DEFAULT_LOG_SETTINGS.maxHeadersPerRecord;
-
 function bytesOf(v: unknown, what: string): Uint8Array | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string') return Buffer.from(v, 'utf8');
@@ -500,8 +517,11 @@ function describe(v: unknown): string {
   return Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v;
 }
 
-/** Checks one message as a JavaScript caller may pass anything, and converts it. */
-function toRecord(m: Message, where: string): ProduceRecord {
+/**
+ * Converts one message as a JavaScript caller may pass anything (strings become UTF-8),
+ * then checks it with the log's own rules against the server's limits.
+ */
+function toRecord(m: Message, where: string, limits: ProduceLimits): ProduceRecord {
   if (typeof m !== 'object' || m === null || Array.isArray(m)) {
     throw new InvalidArgumentError(`${where} must be an object like { key?, value, headers? }`);
   }
@@ -516,38 +536,17 @@ function toRecord(m: Message, where: string): ProduceRecord {
     for (const name of Object.keys(m.headers)) {
       headers.push([name, bytesOf((m.headers as Record<string, unknown>)[name], `${where}: header "${name}"`)]);
     }
-    if (headers.length > MAX_HEADERS) {
-      throw new InvalidArgumentError(`${where} has ${headers.length} headers; at most ${MAX_HEADERS} are allowed`);
-    }
   }
-  if (m.partition !== undefined && (!Number.isSafeInteger(m.partition) || m.partition < 0)) {
-    throw new InvalidArgumentError(`${where}: partition ${String(m.partition)} must be a non-negative integer`);
-  }
-  let timestamp: number | undefined;
-  if (m.timestamp !== undefined) {
-    timestamp =
-      typeof m.timestamp === 'string' && /^\d{1,16}$/.test(m.timestamp) ? Number(m.timestamp) : (m.timestamp as number);
-    if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
-      throw new InvalidArgumentError(`${where}: timestamp ${String(m.timestamp)} must be a non-negative integer (ms)`);
-    }
-  }
+  // kafkajs types timestamps as strings of digits
+  const timestamp =
+    typeof m.timestamp === 'string' && /^\d{1,16}$/.test(m.timestamp) ? Number(m.timestamp) : m.timestamp;
   const record: ProduceRecord = {
     key: bytesOf(m.key, `${where}: key`),
     value: bytesOf(m.value, `${where}: value`),
     headers,
     ...(m.partition !== undefined ? { partition: m.partition } : {}),
-    ...(timestamp !== undefined ? { timestamp } : {}),
+    ...(timestamp !== undefined ? { timestamp: timestamp as number } : {}),
   };
-  const size = recordSizeBytes({ key: record.key ?? null, value: record.value, headers, timestamp: 0 });
-  if (size > MAX_RECORD_BYTES) {
-    throw new InvalidArgumentError(
-      `${where} is ${size} bytes; at most ${MAX_RECORD_BYTES} are allowed`,
-      'RECORD_TOO_LARGE',
-      {
-        size,
-        limit: MAX_RECORD_BYTES,
-      },
-    );
-  }
+  checkRecord(record, limits, where);
   return record;
 }

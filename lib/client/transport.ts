@@ -11,6 +11,7 @@ import type { SluiceLog } from '../log/log';
 import type { ProduceRequest, ProduceResult } from '../log/produce';
 import type { CreateTopicRequest, TopicDescription } from '../log/topics';
 import { asOffset, type RecordHeader } from '../records/types';
+import { type ProduceLimits, produceLimits } from '../records/validate';
 import type { RequestSigner } from '../storage/aws';
 
 /** What the clients need from a transport. */
@@ -26,6 +27,8 @@ export interface Transport {
   ): Promise<void>;
   /** Kafka's deleteRecords. */
   deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<{ startOffset: number }>;
+  /** What the log accepts in a produce call (the client checks sends against these). */
+  limits(): Promise<ProduceLimits>;
   /** One atomic produce call (HTTP: atomic per topic; one request per topic). */
   produce(req: ProduceRequest): Promise<ProduceResult>;
   fetch(req: FetchRequest): Promise<FetchResult>;
@@ -73,6 +76,9 @@ export class DirectTransport implements Transport {
   }
   async createTopic(req: CreateTopicRequest) {
     await this.log.createTopic(req);
+  }
+  async limits() {
+    return produceLimits(this.log.settings);
   }
   describeTopic(name: string) {
     return this.log.describeTopic(name);
@@ -195,6 +201,10 @@ export class HttpTransport implements Transport {
       highWatermark: r.highWatermark,
       startOffset: r.startOffset,
     };
+  }
+
+  async limits() {
+    return (await this.call('GET', '/v1/limits')) as ProduceLimits;
   }
 
   async heartbeat(group: string, req: Parameters<Transport['heartbeat']>[1]) {

@@ -9,12 +9,13 @@ import { HTTPException } from 'hono/http-exception';
 import type { SluiceCore } from '../compose';
 import { uuidV4 } from '../ids';
 import type { ProduceRecord } from '../log/produce';
-import { idempotencyKeyProblem } from '../settings';
+import { produceLimits } from '../records/validate';
+import { idempotencyKeyProblem, MAX_PARTITIONS } from '../settings';
 import { decodeField, type Encoding, encodeField } from './encoding';
 import { type AppEnv, answerError } from './env';
 import { invalid, isUnexpected, reportToStderr, toHttpError, type UnexpectedErrorReporter } from './errors';
 import { registerGroupRoutes } from './group-routes';
-import { ErrorSchema, errors, json, MAX_SAFE, TopicName, uintQuery } from './schemas';
+import { ErrorSchema, errors, json, MAX_SAFE, PartitionNumber, TopicName, uintQuery } from './schemas';
 
 /** Options of the HTTP app. */
 export interface HttpAppOptions {
@@ -43,7 +44,10 @@ export interface RequestInfo {
   readonly bytes?: number;
 }
 
-const PartitionParam = uintQuery('partition', 1023).openapi({ param: { name: 'p', in: 'path' }, example: '0' });
+const PartitionParam = uintQuery('partition', MAX_PARTITIONS - 1).openapi({
+  param: { name: 'p', in: 'path' },
+  example: '0',
+});
 
 const EncodingSchema = z
   .enum(['utf8', 'base64'])
@@ -70,7 +74,7 @@ const RecordIn = z
     key: z.string().nullable().optional(),
     value: z.string().nullable(),
     headers: HeadersIn.optional(),
-    partition: z.number().int().min(0).max(1023).optional(),
+    partition: PartitionNumber.optional(),
     timestamp: z.number().int().min(0).max(MAX_SAFE).optional(),
   })
   .strict()
@@ -203,6 +207,30 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
       responses: { 200: json(z.object({ status: z.literal('ok') }), 'Healthy') },
     }),
     (c) => c.json({ status: 'ok' as const }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/limits',
+      responses: {
+        200: json(
+          z
+            .object({
+              maxRecordsPerCall: z.number().int(),
+              maxRecordBytes: z.number().int(),
+              maxCallBytes: z.number().int(),
+              maxHeadersPerRecord: z.number().int(),
+              maxHeaderNameBytes: z.number().int(),
+              maxPartitionsPerCall: z.number().int(),
+              maxPartitionsPerTopic: z.number().int(),
+            })
+            .openapi('Limits'),
+          'What a produce call may hold on this server (clients check sends against it)',
+        ),
+      },
+    }),
+    (c) => c.json(produceLimits(log.settings), 200),
   );
 
   app.openapi(

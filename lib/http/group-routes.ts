@@ -14,7 +14,7 @@ import {
 } from '../groups/coordinator';
 import { groupNameProblem, idempotencyKeyProblem } from '../settings';
 import type { AppEnv } from './env';
-import { ErrorSchema, errors, json, MAX_SAFE } from './schemas';
+import { ErrorSchema, errors, json, MAX_SAFE, PartitionNumber } from './schemas';
 
 const GroupName = z
   .string()
@@ -32,7 +32,7 @@ const MemberId = z.string().superRefine((v, ctx) => {
 const TopicPartitionEpoch = z
   .object({
     topic: z.string(),
-    partition: z.number().int().min(0).max(1023),
+    partition: PartitionNumber,
     epoch: z.number().int().min(0).max(MAX_SAFE),
   })
   .strict();
@@ -43,7 +43,7 @@ const JoinBody = z
     topics: z.array(z.string()).min(1).max(100),
     release: z.array(TopicPartitionEpoch).max(1024).optional(),
     stalled: z
-      .array(z.object({ topic: z.string(), partition: z.number().int().min(0).max(1023) }).strict())
+      .array(z.object({ topic: z.string(), partition: PartitionNumber }).strict())
       .max(1024)
       .optional()
       .openapi({
@@ -61,7 +61,7 @@ const CommitBody = z
         z
           .object({
             topic: z.string(),
-            partition: z.number().int().min(0).max(1023),
+            partition: PartitionNumber,
             offset: z.number().int().min(0).max(MAX_SAFE),
             epoch: z.number().int().min(0).max(MAX_SAFE).optional(),
             metadata: z.string().max(4096).nullable().optional(),
@@ -83,7 +83,7 @@ const ResetBody = z
       z.object({ timestamp: z.number().int().min(0).max(MAX_SAFE) }).strict(),
       z.object({ offset: z.number().int().min(0).max(MAX_SAFE) }).strict(),
     ]),
-    partitions: z.array(z.number().int().min(0).max(1023)).min(1).optional(),
+    partitions: z.array(PartitionNumber).min(1).optional(),
     dryRun: z.boolean().optional(),
   })
   .strict()

@@ -2,10 +2,17 @@
  * Schemas and response helpers shared by the HTTP routes (and the OpenAPI document).
  */
 import { z } from '@hono/zod-openapi';
-import { topicNameProblem } from '../settings';
+import { MAX_PARTITIONS, topicNameProblem } from '../settings';
 
 /** Largest safe JSON integer. */
 export const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** A partition number in a body (its existence is checked against the topic). */
+export const PartitionNumber = z
+  .number()
+  .int()
+  .min(0)
+  .max(MAX_PARTITIONS - 1);
 
 /** The error body of every failed request. */
 export const ErrorSchema = z

@@ -28,7 +28,8 @@ import {
 import { ulid } from '../ids';
 import { choosePartition } from '../records/partitioner';
 import { type ChunkLocation, encodeSegment } from '../records/segment-codec';
-import { type RecordHeader, type RecordInput, recordSizeBytes } from '../records/types';
+import type { RecordHeader, RecordInput } from '../records/types';
+import { checkCallTotals, checkRecord, produceLimits } from '../records/validate';
 import { idempotencyKeyProblem } from '../settings';
 import { segmentObjectKey } from '../storage/layout';
 import {
@@ -487,10 +488,6 @@ function hashRequest(req: ProduceRequest): string {
   return h.digest('base64');
 }
 
-function isBytesOrNull(v: unknown): boolean {
-  return v === null || v instanceof Uint8Array;
-}
-
 /** Rejects bad input with a precise message; nothing is written. */
 function validateRequest(ctx: LogContext, req: ProduceRequest): void {
   const s = ctx.settings;
@@ -511,6 +508,7 @@ function validateRequest(ctx: LogContext, req: ProduceRequest): void {
       throw new InvalidArgumentError('use either an idempotency key or a producer sequence, not both');
     }
   }
+  const limits = produceLimits(s);
   let count = 0;
   let bytes = 0;
   for (const b of req.batches) {
@@ -519,62 +517,9 @@ function validateRequest(ctx: LogContext, req: ProduceRequest): void {
       throw new InvalidArgumentError(`batch for topic "${b.topic}" has no records`);
     }
     b.records.forEach((r: ProduceRecord, i: number) => {
-      const where = `record ${count + i} (topic "${b.topic}")`;
-      // first: every other check reads properties of r
-      if (typeof r !== 'object' || r === null) throw new InvalidArgumentError(`${where} must be an object`);
-      if (r.partition !== undefined && (!Number.isSafeInteger(r.partition) || r.partition < 0)) {
-        throw new InvalidArgumentError(`${where}: partition ${r.partition} must be a non-negative integer`);
-      }
-      if (r.timestamp !== undefined && (!Number.isSafeInteger(r.timestamp) || r.timestamp < 0)) {
-        throw new InvalidArgumentError(`${where}: timestamp ${r.timestamp} must be a non-negative integer (ms)`);
-      }
-      if (!isBytesOrNull(r.value) || !(r.key === undefined || isBytesOrNull(r.key))) {
-        throw new InvalidArgumentError(`${where}: key and value must be bytes (Uint8Array) or null`);
-      }
-      const headers = r.headers ?? [];
-      if (!Array.isArray(headers) || !headers.every((h) => Array.isArray(h) && isBytesOrNull(h[1]))) {
-        throw new InvalidArgumentError(`${where}: headers must be [name, bytes | null] pairs`);
-      }
-      if (headers.length > s.maxHeadersPerRecord) {
-        throw new InvalidArgumentError(
-          `${where} has ${headers.length} headers; at most ${s.maxHeadersPerRecord} are allowed`,
-        );
-      }
-      for (const [name] of headers) {
-        const n = typeof name === 'string' ? Buffer.byteLength(name) : -1;
-        if (n < 1 || n > s.maxHeaderNameBytes) {
-          throw new InvalidArgumentError(`${where}: header names must be 1-${s.maxHeaderNameBytes} bytes of UTF-8`);
-        }
-      }
-      const size = recordSizeBytes({
-        key: r.key ?? null,
-        value: r.value,
-        headers,
-        timestamp: 0,
-      });
-      if (size > s.maxRecordBytes) {
-        throw new InvalidArgumentError(
-          `${where} is ${size} bytes; at most ${s.maxRecordBytes} are allowed`,
-          'RECORD_TOO_LARGE',
-          { size, limit: s.maxRecordBytes },
-        );
-      }
-      bytes += size;
+      bytes += checkRecord(r, limits, `record ${count + i} (topic "${b.topic}")`);
     });
     count += b.records.length;
   }
-  if (count > s.maxRecordsPerCall) {
-    throw new InvalidArgumentError(
-      `a produce call has ${count} records; at most ${s.maxRecordsPerCall} are allowed`,
-      'REQUEST_TOO_LARGE',
-      { count, limit: s.maxRecordsPerCall },
-    );
-  }
-  if (bytes > s.maxCallBytes) {
-    throw new InvalidArgumentError(
-      `a produce call has ${bytes} bytes of records; at most ${s.maxCallBytes} are allowed`,
-      'REQUEST_TOO_LARGE',
-      { bytes, limit: s.maxCallBytes },
-    );
-  }
+  checkCallTotals(count, bytes, limits);
 }

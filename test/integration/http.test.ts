@@ -3,6 +3,7 @@
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Sluice } from '../../lib/client/sluice';
 import { createSluice } from '../../lib/compose';
 import { RetriableError } from '../../lib/errors';
 import { createHttpApp } from '../../lib/http/app';
@@ -103,6 +104,7 @@ describe('HTTP API v1', () => {
     expect(Object.keys(doc.body.paths)).toEqual(
       expect.arrayContaining([
         '/v1/health',
+        '/v1/limits',
         '/v1/topics',
         '/v1/topics/{t}',
         '/v1/topics/{t}/records',
@@ -359,6 +361,14 @@ describe('HTTP API v1', () => {
       });
       expect(res.status).toBe(413);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('RECORD_TOO_LARGE');
+      // the server says what it accepts, and its client checks sends against that before queuing
+      const limits = await (await fetch(`${small.url}/v1/limits`)).json();
+      expect(limits).toMatchObject({ maxRecordBytes: 100, maxPartitionsPerCall: 48, maxRecordsPerCall: 10_000 });
+      const producer = new Sluice({ http: { url: small.url } }).producer({ lingerMs: 0 });
+      await expect(
+        producer.send({ topic: 'http-small', messages: [{ value: 'x'.repeat(101) }] }),
+      ).rejects.toMatchObject({ code: 'RECORD_TOO_LARGE', details: { limit: 100 } });
+      await producer.close();
     } finally {
       await small.close();
     }

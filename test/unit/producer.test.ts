@@ -5,11 +5,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type Message, Producer, type ProducerOptions } from '../../lib/client/producer';
+import { Sluice } from '../../lib/client/sluice';
 import type { Transport } from '../../lib/client/transport';
 import { ManualClock } from '../../lib/clock';
 import { RetriableError, type SluiceError } from '../../lib/errors';
 import { SeededRandom } from '../../lib/ids';
 import type { ProduceRequest, ProduceResult } from '../../lib/log/produce';
+import { produceLimits } from '../../lib/records/validate';
+import { DEFAULT_LOG_SETTINGS } from '../../lib/settings';
+import { MemoryLogMetadataStore } from '../../lib/storage/memory-log-metadata-store';
+import { MemoryObjectStore } from '../../lib/storage/memory-object-store';
 
 /** A log that answers every produce call after `callMs` of simulated time. */
 class SlowLog {
@@ -30,6 +35,7 @@ class SlowLog {
   transport(): Transport {
     return {
       describeTopic: async () => ({ name: 't', partitions: this.partitions }),
+      limits: async () => produceLimits(DEFAULT_LOG_SETTINGS),
       produce: (req: ProduceRequest) => this.produce(req),
     } as unknown as Transport;
   }
@@ -286,5 +292,27 @@ describe('producer accumulator', () => {
     expect((await first)[0]?.offset).toBe(0);
     expect((await Promise.all(more)).map((r) => r[0]?.offset)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     expect(log.calls.map((c) => c.records)).toEqual([1, 30]);
+  });
+
+  it('checks sends against the limits the server reports, not the defaults', async () => {
+    const sluice = new Sluice({
+      stores: { objects: new MemoryObjectStore(), metadata: new MemoryLogMetadataStore() },
+      settings: { maxRecordBytes: 100, maxHeadersPerRecord: 1, maxPartitionsPerCall: 2 },
+    });
+    await sluice.admin().createTopics({ topics: [{ name: 'small', partitions: 6 }] });
+    const producer = sluice.producer({ lingerMs: 0 });
+    await expect(producer.send({ topic: 'small', messages: [{ value: 'x'.repeat(101) }] })).rejects.toMatchObject({
+      code: 'RECORD_TOO_LARGE',
+      details: { limit: 100 },
+    });
+    await expect(
+      producer.send({ topic: 'small', messages: [{ value: 'x', headers: { a: '1', b: '2' } }] }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    // a flush over 6 partitions is split into calls of at most 2 partitions, as the server requires
+    const acks = await Promise.all(
+      Array.from({ length: 6 }, (_, p) => producer.send({ topic: 'small', messages: [{ value: 'ok', partition: p }] })),
+    );
+    expect(acks.map((a) => a[0]?.offset)).toEqual([0, 0, 0, 0, 0, 0]);
+    await producer.close();
   });
 });
