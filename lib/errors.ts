@@ -18,6 +18,7 @@
 /** Stable error codes; they appear in the HTTP API and in client errors. */
 export type ErrorCode =
   | 'INVALID_ARGUMENT'
+  | 'METHOD_NOT_ALLOWED'
   | 'INVALID_TOPIC_NAME'
   | 'TOPIC_NOT_FOUND'
   | 'TOPIC_EXISTS'
@@ -62,6 +63,7 @@ export class InvalidArgumentError extends SluiceError {
     message: string,
     code:
       | 'INVALID_ARGUMENT'
+      | 'METHOD_NOT_ALLOWED'
       | 'INVALID_TOPIC_NAME'
       | 'RECORD_TOO_LARGE'
       | 'REQUEST_TOO_LARGE'

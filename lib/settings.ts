@@ -112,6 +112,12 @@ export function resolveLogSettings(overrides: Partial<LogSettings> = {}): LogSet
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
+/** The topic- and group-name rule as one ECMA-262 pattern (what the OpenAPI document declares). */
+export const TOPIC_NAME_PATTERN = '^(?!__)(?!\\.\\.?$)[a-zA-Z0-9._-]{1,249}$';
+
+/** The idempotency-key, producer-id and member-id rule as a pattern. */
+export const IDEMPOTENCY_KEY_PATTERN = '^[A-Za-z0-9._:~-]{1,128}$';
+
 /**
  * Kafka's topic-name rule: `[a-zA-Z0-9._-]{1,249}`, not `.` or `..`; Sluice also reserves
  * the `__` prefix for internal topics. Returns an error message, or undefined if valid.
@@ -131,7 +137,7 @@ export function groupNameProblem(group: unknown): string | undefined {
   return topicNameProblem(group)?.replace(/topic name/g, 'group name');
 }
 
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:~-]{1,128}$/;
+const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 
 /** Idempotency keys and producer ids: 1-128 characters of `[A-Za-z0-9._:~-]`. */
 export function idempotencyKeyProblem(key: unknown, what = 'idempotency key'): string | undefined {

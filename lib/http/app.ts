@@ -10,12 +10,22 @@ import type { SluiceCore } from '../compose';
 import { uuidV4 } from '../ids';
 import type { ProduceRecord } from '../log/produce';
 import { produceLimits } from '../records/validate';
-import { idempotencyKeyProblem, MAX_PARTITIONS } from '../settings';
+import { MAX_PARTITIONS } from '../settings';
 import { decodeField, type Encoding, encodeField } from './encoding';
 import { type AppEnv, answerError } from './env';
 import { invalid, isUnexpected, reportToStderr, toHttpError, type UnexpectedErrorReporter } from './errors';
 import { registerGroupRoutes } from './group-routes';
-import { ErrorSchema, errors, json, MAX_SAFE, PartitionNumber, TopicName, uintQuery } from './schemas';
+import {
+  ErrorSchema,
+  errors,
+  json,
+  KeyField,
+  MAX_SAFE,
+  PartitionNumber,
+  TopicName,
+  TopicNameField,
+  uintQuery,
+} from './schemas';
 
 /** Options of the HTTP app. */
 export interface HttpAppOptions {
@@ -80,22 +90,35 @@ const RecordIn = z
   .strict()
   .openapi('ProduceRecord');
 
-const ProduceBody = z
-  .object({ records: z.array(RecordIn).min(1), encoding: EncodingSchema.optional() })
-  .strict()
-  .openapi('ProduceRequest');
+const produceBody = (maxRecords: number) =>
+  z
+    .object({
+      // the count limit is the log's (413 REQUEST_TOO_LARGE); declared here
+      records: z.array(RecordIn).min(1).openapi({ maxItems: maxRecords }),
+      encoding: EncodingSchema.optional(),
+    })
+    .strict()
+    .openapi('ProduceRequest');
 
 const Offsets = z.object({ offsets: z.array(z.object({ partition: z.number().int(), offset: z.number().int() })) });
 
-const TopicBody = z
-  .object({
-    name: z.string(),
-    partitions: z.number().int(),
-    retentionMs: z.number().int().min(1).max(MAX_SAFE).nullable().optional(),
-    retentionBytes: z.number().int().min(1).max(MAX_SAFE).nullable().optional(),
-  })
-  .strict()
-  .openapi('CreateTopic');
+/** A topic's partition count, declared with the server's own maximum. */
+const PartitionCount = (max: number) =>
+  z
+    .number()
+    .int()
+    .openapi({ minimum: 1, maximum: max, description: `1-${max} (partitions only grow)` });
+
+const topicBody = (maxPartitions: number) =>
+  z
+    .object({
+      name: TopicNameField,
+      partitions: PartitionCount(maxPartitions),
+      retentionMs: z.number().int().min(1).max(MAX_SAFE).nullable().optional(),
+      retentionBytes: z.number().int().min(1).max(MAX_SAFE).nullable().optional(),
+    })
+    .strict()
+    .openapi('CreateTopic');
 
 const TopicOut = z
   .object({
@@ -125,6 +148,7 @@ const RecordOut = z
 /** Builds the HTTP API over a log. */
 export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): OpenAPIHono<AppEnv> {
   const { log, clock, random } = core;
+  const s = log.settings;
   const maxBodyBytes = options.maxBodyBytes ?? 6 * 1024 * 1024;
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
@@ -133,6 +157,12 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
   });
 
   const report = options.onUnexpectedError ?? reportToStderr;
+  // the routes' methods by path, compiled once at the first request (routes are added below)
+  let table: { pattern: RegExp; method: string }[] | undefined;
+  const allowed = (path: string) => {
+    table ??= routeTable(app.routes);
+    return allowedMethods(table, path);
+  };
   // first: every answer, errors included, carries the request id the operator's logs use
   app.use('*', async (c, next) => {
     const lambda = (c.env as { lambdaContext?: { awsRequestId?: string } } | undefined)?.lambdaContext;
@@ -160,7 +190,17 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
     if (retryAfter !== undefined) c.header('Retry-After', String(retryAfter));
     return answerError(c, body, status);
   });
-  app.notFound((c) => answerError(c, invalid(`no route for ${c.req.method} ${c.req.path}`), 404));
+  // a path the API has, asked with a method it does not: 405 with the methods it does take
+  app.notFound((c) => {
+    const methods = allowed(c.req.path);
+    if (methods.length === 0) return answerError(c, invalid(`no route for ${c.req.method} ${c.req.path}`), 404);
+    c.header('Allow', methods.join(', '));
+    return answerError(
+      c,
+      invalid(`${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(' or ')}`, 'METHOD_NOT_ALLOWED'),
+      405,
+    );
+  });
 
   if (options.onResponse) {
     const onResponse = options.onResponse;
@@ -191,7 +231,9 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
     }),
   );
   app.use('*', async (c, next) => {
-    if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && c.req.header('content-length') !== '0') {
+    const hasBody = ['POST', 'PUT', 'PATCH'].includes(c.req.method) && c.req.header('content-length') !== '0';
+    // only for a route that exists: a wrong method is 405, not a content-type complaint
+    if (hasBody && allowed(c.req.path).includes(c.req.method)) {
       const type = c.req.header('content-type') ?? '';
       if (!/^application\/json\b/i.test(type)) {
         return answerError(c, invalid('Content-Type must be application/json'), 400);
@@ -237,7 +279,9 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
     createRoute({
       method: 'post',
       path: '/v1/topics',
-      request: { body: { content: { 'application/json': { schema: TopicBody } }, required: true } },
+      request: {
+        body: { content: { 'application/json': { schema: topicBody(s.maxPartitionsPerTopic) } }, required: true },
+      },
       responses: { 201: json(TopicOut, 'Created'), 409: json(ErrorSchema, 'TOPIC_EXISTS'), ...errors },
     }),
     async (c) => {
@@ -303,7 +347,7 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
                 .object({
                   retentionMs: z.number().int().min(1).max(MAX_SAFE).nullable().optional(),
                   retentionBytes: z.number().int().min(1).max(MAX_SAFE).nullable().optional(),
-                  partitions: z.number().int().optional(),
+                  partitions: PartitionCount(s.maxPartitionsPerTopic).optional(),
                 })
                 .strict()
                 .openapi('UpdateTopic'),
@@ -357,8 +401,8 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
       path: '/v1/topics/{t}/records',
       request: {
         params: z.object({ t: TopicName }),
-        headers: z.object({ 'idempotency-key': z.string().optional() }),
-        body: { content: { 'application/json': { schema: ProduceBody } }, required: true },
+        headers: z.object({ 'idempotency-key': KeyField('Idempotency-Key').optional() }),
+        body: { content: { 'application/json': { schema: produceBody(s.maxRecordsPerCall) } }, required: true },
       },
       responses: {
         200: json(Offsets, 'Offsets of the records, in request order; the request is atomic'),
@@ -371,10 +415,6 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
       const { t } = c.req.valid('param');
       const body = c.req.valid('json');
       const idempotencyKey = c.req.valid('header')['idempotency-key'];
-      if (idempotencyKey !== undefined) {
-        const problem = idempotencyKeyProblem(idempotencyKey, 'Idempotency-Key');
-        if (problem) return answerError(c, invalid(problem), 400);
-      }
       const encoding: Encoding = body.encoding ?? 'utf8';
       const records = body.records.map((r, i) => toProduceRecord(r, i, encoding));
       const res = await log.append({
@@ -395,9 +435,9 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
         query: z
           .object({
             offset: uintQuery('offset'),
-            maxRecords: uintQuery('maxRecords').optional(),
-            maxBytes: uintQuery('maxBytes').optional(),
-            waitMs: uintQuery('waitMs').optional(),
+            maxRecords: uintQuery('maxRecords', s.maxFetchRecords, 1).optional(),
+            maxBytes: uintQuery('maxBytes', s.maxFetchBytes, 1).optional(),
+            waitMs: uintQuery('waitMs', s.maxFetchWaitMs).optional(),
             encoding: EncodingSchema.optional(),
           })
           .strict(),
@@ -488,6 +528,28 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
     },
   });
   return app;
+}
+
+/** Each route's path as a pattern, with its method (middleware, `ALL`, left out). */
+function routeTable(routes: readonly { method: string; path: string }[]): { pattern: RegExp; method: string }[] {
+  return routes
+    .filter((r) => r.method !== 'ALL')
+    .map((r) => ({
+      method: r.method,
+      pattern: new RegExp(
+        `^${r.path
+          .split('/')
+          .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+          .join('/')}$`,
+      ),
+    }));
+}
+
+/** The methods the routes take on `path` (HEAD wherever GET is). */
+function allowedMethods(table: readonly { pattern: RegExp; method: string }[], path: string): string[] {
+  const methods = new Set(table.filter((r) => r.pattern.test(path)).map((r) => r.method));
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
 }
 
 function countOf(records: readonly { key?: Uint8Array | null; value: Uint8Array | null }[]) {

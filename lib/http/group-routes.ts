@@ -12,9 +12,9 @@ import {
   leaveGroup,
   resetOffsets,
 } from '../groups/coordinator';
-import { groupNameProblem, idempotencyKeyProblem } from '../settings';
+import { groupNameProblem, TOPIC_NAME_PATTERN } from '../settings';
 import type { AppEnv } from './env';
-import { ErrorSchema, errors, json, MAX_SAFE, PartitionNumber } from './schemas';
+import { ErrorSchema, errors, json, KeyField, MAX_SAFE, PartitionNumber, TopicNameField } from './schemas';
 
 const GroupName = z
   .string()
@@ -22,16 +22,19 @@ const GroupName = z
     const p = groupNameProblem(v);
     if (p) ctx.addIssue({ code: 'custom', message: p });
   })
-  .openapi({ param: { name: 'g', in: 'path' }, example: 'billing' });
+  .openapi({
+    param: { name: 'g', in: 'path' },
+    pattern: TOPIC_NAME_PATTERN,
+    minLength: 1,
+    maxLength: 249,
+    example: 'billing',
+  });
 
-const MemberId = z.string().superRefine((v, ctx) => {
-  const p = idempotencyKeyProblem(v, 'memberId');
-  if (p) ctx.addIssue({ code: 'custom', message: p });
-});
+const MemberId = KeyField('memberId');
 
 const TopicPartitionEpoch = z
   .object({
-    topic: z.string(),
+    topic: TopicNameField,
     partition: PartitionNumber,
     epoch: z.number().int().min(0).max(MAX_SAFE),
   })
@@ -40,7 +43,7 @@ const TopicPartitionEpoch = z
 const JoinBody = z
   .object({
     memberId: MemberId.optional(),
-    topics: z.array(z.string()).min(1).max(100),
+    topics: z.array(TopicNameField).min(1).max(100),
     release: z.array(TopicPartitionEpoch).max(1024).optional(),
     stalled: z
       .array(z.object({ topic: z.string(), partition: PartitionNumber }).strict())
@@ -60,7 +63,7 @@ const CommitBody = z
       .array(
         z
           .object({
-            topic: z.string(),
+            topic: TopicNameField,
             partition: PartitionNumber,
             offset: z.number().int().min(0).max(MAX_SAFE),
             epoch: z.number().int().min(0).max(MAX_SAFE).optional(),
@@ -76,7 +79,7 @@ const CommitBody = z
 
 const ResetBody = z
   .object({
-    topic: z.string(),
+    topic: TopicNameField,
     to: z.union([
       z.literal('earliest'),
       z.literal('latest'),
@@ -107,7 +110,7 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
             memberId: z.string(),
             assignments: z.array(
               z.object({
-                topic: z.string(),
+                topic: TopicNameField,
                 partition: z.number().int(),
                 epoch: z.number().int(),
                 committedOffset: z.number().int().nullable(),
@@ -157,7 +160,7 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
           z.object({
             offsets: z.array(
               z.object({
-                topic: z.string(),
+                topic: TopicNameField,
                 partition: z.number().int(),
                 offset: z.number().int(),
                 committed: z.number().int(),
@@ -218,7 +221,7 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
             ),
             partitions: z.array(
               z.object({
-                topic: z.string(),
+                topic: TopicNameField,
                 partition: z.number().int(),
                 committedOffset: z.number().int().nullable(),
                 startOffset: z.number().int(),
@@ -250,7 +253,7 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
       responses: {
         200: json(
           z.object({
-            topic: z.string(),
+            topic: TopicNameField,
             dryRun: z.boolean(),
             offsets: z.array(z.object({ partition: z.number().int(), offset: z.number().int() })),
           }),

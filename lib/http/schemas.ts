@@ -2,7 +2,13 @@
  * Schemas and response helpers shared by the HTTP routes (and the OpenAPI document).
  */
 import { z } from '@hono/zod-openapi';
-import { MAX_PARTITIONS, topicNameProblem } from '../settings';
+import {
+  IDEMPOTENCY_KEY_PATTERN,
+  idempotencyKeyProblem,
+  MAX_PARTITIONS,
+  TOPIC_NAME_PATTERN,
+  topicNameProblem,
+} from '../settings';
 
 /** Largest safe JSON integer. */
 export const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -25,6 +31,25 @@ export const ErrorSchema = z
   })
   .openapi('Error');
 
+/** A topic name in a body: the rule is declared in the document and checked by the log. */
+export const TopicNameField = z.string().openapi({
+  pattern: TOPIC_NAME_PATTERN,
+  minLength: 1,
+  maxLength: 249,
+  description: "1-249 of a-z A-Z 0-9 . _ -; not '.' or '..'; no '__' prefix (reserved)",
+  example: 'orders',
+});
+
+/** An idempotency key, producer id or member id: declared, and checked with its own message. */
+export const KeyField = (what: string) =>
+  z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = idempotencyKeyProblem(v, what);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .openapi({ pattern: IDEMPOTENCY_KEY_PATTERN, minLength: 1, maxLength: 128 });
+
 /** A topic name path parameter, validated by the topic-name rule. */
 export const TopicName = z
   .string()
@@ -32,15 +57,25 @@ export const TopicName = z
     const problem = topicNameProblem(v);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
-  .openapi({ param: { name: 't', in: 'path' }, example: 'orders' });
+  .openapi({
+    param: { name: 't', in: 'path' },
+    pattern: TOPIC_NAME_PATTERN,
+    minLength: 1,
+    maxLength: 249,
+    example: 'orders',
+  });
 
 /** A non-negative integer query or path parameter. */
-export const uintQuery = (name: string, max = MAX_SAFE) =>
+export const uintQuery = (name: string, max = MAX_SAFE, min = 0) =>
   z
     .string()
     .regex(/^\d{1,16}$/, `${name} must be a non-negative integer`)
     .transform(Number)
-    .refine((n) => n <= max, `${name} must be at most ${max}`);
+    .refine((n) => n >= min && n <= max, `${name} must be an integer in [${min}, ${max}]`)
+    .openapi({
+      description: `an integer in [${min}, ${max}]`,
+      pattern: '^[0-9]{1,16}$',
+    });
 
 /** The error responses most routes share. */
 export const errors = {

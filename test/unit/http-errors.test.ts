@@ -117,4 +117,22 @@ describe('unexpected errors', () => {
     });
     expect(logged.error.stack).toContain('TypeError');
   });
+
+  it('a path the API has, asked with a method it does not take, is 405 with Allow; an unknown path is 404', async () => {
+    const app = createHttpApp(buggyLog(), { onUnexpectedError: () => {} });
+    const cases: [string, string, number, string | null][] = [
+      ['DELETE', '/v1/health', 405, 'GET, HEAD'],
+      ['PUT', '/v1/topics', 405, 'GET, HEAD, POST'],
+      ['POST', '/v1/topics/orders', 405, 'DELETE, GET, HEAD, PATCH'],
+      ['GET', '/v1/topics/orders/records', 405, 'POST'],
+      ['GET', '/v1/topics/orders/partitions/0/records:deleteBefore', 405, 'POST'],
+      ['GET', '/v1/nowhere', 404, null],
+    ];
+    for (const [method, path, status, allow] of cases) {
+      const res = await app.request(path, { method });
+      expect([method, path, res.status, res.headers.get('allow')]).toEqual([method, path, status, allow]);
+      const body = (await res.json()) as { error: { code: string } };
+      expect(body.error.code).toBe(status === 405 ? 'METHOD_NOT_ALLOWED' : 'INVALID_ARGUMENT');
+    }
+  });
 });
