@@ -6,7 +6,7 @@ import type { Clock } from '../clock';
 import { PartitionNotFoundError, TopicNotFoundError } from '../errors';
 import type { RandomSource } from '../ids';
 import type { LogSettings } from '../settings';
-import type { LogMetadataStore, ObjectStore, PartitionHead, TopicRecord } from '../storage/ports';
+import type { LogMetadataStore, ObjectStore, PartitionHead, TopicCatalog, TopicRecord } from '../storage/ports';
 import type { ChunkCache } from './chunk-cache';
 
 /** Dependencies and caches shared by the log's use cases. */
@@ -33,7 +33,7 @@ export class TopicCache {
   private readonly entries = new Map<string, { topic: TopicRecord; atMs: number }>();
 
   constructor(
-    private readonly metadata: LogMetadataStore,
+    private readonly metadata: Pick<TopicCatalog, 'getTopic'>,
     private readonly clock: Clock,
     private readonly ttlMs: number,
   ) {}

@@ -15,7 +15,7 @@
  * explicit offset moves the start offset exactly (the entry holding it stays).
  */
 import { InvalidArgumentError, OffsetOutOfRangeError } from '../errors';
-import type { IndexEntry, LogMetadataStore, PartitionHead } from '../storage/ports';
+import type { IndexEntry, LogTrim, PartitionHead, PartitionLog } from '../storage/ports';
 
 /** What one trim did. */
 export interface TrimOutcome {
@@ -38,7 +38,7 @@ const PAGE = 100;
  * this one then changes nothing.
  */
 export async function trimPartition(
-  metadata: LogMetadataStore,
+  metadata: PartitionLog & LogTrim,
   topicId: string,
   partition: number,
   decision: TrimDecision,

@@ -17,7 +17,15 @@ import { type RandomSource, ulid } from '../ids';
 import { decodeChunk, encodeSegment } from '../records/segment-codec';
 import type { RecordInput } from '../records/types';
 import { segmentObjectKey } from '../storage/layout';
-import type { IndexEntry, LogMetadataStore, ObjectStore, PartitionHead, TopicRecord } from '../storage/ports';
+import type {
+  IndexEntry,
+  LogTrim,
+  ObjectStore,
+  PartitionHead,
+  PartitionLog,
+  SegmentFiles,
+  TopicRecord,
+} from '../storage/ports';
 
 /** Compaction settings (units in the names). */
 export interface CompactionSettings {
@@ -40,7 +48,12 @@ export interface CompactionOutcome {
   conflicts: number;
 }
 
-type Deps = { objects: ObjectStore; metadata: LogMetadataStore; clock: Clock; random: RandomSource };
+type Deps = {
+  objects: ObjectStore;
+  metadata: PartitionLog & LogTrim & SegmentFiles;
+  clock: Clock;
+  random: RandomSource;
+};
 
 /** Merge levels per partition and run (40 small chunks per merge: 40³ chunks at most). */
 const MAX_LEVELS = 3;

@@ -21,7 +21,7 @@
 import type { Clock } from '../clock';
 import { ulidTimeMs } from '../ids';
 import { parseSegmentObjectKey, SEGMENT_PREFIX } from '../storage/layout';
-import type { LogMetadataStore, ObjectStore } from '../storage/ports';
+import type { ObjectStore, SegmentFiles } from '../storage/ports';
 
 /** What a GC pass did. */
 export interface GcOutcome {
@@ -36,7 +36,7 @@ export interface GcOutcome {
 
 /** One GC pass over up to `maxObjects` segment objects after `startAfter`. */
 export async function collectGarbage(
-  deps: { objects: ObjectStore; metadata: LogMetadataStore; clock: Clock },
+  deps: { objects: ObjectStore; metadata: SegmentFiles; clock: Clock },
   options: { orphanGraceMs: number; readGraceMs: number; startAfter?: string; maxObjects?: number },
 ): Promise<GcOutcome> {
   const out: GcOutcome = {

@@ -8,7 +8,7 @@
 import type { Clock } from '../clock';
 import { ulidTimeMs } from '../ids';
 import { parseSegmentObjectKey, SEGMENT_PREFIX } from '../storage/layout';
-import type { LogMetadataStore, ObjectStore } from '../storage/ports';
+import type { ObjectStore, SegmentFiles } from '../storage/ports';
 
 /** A segment object that no index entry may reference. */
 export interface OrphanSegment {
@@ -24,7 +24,7 @@ export interface OrphanSegment {
  * longer than a producer's commit deadline; the fence makes even a late commit harmless.
  */
 export async function findOrphanSegments(
-  deps: { objects: ObjectStore; metadata: LogMetadataStore; clock: Clock },
+  deps: { objects: ObjectStore; metadata: SegmentFiles; clock: Clock },
   graceMs: number,
   options: { startAfter?: string; limit?: number } = {},
 ): Promise<{ orphans: OrphanSegment[]; nextStartAfter?: string }> {

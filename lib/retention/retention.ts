@@ -7,7 +7,7 @@
  * offset and releases the entries; GC deletes the objects later.
  */
 import { type TrimOutcome, trimPartition } from '../log/trim';
-import type { IndexEntry, LogMetadataStore, PartitionHead } from '../storage/ports';
+import type { IndexEntry, LogTrim, PartitionHead, PartitionLog } from '../storage/ports';
 
 /** A topic's retention policy. */
 export interface RetentionPolicy {
@@ -44,7 +44,7 @@ export function entriesToRemove(
 
 /** Applies a topic's retention policy to one partition (the log's trim does the moving). */
 export function applyRetention(
-  metadata: LogMetadataStore,
+  metadata: PartitionLog & LogTrim,
   topicId: string,
   partition: number,
   policy: RetentionPolicy,

@@ -188,8 +188,8 @@ export function partitionRef(topicId: string, partition: number): string {
   return `${topicId}#${partition}`;
 }
 
-/** Topics, heads, the segment index, segment files and dedupe state: DynamoDB in production. */
-export interface LogMetadataStore {
+/** The topic catalogue: names, ids, partition counts, retention, deletion and purge records. */
+export interface TopicCatalog {
   /** Creates the topic iff no topic of that name exists; `'exists'` otherwise. */
   createTopic(topic: TopicRecord): Promise<'created' | 'exists'>;
   /** The topic, or undefined. */
@@ -209,6 +209,14 @@ export interface LogMetadataStore {
   ): Promise<'ok' | 'conflict'>;
   /** Removes the topic (iff its id is `topicId`) and records it for data purge. */
   deleteTopic(name: string, topicId: string, nowMs: number): Promise<'deleted' | 'not-found'>;
+  /** Deleted topics whose data is still to be purged. */
+  listDeletedTopics(): Promise<{ topicId: string; name: string; partitions: number; deletedMs: number }[]>;
+  /** Forgets a deleted topic once its data is purged. */
+  finishTopicPurge(topicId: string): Promise<void>;
+}
+
+/** Each partition's head and segment index, and the one commit that appends to them. */
+export interface PartitionLog {
   /** Strongly consistent heads of the given partitions of one topic (missing = EMPTY_HEAD). */
   getHeads(topicId: string, partitions: readonly number[]): Promise<PartitionHead[]>;
   /**
@@ -224,6 +232,12 @@ export interface LogMetadataStore {
   ): Promise<IndexEntry[]>;
   /** The one atomic commit of a produce call (see the adapter for the exact conditions). */
   commitAppend(commit: AppendCommit): Promise<CommitOutcome>;
+  /** Removes a partition head (topic purge). */
+  deleteHead(topicId: string, partition: number): Promise<void>;
+}
+
+/** The segment-file items: reference counts and the fence that settles every commit. */
+export interface SegmentFiles {
   /** The segment-file item, strongly consistent. */
   getSegmentFile(segmentKey: string): Promise<SegmentFile | undefined>;
   /**
@@ -237,13 +251,20 @@ export interface LogMetadataStore {
    * reference it. Returns the existing item if there was one.
    */
   fenceSegment(segmentKey: string, nowMs: number): Promise<{ fenced: true } | { fenced: false; file: SegmentFile }>;
+  /** Forgets a committed segment's item once its object is deleted. */
+  deleteSegmentFile(segmentKey: string): Promise<void>;
+}
+
+/** What idempotency keys and producer sequences already answered. */
+export interface DedupeState {
   /** A live (unexpired at `nowMs`) idempotency record, strongly consistent. */
   getIdempotency(key: string, nowMs: number): Promise<IdempotencyRecord | undefined>;
   /** A live producer record, strongly consistent. */
   getProducer(producerId: string, nowMs: number): Promise<ProducerRecord | undefined>;
+}
 
-  // --- retention, GC and topic purge ---
-
+/** Moving the head of a partition and rewriting its index (retention, compaction). */
+export interface LogTrim {
   /**
    * Moves a partition's start offset from `from` to `to` (`from < to ≤ nextOffset`) and
    * subtracts `bytesRemoved`; `'conflict'` if the start offset is no longer `from`.
@@ -265,18 +286,6 @@ export interface LogMetadataStore {
     entries: readonly { lastOffset: number; segmentKey: string }[],
     nowMs: number,
   ): Promise<number>;
-  /** Removes a partition head (topic purge). */
-  deleteHead(topicId: string, partition: number): Promise<void>;
-  /** Deleted topics whose data is still to be purged. */
-  listDeletedTopics(): Promise<{ topicId: string; name: string; partitions: number; deletedMs: number }[]>;
-  /** Forgets a deleted topic once its data is purged. */
-  finishTopicPurge(topicId: string): Promise<void>;
-  /** Forgets a committed segment's item once its object is deleted. */
-  deleteSegmentFile(segmentKey: string): Promise<void>;
-  /** Where a long job (the GC listing) continues in its next run; undefined if none. */
-  readJobCursor(name: string): Promise<string | undefined>;
-  /** Saves (or with undefined, clears) a job cursor. Last writer wins: a cursor is a hint. */
-  writeJobCursor(name: string, cursor: string | undefined): Promise<void>;
   /**
    * Compaction's swap, one transaction: the consecutive entries `old` (all still present,
    * still pointing where they did) are replaced by `replacement` covering the same offsets
@@ -291,6 +300,20 @@ export interface LogMetadataStore {
     nowMs: number,
   ): Promise<'ok' | 'conflict'>;
 }
+
+/** Where the maintenance job's long passes continue. */
+export interface JobState {
+  /** Where a long job (the GC listing) continues in its next run; undefined if none. */
+  readJobCursor(name: string): Promise<string | undefined>;
+  /** Saves (or with undefined, clears) a job cursor. Last writer wins: a cursor is a hint. */
+  writeJobCursor(name: string, cursor: string | undefined): Promise<void>;
+}
+
+/**
+ * Topics, heads, the segment index, segment files, dedupe and job state: DynamoDB in
+ * production. Use cases depend on the roles they need; the adapters implement them all.
+ */
+export interface LogMetadataStore extends TopicCatalog, PartitionLog, SegmentFiles, DedupeState, LogTrim, JobState {}
 
 /** A consumer-group member's registration. */
 export interface MemberRecord {
