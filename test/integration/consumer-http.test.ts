@@ -8,6 +8,7 @@ import { createSluice } from '../../lib/compose';
 import { createHttpApp } from '../../lib/http/app';
 import { type RunningServer, serveHttpApp } from '../../lib/http/node-server';
 import { realStores } from '../support/real';
+import { until } from '../support/until';
 
 let server: RunningServer;
 let sluice: Sluice;
@@ -29,14 +30,6 @@ afterAll(async () => {
   await server?.close();
 });
 
-const until = async (cond: () => boolean, ms: number) => {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > ms) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
-
 describe('group consumer over HTTP', () => {
   it('consumes everything from the beginning, then resumes from the committed offsets', async () => {
     const got: string[] = [];
@@ -46,7 +39,7 @@ describe('group consumer over HTTP', () => {
       autoCommitIntervalMs: 50,
       eachMessage: async ({ message }) => void got.push(Buffer.from(message.value ?? []).toString()),
     });
-    await until(() => got.length === 20, 20_000);
+    await until(() => got.length === 20, 20_000, 'all 20 records');
     await c.stop();
     expect(new Set(got).size).toBe(20);
     // a new member of the same group starts where the group left off
@@ -56,7 +49,7 @@ describe('group consumer over HTTP', () => {
     const d = sluice.consumer({ groupId: 'remote-g', maxWaitMs: 100, maxClockSkewMs: 200 });
     await d.subscribe({ topics: ['remote'], fromBeginning: true });
     await d.run({ eachMessage: async ({ message }) => void again.push(Buffer.from(message.value ?? []).toString()) });
-    await until(() => again.length === 1, 20_000);
+    await until(() => again.length === 1, 20_000, 'the record produced after the restart');
     await d.stop();
     expect(again).toEqual(['after']);
   });
@@ -67,13 +60,17 @@ describe('group consumer over HTTP', () => {
     const seen: [number, number][] = [];
     await c.run({ eachMessage: async ({ partition, message }) => void seen.push([partition, message.offset]) });
     c.pause([{ topic: 'remote', partitions: [1] }]);
-    await until(() => seen.filter(([p]) => p === 0).length >= 10, 20_000);
+    await until(() => seen.filter(([p]) => p === 0).length >= 10, 20_000, 'ten records of partition 0');
     expect(seen.filter(([p]) => p === 1).length).toBeLessThanOrEqual(10);
     const beforeResume = seen.filter(([p]) => p === 1).length;
     c.seek({ topic: 'remote', partition: 0, offset: 8 });
     c.resume([{ topic: 'remote', partitions: [1] }]);
-    await until(() => seen.filter(([p, o]) => p === 0 && o === 9).length === 2, 20_000); // re-read from 8
-    await until(() => seen.filter(([p]) => p === 1).length > beforeResume, 20_000);
+    await until(
+      () => seen.filter(([p, o]) => p === 0 && o === 9).length === 2,
+      20_000,
+      'offset 9 read twice after the seek to 8',
+    ); // re-read from 8
+    await until(() => seen.filter(([p]) => p === 1).length > beforeResume, 20_000, 'partition 1 after resume');
     await c.stop();
 
     const it2 = sluice.consumer({ groupId: 'remote-iter', maxWaitMs: 100, maxClockSkewMs: 200 });

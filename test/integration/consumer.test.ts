@@ -7,6 +7,7 @@ import type { Consumer } from '../../lib/client/consumer';
 import { Sluice } from '../../lib/client/sluice';
 import { SeededRandom } from '../../lib/ids';
 import { realStores } from '../support/real';
+import { until } from '../support/until';
 
 const GROUP_SETTINGS = { sessionTimeoutMs: 3000, heartbeatIntervalMs: 300, maxClockSkewMs: 200 };
 const CONSUMER = { maxWaitMs: 200, maxClockSkewMs: 200, retry: { attempts: 3, initialRetryMs: 10 } };
@@ -16,14 +17,6 @@ async function setup(partitions: number) {
   const sluice = new Sluice({ stores, groupSettings: GROUP_SETTINGS });
   await sluice.admin().createTopics({ topics: [{ name: 'work', partitions }] });
   return sluice;
-}
-
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('group consumer', () => {

@@ -11,6 +11,7 @@ import type { LogRecord } from '../../lib/records/types';
 import { MemoryGroupStore } from '../../lib/storage/memory-group-store';
 import { MemoryLogMetadataStore } from '../../lib/storage/memory-log-metadata-store';
 import { MemoryObjectStore } from '../../lib/storage/memory-object-store';
+import { until } from '../support/until';
 
 const GROUP_SETTINGS = { sessionTimeoutMs: 3000, heartbeatIntervalMs: 100, maxClockSkewMs: 100 };
 const CONSUMER = { maxWaitMs: 50, maxClockSkewMs: 100, retry: { attempts: 2, initialRetryMs: 1 } };
@@ -38,14 +39,6 @@ async function setup(partitions: number, values: string[]) {
     await producer.send({ topic: 'in', messages: values.map((value) => ({ value, partition: p })) });
   }
   return sluice;
-}
-
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function deadLettered(sluice: Sluice): Promise<{ value: string; source: string }[]> {
