@@ -254,11 +254,21 @@ export function logSuite(name: string, stores: StoresFactory) {
         Array.from({ length: writers }, async (_, w) => {
           for (let c = 0; c < callsEach; c++) {
             const values = Array.from({ length: 5 }, (_, i) => `w${w}-c${c}-r${i}-${'x'.repeat((w * 7 + i) % 50)}`);
-            const res = await log.append({
+            const req = {
               batches: [
                 { topic: 'shared', records: values.map((v, i) => rec(v, { key: utf8(`key-${(w * 5 + i) % 17}`) })) },
               ],
-            });
+            };
+            // as a client does: a retriable refusal (this much contention on a slow emulator can
+            // exhaust the commit attempts) wrote nothing and is sent again; anything else fails
+            let res: Awaited<ReturnType<typeof log.append>> | undefined;
+            for (let attempt = 0; !res; attempt++) {
+              try {
+                res = await log.append(req);
+              } catch (e) {
+                if (!(e as SluiceError).retriable || attempt >= 20) throw e;
+              }
+            }
             res.batches[0]?.offsets.forEach((o, i) => {
               const at = `${o.partition}#${o.offset}`;
               expect(sent.has(at), `offset ${at} given twice`).toBe(false);
