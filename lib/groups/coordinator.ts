@@ -17,6 +17,7 @@ import {
   FencedError,
   InvalidArgumentError,
   OffsetOutOfRangeError,
+  PartitionNotFoundError,
   SluiceError,
   TopicNotFoundError,
 } from '../errors';
@@ -393,7 +394,7 @@ export async function resetOffsets(
   const offsets: { partition: number; offset: number }[] = [];
   for (const p of wanted) {
     const b = described.offsets[p];
-    if (!b) throw new InvalidArgumentError(`partition ${p} of "${req.topic}" does not exist`);
+    if (!b) throw new PartitionNotFoundError(req.topic, p, described.offsets.length);
     let offset: number;
     if (req.to === 'earliest') offset = b.startOffset;
     else if (req.to === 'latest') offset = b.highWatermark;

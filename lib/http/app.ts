@@ -90,6 +90,10 @@ const RecordIn = z
   .strict()
   .openapi('ProduceRecord');
 
+/** Strict base64, as `decodeField` checks it (declared for base64 bodies). */
+const BASE64_PATTERN = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$';
+const base64String = { type: 'string', nullable: true, pattern: BASE64_PATTERN, format: 'byte' } as const;
+
 const produceBody = (maxRecords: number) =>
   z
     .object({
@@ -98,7 +102,29 @@ const produceBody = (maxRecords: number) =>
       encoding: EncodingSchema.optional(),
     })
     .strict()
-    .openapi('ProduceRequest');
+    .openapi('ProduceRequest', {
+      // with "encoding":"base64" every key, value and header value must be strict base64
+      anyOf: [
+        { properties: { encoding: { type: 'string', enum: ['utf8'] } } },
+        {
+          required: ['encoding'],
+          properties: {
+            encoding: { type: 'string', enum: ['base64'] },
+            records: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  key: base64String,
+                  value: base64String,
+                  headers: { type: 'object', additionalProperties: base64String },
+                },
+              },
+            },
+          },
+        },
+      ],
+    });
 
 const Offsets = z.object({ offsets: z.array(z.object({ partition: z.number().int(), offset: z.number().int() })) });
 
@@ -231,9 +257,9 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
     }),
   );
   app.use('*', async (c, next) => {
-    const hasBody = ['POST', 'PUT', 'PATCH'].includes(c.req.method) && c.req.header('content-length') !== '0';
-    // only for a route that exists: a wrong method is 405, not a content-type complaint
-    if (hasBody && allowed(c.req.path).includes(c.req.method)) {
+    // every POST and PATCH route takes a JSON body (an empty one is refused too); checked only
+    // for a route that exists: a wrong method is 405, not a content-type complaint
+    if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && allowed(c.req.path).includes(c.req.method)) {
       const type = c.req.header('content-type') ?? '';
       if (!/^application\/json\b/i.test(type)) {
         return answerError(c, invalid('Content-Type must be application/json'), 400);
@@ -356,7 +382,11 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
           required: true,
         },
       },
-      responses: { 200: json(TopicOut, 'Updated (retention applies at the next maintenance run)'), ...errors },
+      responses: {
+        200: json(TopicOut, 'Updated (retention applies at the next maintenance run)'),
+        409: json(ErrorSchema, 'INVALID_PARTITIONS (partitions only grow) or CONFLICT'),
+        ...errors,
+      },
     }),
     async (c) => {
       const { t } = c.req.valid('param');

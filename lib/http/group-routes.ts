@@ -3,7 +3,7 @@
  */
 
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { ConflictError, InvalidArgumentError } from '../errors';
+import { ConflictError } from '../errors';
 import {
   commitOffsets,
   describeGroup,
@@ -56,25 +56,27 @@ const JoinBody = z
   .strict()
   .openapi('Heartbeat');
 
+const CommitOffset = z.object({
+  topic: TopicNameField,
+  partition: PartitionNumber,
+  offset: z.number().int().min(0).max(MAX_SAFE),
+  metadata: z.string().max(4096).nullable().optional(),
+});
+
+/** A member commits under its lease epochs; without a member id only while nobody is live, and without epochs. */
 const CommitBody = z
-  .object({
-    memberId: MemberId.optional(),
-    offsets: z
-      .array(
-        z
-          .object({
-            topic: TopicNameField,
-            partition: PartitionNumber,
-            offset: z.number().int().min(0).max(MAX_SAFE),
-            epoch: z.number().int().min(0).max(MAX_SAFE).optional(),
-            metadata: z.string().max(4096).nullable().optional(),
-          })
-          .strict(),
-      )
-      .min(1)
-      .max(1024),
-  })
-  .strict()
+  .union([
+    z
+      .object({
+        memberId: MemberId,
+        offsets: z
+          .array(CommitOffset.extend({ epoch: z.number().int().min(0).max(MAX_SAFE).optional() }).strict())
+          .min(1)
+          .max(1024),
+      })
+      .strict(),
+    z.object({ offsets: z.array(CommitOffset.strict()).min(1).max(1024) }).strict(),
+  ])
   .openapi('CommitOffsets');
 
 const ResetBody = z
@@ -93,6 +95,9 @@ const ResetBody = z
   .openapi('ResetOffsets');
 
 const Conflict = { 409: json(ErrorSchema, 'FENCED or CONFLICT') };
+const OutOfRange = {
+  416: json(ErrorSchema, 'OFFSET_OUT_OF_RANGE: the offset is outside [startOffset, highWatermark]'),
+};
 
 /** Adds the group routes to the app. */
 export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): void {
@@ -170,20 +175,18 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
           'Committed (a commit below the committed offset leaves it unchanged)',
         ),
         ...Conflict,
+        ...OutOfRange,
         ...errors,
       },
     }),
     async (c) => {
       const { g } = c.req.valid('param');
       const body = c.req.valid('json');
-      if (body.memberId === undefined) {
+      if (!('memberId' in body)) {
         // no member: a simple consumer may commit only while the group has nobody live
         const described = await describeGroup(d, g);
         if (described.members.some((m) => m.live)) {
           throw new ConflictError(`group "${g}" has live members; commit as a member (memberId and epoch)`);
-        }
-        for (const o of body.offsets) {
-          if (o.epoch !== undefined) throw new InvalidArgumentError('epoch needs a memberId');
         }
         const r = [];
         for (const o of body.offsets) {
@@ -260,6 +263,7 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
           'The new offsets (dry run unless `"dryRun": false`)',
         ),
         ...Conflict,
+        ...OutOfRange,
         ...errors,
       },
     }),

@@ -72,10 +72,7 @@ export const uintQuery = (name: string, max = MAX_SAFE, min = 0) =>
     .regex(/^\d{1,16}$/, `${name} must be a non-negative integer`)
     .transform(Number)
     .refine((n) => n >= min && n <= max, `${name} must be an integer in [${min}, ${max}]`)
-    .openapi({
-      description: `an integer in [${min}, ${max}]`,
-      pattern: '^[0-9]{1,16}$',
-    });
+    .openapi({ type: 'integer', minimum: min, maximum: max, description: `an integer in [${min}, ${max}]` });
 
 /** The error responses most routes share. */
 export const errors = {

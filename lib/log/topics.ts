@@ -1,7 +1,7 @@
 /**
  * Topic administration: create, describe, list, delete, add partitions.
  */
-import { ConflictError, InvalidArgumentError, TopicExistsError, TopicNotFoundError } from '../errors';
+import { ConflictError, InvalidArgumentError, SluiceError, TopicExistsError, TopicNotFoundError } from '../errors';
 import { uuidV4 } from '../ids';
 import { topicNameProblem } from '../settings';
 import type { TopicRecord } from '../storage/ports';
@@ -82,8 +82,11 @@ export async function addPartitions(ctx: LogContext, name: string, partitions: n
   checkPartitions(ctx, partitions);
   const topic = await ctx.topics.get(name, { fresh: true });
   if (partitions <= topic.partitions) {
-    throw new InvalidArgumentError(
-      `topic "${name}" has ${topic.partitions} partitions; the new count ${partitions} must be larger`,
+    // Kafka's INVALID_PARTITIONS: the count is well-formed, the topic's state refuses it
+    throw new SluiceError(
+      'INVALID_PARTITIONS',
+      `topic "${name}" has ${topic.partitions} partitions; the new count ${partitions} must be larger (partitions only grow)`,
+      { details: { partitions: topic.partitions } },
     );
   }
   const r = await ctx.metadata.setPartitionCount(name, topic.topicId, topic.partitions, partitions);

@@ -232,7 +232,7 @@ export function logSuite(name: string, stores: StoresFactory) {
       await log.addPartitions('admin', 4);
       expect((await log.describeTopic('admin')).offsets).toHaveLength(4);
       await log.append({ batches: [{ topic: 'admin', records: [rec('new-p', { partition: 3 })] }] });
-      expect((await rejection(log.addPartitions('admin', 3))).code).toBe('INVALID_ARGUMENT');
+      expect((await rejection(log.addPartitions('admin', 3))).code).toBe('INVALID_PARTITIONS');
       await log.deleteTopic('admin');
       expect(await rejection(log.describeTopic('admin'))).toBeInstanceOf(TopicNotFoundError);
       expect((await rejection(log.deleteTopic('admin'))).code).toBe('TOPIC_NOT_FOUND');
