@@ -89,3 +89,9 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
   content: { 'application/json': { schema } },
 });
+
+/** A partition number path parameter (`p`). */
+export const PartitionParam = uintQuery('partition', MAX_PARTITIONS - 1).openapi({
+  param: { name: 'p', in: 'path' },
+  example: '0',
+});

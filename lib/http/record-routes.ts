@@ -1,0 +1,251 @@
+/**
+ * The record routes of the HTTP API: produce, fetch, and offsets for a time.
+ */
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { SluiceLog } from '../log/log';
+import type { ProduceRecord } from '../log/produce';
+import { decodeField, type Encoding, encodeField } from './encoding';
+import type { AppEnv } from './env';
+import {
+  ErrorSchema,
+  errors,
+  json,
+  KeyField,
+  MAX_SAFE,
+  PartitionNumber,
+  PartitionParam,
+  TopicName,
+  uintQuery,
+} from './schemas';
+
+const EncodingSchema = z
+  .enum(['utf8', 'base64'])
+  .openapi({ description: 'How keys, values and header values are written' });
+
+/**
+ * Record headers: an object of strings (or null). Checked without copying, so that every
+ * own key survives — including `__proto__`, which a copy into a plain object would turn
+ * into a prototype and silently drop.
+ */
+const HeadersIn = z
+  .custom<Record<string, string | null>>(
+    (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      !Array.isArray(v) &&
+      Object.entries(v).every(([, x]) => typeof x === 'string' || x === null),
+    'headers must be an object whose values are strings or null',
+  )
+  .openapi({ type: 'object', additionalProperties: { type: 'string', nullable: true } });
+
+const RecordIn = z
+  .object({
+    key: z.string().nullable().optional(),
+    value: z.string().nullable(),
+    headers: HeadersIn.optional(),
+    partition: PartitionNumber.optional(),
+    timestamp: z.number().int().min(0).max(MAX_SAFE).optional(),
+  })
+  .strict()
+  .openapi('ProduceRecord');
+
+/** Strict base64, as `decodeField` checks it (declared for base64 bodies). */
+const BASE64_PATTERN = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$';
+const base64String = { type: 'string', nullable: true, pattern: BASE64_PATTERN, format: 'byte' } as const;
+
+const produceBody = (maxRecords: number) =>
+  z
+    .object({
+      // the count limit is the log's (413 REQUEST_TOO_LARGE); declared here
+      records: z.array(RecordIn).min(1).openapi({ maxItems: maxRecords }),
+      encoding: EncodingSchema.optional(),
+    })
+    .strict()
+    .openapi('ProduceRequest', {
+      // with "encoding":"base64" every key, value and header value must be strict base64
+      anyOf: [
+        { properties: { encoding: { type: 'string', enum: ['utf8'] } } },
+        {
+          required: ['encoding'],
+          properties: {
+            encoding: { type: 'string', enum: ['base64'] },
+            records: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  key: base64String,
+                  value: base64String,
+                  headers: { type: 'object', additionalProperties: base64String },
+                },
+              },
+            },
+          },
+        },
+      ],
+    });
+
+const Offsets = z.object({ offsets: z.array(z.object({ partition: z.number().int(), offset: z.number().int() })) });
+
+const RecordOut = z
+  .object({
+    offset: z.number().int(),
+    timestamp: z.number().int(),
+    key: z.string().nullable(),
+    value: z.string().nullable(),
+    headers: z.record(z.string(), z.string().nullable()),
+  })
+  .openapi('Record');
+
+/** Adds the record routes to the app. */
+export function registerRecordRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): void {
+  const s = log.settings;
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/topics/{t}/records',
+      request: {
+        params: z.object({ t: TopicName }),
+        headers: z.object({ 'idempotency-key': KeyField('Idempotency-Key').optional() }),
+        body: { content: { 'application/json': { schema: produceBody(s.maxRecordsPerCall) } }, required: true },
+      },
+      responses: {
+        200: json(Offsets, 'Offsets of the records, in request order; the request is atomic'),
+        409: json(ErrorSchema, 'IDEMPOTENCY_KEY_REUSED'),
+        413: json(ErrorSchema, 'RECORD_TOO_LARGE or REQUEST_TOO_LARGE'),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { t } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const idempotencyKey = c.req.valid('header')['idempotency-key'];
+      const encoding: Encoding = body.encoding ?? 'utf8';
+      const records = body.records.map((r, i) => toProduceRecord(r, i, encoding));
+      const res = await log.append({
+        batches: [{ topic: t, records }],
+        ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+      });
+      c.set('counted', countOf(records));
+      return c.json({ offsets: res.batches[0]?.offsets ?? [] }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/topics/{t}/partitions/{p}/records',
+      request: {
+        params: z.object({ t: TopicName, p: PartitionParam }),
+        query: z
+          .object({
+            offset: uintQuery('offset'),
+            maxRecords: uintQuery('maxRecords', s.maxFetchRecords, 1).optional(),
+            maxBytes: uintQuery('maxBytes', s.maxFetchBytes, 1).optional(),
+            waitMs: uintQuery('waitMs', s.maxFetchWaitMs).optional(),
+            encoding: EncodingSchema.optional(),
+          })
+          .strict(),
+      },
+      responses: {
+        200: json(
+          z.object({
+            records: z.array(RecordOut),
+            nextOffset: z.number().int(),
+            highWatermark: z.number().int(),
+            startOffset: z.number().int(),
+          }),
+          'Records from `offset`, contiguous',
+        ),
+        416: json(ErrorSchema, 'OFFSET_OUT_OF_RANGE (carries startOffset and highWatermark)'),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { t, p } = c.req.valid('param');
+      const q = c.req.valid('query');
+      const encoding: Encoding = q.encoding ?? 'utf8';
+      const r = await log.fetch({
+        topic: t,
+        partition: p,
+        offset: q.offset,
+        ...(q.maxRecords !== undefined ? { maxRecords: q.maxRecords } : {}),
+        ...(q.maxBytes !== undefined ? { maxBytes: q.maxBytes } : {}),
+        ...(q.waitMs !== undefined ? { waitMs: q.waitMs } : {}),
+        signal: c.req.raw.signal,
+      });
+      c.set('counted', countOf(r.records));
+      return c.json(
+        {
+          records: r.records.map((x) => ({
+            offset: x.offset,
+            timestamp: x.timestamp,
+            key: encodeField(x.key, encoding),
+            value: encodeField(x.value, encoding),
+            headers: headersOut(x.headers, encoding),
+          })),
+          nextOffset: r.nextOffset,
+          highWatermark: r.highWatermark,
+          startOffset: r.startOffset,
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/topics/{t}/partitions/{p}/offsets',
+      request: {
+        params: z.object({ t: TopicName, p: PartitionParam }),
+        query: z.object({ timestamp: uintQuery('timestamp') }).strict(),
+      },
+      responses: {
+        200: json(
+          z.object({
+            offset: z.number().int().nullable(),
+            highWatermark: z.number().int(),
+            startOffset: z.number().int(),
+          }),
+          'Earliest offset whose timestamp is >= `timestamp`; null when every record is older',
+        ),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { t, p } = c.req.valid('param');
+      const r = await log.offsetForTimestamp(t, p, c.req.valid('query').timestamp);
+      return c.json({ offset: r.offset, highWatermark: r.highWatermark, startOffset: r.startOffset }, 200);
+    },
+  );
+}
+
+function countOf(records: readonly { key?: Uint8Array | null; value: Uint8Array | null }[]) {
+  let bytes = 0;
+  for (const r of records) bytes += (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0);
+  return { records: records.length, bytes };
+}
+
+function toProduceRecord(r: z.infer<typeof RecordIn>, i: number, encoding: Encoding): ProduceRecord {
+  const headers: [string, Uint8Array | null][] = [];
+  if (r.headers) {
+    for (const [name, v] of Object.entries(r.headers)) {
+      headers.push([name, decodeField(v, encoding, `records[${i}].headers.${name}`)]);
+    }
+  }
+  return {
+    key: decodeField(r.key, encoding, `records[${i}].key`),
+    value: decodeField(r.value, encoding, `records[${i}].value`),
+    headers,
+    ...(r.partition !== undefined ? { partition: r.partition } : {}),
+    ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}),
+  };
+}
+
+function headersOut(headers: readonly (readonly [string, Uint8Array | null])[], encoding: Encoding) {
+  // a null-prototype object: a header named "__proto__" is data, not a prototype
+  const out: Record<string, string | null> = Object.create(null);
+  for (const [name, v] of headers) out[name] = encodeField(v, encoding);
+  return out;
+}
