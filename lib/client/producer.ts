@@ -135,8 +135,9 @@ export class Producer {
   private pendingBytes = 0;
   /** Bytes queued or in flight, not yet acknowledged. */
   private bufferedBytes = 0;
-  private callsInFlight = 0;
-  /** The first (smallest) `seq` of each call in flight. */
+  /** A call just ended: the next one leaves after its acknowledgements were delivered. */
+  private pumpScheduled = false;
+  /** The first (smallest) `seq` of each call in flight (one entry per call). */
   private readonly inFlightSeqs = new Set<number>();
   private lingerTimer: { at: number; abort: AbortController } | undefined;
   /** Messages with `seq` up to here are sent without waiting for their linger (flush). */
@@ -318,7 +319,8 @@ export class Producer {
 
   /** True while a message admitted at or before `seq` is queued or in flight. */
   private unfinishedThrough(seq: number): boolean {
-    if (this.pending.some((p) => p.seq <= seq)) return true;
+    // the queue is in admission order (calls take from it without reordering what stays)
+    if (((this.pending[0] as Pending | undefined)?.seq ?? Number.POSITIVE_INFINITY) <= seq) return true;
     // a call's first entry has its smallest seq (calls take the queue in order)
     for (const first of this.inFlightSeqs) if (first <= seq) return true;
     return false;
@@ -333,8 +335,9 @@ export class Producer {
 
   /** Starts every call that may leave now; arms the linger timer for the next one. */
   private pump(): void {
+    if (this.pumpScheduled) return;
     const slots = this.idempotent ? 1 : this.maxInFlight;
-    while (this.pending.length > 0 && this.callsInFlight < slots) {
+    while (this.pending.length > 0 && this.inFlightSeqs.size < slots) {
       const head = this.pending[0] as Pending;
       const waited = this.clock.nowMs() - head.queuedMs;
       const ready =
@@ -378,23 +381,16 @@ export class Producer {
     const parts = new Set<string>();
     const blocked = new Set<string>();
     let bytes = 0;
-    let full = false;
-    for (const p of this.pending) {
-      if (full) {
-        rest.push(p);
-        continue;
-      }
+    let i = 0;
+    for (; i < this.pending.length; i++) {
+      const p = this.pending[i] as Pending;
       const partition = choosePartition(p.record.partition, p.record.key ?? null, p.partitions, sticky);
       const ref = `${p.topic}#${partition}`;
       if (blocked.has(ref)) {
         rest.push(p);
         continue;
       }
-      if (call.length > 0 && (call.length >= limits.maxRecordsPerCall || bytes + p.bytes > maxBytes)) {
-        full = true;
-        rest.push(p);
-        continue;
-      }
+      if (call.length > 0 && (call.length >= limits.maxRecordsPerCall || bytes + p.bytes > maxBytes)) break;
       if (!parts.has(ref) && parts.size >= limits.maxPartitionsPerCall) {
         blocked.add(ref);
         rest.push(p);
@@ -404,23 +400,29 @@ export class Producer {
       bytes += p.bytes;
       call.push({ ...p, record: { ...p.record, partition } });
     }
-    this.pending = rest;
+    // the call is full: everything from here stays, in order
+    this.pending = i < this.pending.length ? rest.concat(this.pending.slice(i)) : rest;
     this.pendingBytes -= bytes;
     return call;
   }
 
   private startCall(entries: Pending[]): void {
-    this.callsInFlight++;
     const first = (entries[0] as Pending).seq;
     this.inFlightSeqs.add(first);
     void this.runCall(entries).finally(() => {
-      this.callsInFlight--;
       this.inFlightSeqs.delete(first);
       for (const p of entries) this.bufferedBytes -= p.bytes;
       const waiting = this.callEnded;
       this.callEnded = [];
       for (const wake of waiting) wake();
-      this.pump();
+      // the next call leaves once the acknowledgements have been delivered: a sender that
+      // awaited its send and sends again (a closed loop) joins it instead of the one after
+      // (until then a send only queues; it must not start the call with what it finds)
+      this.pumpScheduled = true;
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
     });
   }
 

@@ -29,7 +29,7 @@ import { ulid } from '../ids';
 import { choosePartition } from '../records/partitioner';
 import { type ChunkLocation, encodeSegment } from '../records/segment-codec';
 import type { RecordHeader, RecordInput } from '../records/types';
-import { checkCallTotals, checkRecord, produceLimits } from '../records/validate';
+import { checkCallTotals, checkRecord } from '../records/validate';
 import { idempotencyKeyProblem } from '../settings';
 import { segmentObjectKey } from '../storage/layout';
 import {
@@ -508,7 +508,7 @@ function validateRequest(ctx: LogContext, req: ProduceRequest): void {
       throw new InvalidArgumentError('use either an idempotency key or a producer sequence, not both');
     }
   }
-  const limits = produceLimits(s);
+  // the log's settings are its limits (ProduceLimits is a part of them)
   let count = 0;
   let bytes = 0;
   for (const b of req.batches) {
@@ -517,9 +517,9 @@ function validateRequest(ctx: LogContext, req: ProduceRequest): void {
       throw new InvalidArgumentError(`batch for topic "${b.topic}" has no records`);
     }
     b.records.forEach((r: ProduceRecord, i: number) => {
-      bytes += checkRecord(r, limits, `record ${count + i} (topic "${b.topic}")`);
+      bytes += checkRecord(r, s, `record ${count + i} (topic "${b.topic}")`);
     });
     count += b.records.length;
   }
-  checkCallTotals(count, bytes, limits);
+  checkCallTotals(count, bytes, s);
 }
