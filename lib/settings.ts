@@ -16,8 +16,11 @@ export interface LogSettings {
   readonly maxCallBytes: number;
   /** Max headers per record. @default 64 */
   readonly maxHeadersPerRecord: number;
-  /** Max length of a header name in UTF-8 bytes. @default 256 */
-  readonly maxHeaderNameBytes: number;
+  /**
+   * Max length of a header name in characters (Unicode code points, as JSON Schema counts
+   * them, so the HTTP document declares it; at most 4 UTF-8 bytes each). @default 256
+   */
+  readonly maxHeaderNameLength: number;
   /**
    * Max partitions one produce call may touch. One call is one DynamoDB transaction of
    * 2 items per partition plus 1 per topic, the segment file and a dedupe item, and a
@@ -55,7 +58,7 @@ export const DEFAULT_LOG_SETTINGS: LogSettings = {
   maxRecordBytes: 1024 * 1024,
   maxCallBytes: 5 * 1024 * 1024,
   maxHeadersPerRecord: 64,
-  maxHeaderNameBytes: 256,
+  maxHeaderNameLength: 256,
   maxPartitionsPerCall: 48,
   dedupeWindowMs: 24 * 60 * 60 * 1000,
   maxCommitAttempts: 50,
@@ -79,7 +82,7 @@ const RANGES: { [K in keyof LogSettings]?: readonly [number, number] } = {
   maxRecordBytes: [1, 64 * 1024 * 1024],
   maxCallBytes: [1, 256 * 1024 * 1024],
   maxHeadersPerRecord: [0, 10_000],
-  maxHeaderNameBytes: [1, 65_535],
+  maxHeaderNameLength: [1, 16_383], // ×4 bytes fits the format's u16 name length
   maxPartitionsPerCall: [1, 48],
   dedupeWindowMs: [60_000, 30 * 24 * 3600_000],
   maxCommitAttempts: [1, 10_000],

@@ -144,6 +144,7 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
     createRoute({
       method: 'get',
       path: '/v1/health',
+      operationId: 'getHealth',
       responses: { 200: json(z.object({ status: z.literal('ok') }), 'Healthy') },
     }),
     (c) => c.json({ status: 'ok' as const }, 200),
@@ -153,6 +154,7 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
     createRoute({
       method: 'get',
       path: '/v1/limits',
+      operationId: 'getLimits',
       responses: {
         200: json(
           z
@@ -161,7 +163,7 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
               maxRecordBytes: z.number().int(),
               maxCallBytes: z.number().int(),
               maxHeadersPerRecord: z.number().int(),
-              maxHeaderNameBytes: z.number().int(),
+              maxHeaderNameLength: z.number().int(),
               maxPartitionsPerCall: z.number().int(),
               maxPartitionsPerTopic: z.number().int(),
             })
@@ -177,8 +179,8 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
   registerRecordRoutes(app, log);
   if (core.groups) registerGroupRoutes(app, core.groups);
 
-  app.doc('/v1/openapi.json', {
-    openapi: '3.0.3',
+  app.doc31('/v1/openapi.json', {
+    openapi: '3.1.0',
     info: {
       title: 'Sluice HTTP API',
       version: '1',

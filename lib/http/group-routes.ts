@@ -14,7 +14,7 @@ import {
 } from '../groups/coordinator';
 import { groupNameProblem, TOPIC_NAME_PATTERN } from '../settings';
 import type { AppEnv } from './env';
-import { ErrorSchema, errors, json, KeyField, MAX_SAFE, PartitionNumber, TopicNameField } from './schemas';
+import { ErrorSchema, errors, json, KeyField, link, MAX_SAFE, PartitionNumber, TopicNameField } from './schemas';
 
 const GroupName = z
   .string()
@@ -94,6 +94,23 @@ const ResetBody = z
   .strict()
   .openapi('ResetOffsets');
 
+const group = { g: '$request.path.g' };
+const held = '$response.body#/assignments/0';
+/** From a join to the member's next steps: commit what it holds, describe, reset, leave. */
+const memberLinks = {
+  Commit: link('commitOffsets', group, {
+    memberId: '$response.body#/memberId',
+    offsets: [{ topic: `${held}/topic`, partition: `${held}/partition`, offset: 0, epoch: `${held}/epoch` }],
+  }),
+  Describe: link('describeGroup', group),
+  Reset: link('resetOffsets', group, { topic: `${held}/topic`, to: 'earliest' }),
+  Leave: link('leaveGroup', { ...group, m: '$response.body#/memberId' }),
+};
+const withLinks = <T extends z.ZodType>(schema: T, description: string) => ({
+  ...json(schema, description),
+  links: memberLinks,
+});
+
 const Conflict = { 409: json(ErrorSchema, 'FENCED or CONFLICT') };
 const OutOfRange = {
   416: json(ErrorSchema, 'OFFSET_OUT_OF_RANGE: the offset is outside [startOffset, highWatermark]'),
@@ -105,12 +122,13 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
     createRoute({
       method: 'post',
       path: '/v1/groups/{g}/members',
+      operationId: 'heartbeat',
       request: {
         params: z.object({ g: GroupName }),
         body: { content: { 'application/json': { schema: JoinBody } }, required: true },
       },
       responses: {
-        200: json(
+        200: withLinks(
           z.object({
             memberId: z.string(),
             assignments: z.array(
@@ -142,6 +160,7 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
     createRoute({
       method: 'delete',
       path: '/v1/groups/{g}/members/{m}',
+      operationId: 'leaveGroup',
       request: { params: z.object({ g: GroupName, m: MemberId }) },
       responses: { 204: { description: 'Left; leases released' }, ...errors },
     }),
@@ -156,6 +175,7 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
     createRoute({
       method: 'post',
       path: '/v1/groups/{g}/offsets',
+      operationId: 'commitOffsets',
       request: {
         params: z.object({ g: GroupName }),
         body: { content: { 'application/json': { schema: CommitBody } }, required: true },
@@ -209,6 +229,7 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
     createRoute({
       method: 'get',
       path: '/v1/groups/{g}',
+      operationId: 'describeGroup',
       request: { params: z.object({ g: GroupName }) },
       responses: {
         200: json(
@@ -249,6 +270,7 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
     createRoute({
       method: 'post',
       path: '/v1/groups/{g}/offsets:reset',
+      operationId: 'resetOffsets',
       request: {
         params: z.object({ g: GroupName }),
         body: { content: { 'application/json': { schema: ResetBody } }, required: true },

@@ -4,6 +4,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { SluiceLog } from '../log/log';
 import type { ProduceRecord } from '../log/produce';
+import { type ProduceLimits, produceLimits } from '../records/validate';
 import { decodeField, type Encoding, encodeField } from './encoding';
 import type { AppEnv } from './env';
 import {
@@ -11,9 +12,11 @@ import {
   errors,
   json,
   KeyField,
+  link,
   MAX_SAFE,
   PartitionNumber,
   PartitionParam,
+  schema31,
   TopicName,
   uintQuery,
 } from './schemas';
@@ -25,39 +28,49 @@ const EncodingSchema = z
 /**
  * Record headers: an object of strings (or null). Checked without copying, so that every
  * own key survives — including `__proto__`, which a copy into a plain object would turn
- * into a prototype and silently drop.
+ * into a prototype and silently drop. The count and name rules are the log's
+ * (`checkRecord`), declared here from the server's limits.
  */
-const HeadersIn = z
-  .custom<Record<string, string | null>>(
-    (v) =>
-      typeof v === 'object' &&
-      v !== null &&
-      !Array.isArray(v) &&
-      Object.entries(v).every(([, x]) => typeof x === 'string' || x === null),
-    'headers must be an object whose values are strings or null',
-  )
-  .openapi({ type: 'object', additionalProperties: { type: 'string', nullable: true } });
+const headersIn = (limits: ProduceLimits) =>
+  z
+    .custom<Record<string, string | null>>(
+      (v) =>
+        typeof v === 'object' &&
+        v !== null &&
+        !Array.isArray(v) &&
+        Object.entries(v).every(([, x]) => typeof x === 'string' || x === null),
+      'headers must be an object whose values are strings or null',
+    )
+    .openapi(
+      schema31({
+        type: 'object',
+        maxProperties: limits.maxHeadersPerRecord,
+        propertyNames: { minLength: 1, maxLength: limits.maxHeaderNameLength },
+        additionalProperties: { type: ['string', 'null'] },
+      }),
+    );
 
-const RecordIn = z
-  .object({
-    key: z.string().nullable().optional(),
-    value: z.string().nullable(),
-    headers: HeadersIn.optional(),
-    partition: PartitionNumber.optional(),
-    timestamp: z.number().int().min(0).max(MAX_SAFE).optional(),
-  })
-  .strict()
-  .openapi('ProduceRecord');
+const recordIn = (limits: ProduceLimits) =>
+  z
+    .object({
+      key: z.string().nullable().optional(),
+      value: z.string().nullable(),
+      headers: headersIn(limits).optional(),
+      partition: PartitionNumber.optional(),
+      timestamp: z.number().int().min(0).max(MAX_SAFE).optional(),
+    })
+    .strict()
+    .openapi('ProduceRecord');
 
 /** Strict base64, as `decodeField` checks it (declared for base64 bodies). */
 const BASE64_PATTERN = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$';
-const base64String = { type: 'string', nullable: true, pattern: BASE64_PATTERN, format: 'byte' } as const;
+const base64String = schema31({ type: ['string', 'null'], pattern: BASE64_PATTERN, contentEncoding: 'base64' });
 
-const produceBody = (maxRecords: number) =>
+const produceBody = (limits: ProduceLimits) =>
   z
     .object({
       // the count limit is the log's (413 REQUEST_TOO_LARGE); declared here
-      records: z.array(RecordIn).min(1).openapi({ maxItems: maxRecords }),
+      records: z.array(recordIn(limits)).min(1).openapi({ maxItems: limits.maxRecordsPerCall }),
       encoding: EncodingSchema.optional(),
     })
     .strict()
@@ -104,13 +117,23 @@ export function registerRecordRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): 
     createRoute({
       method: 'post',
       path: '/v1/topics/{t}/records',
+      operationId: 'produce',
       request: {
         params: z.object({ t: TopicName }),
         headers: z.object({ 'idempotency-key': KeyField('Idempotency-Key').optional() }),
-        body: { content: { 'application/json': { schema: produceBody(s.maxRecordsPerCall) } }, required: true },
+        body: { content: { 'application/json': { schema: produceBody(produceLimits(s)) } }, required: true },
       },
       responses: {
-        200: json(Offsets, 'Offsets of the records, in request order; the request is atomic'),
+        200: {
+          ...json(Offsets, 'Offsets of the records, in request order; the request is atomic'),
+          links: {
+            Fetch: link('fetchRecords', {
+              t: '$request.path.t',
+              p: '$response.body#/offsets/0/partition',
+              offset: '$response.body#/offsets/0/offset',
+            }),
+          },
+        },
         409: json(ErrorSchema, 'IDEMPOTENCY_KEY_REUSED'),
         413: json(ErrorSchema, 'RECORD_TOO_LARGE or REQUEST_TOO_LARGE'),
         ...errors,
@@ -135,6 +158,7 @@ export function registerRecordRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): 
     createRoute({
       method: 'get',
       path: '/v1/topics/{t}/partitions/{p}/records',
+      operationId: 'fetchRecords',
       request: {
         params: z.object({ t: TopicName, p: PartitionParam }),
         query: z
@@ -197,6 +221,7 @@ export function registerRecordRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): 
     createRoute({
       method: 'get',
       path: '/v1/topics/{t}/partitions/{p}/offsets',
+      operationId: 'offsetForTime',
       request: {
         params: z.object({ t: TopicName, p: PartitionParam }),
         query: z.object({ timestamp: uintQuery('timestamp') }).strict(),
@@ -227,7 +252,7 @@ function countOf(records: readonly { key?: Uint8Array | null; value: Uint8Array 
   return { records: records.length, bytes };
 }
 
-function toProduceRecord(r: z.infer<typeof RecordIn>, i: number, encoding: Encoding): ProduceRecord {
+function toProduceRecord(r: z.infer<ReturnType<typeof recordIn>>, i: number, encoding: Encoding): ProduceRecord {
   const headers: [string, Uint8Array | null][] = [];
   if (r.headers) {
     for (const [name, v] of Object.entries(r.headers)) {

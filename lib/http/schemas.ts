@@ -95,3 +95,20 @@ export const PartitionParam = uintQuery('partition', MAX_PARTITIONS - 1).openapi
   param: { name: 'p', in: 'path' },
   example: '0',
 });
+
+/**
+ * A schema with OpenAPI 3.1 (JSON Schema) keywords — `propertyNames`, `type` lists,
+ * `contentEncoding` — which the metadata type, written for 3.0, does not know. The
+ * document is 3.1.
+ */
+export const schema31 = (schema: Record<string, unknown>) => schema as { type: 'object' };
+
+/**
+ * An OpenAPI link: how values of a response feed another operation (runtime expressions such
+ * as `$response.body#/name`), so generated clients and stateful fuzzers can follow the API.
+ */
+export const link = (operationId: string, parameters: Record<string, unknown>, requestBody?: unknown) => ({
+  operationId,
+  parameters,
+  ...(requestBody !== undefined ? { requestBody } : {}),
+});

@@ -5,7 +5,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { SluiceLog } from '../log/log';
 import type { AppEnv } from './env';
-import { ErrorSchema, errors, json, MAX_SAFE, PartitionParam, TopicName, TopicNameField } from './schemas';
+import { ErrorSchema, errors, json, link, MAX_SAFE, PartitionParam, TopicName, TopicNameField } from './schemas';
 
 /** A topic's partition count, declared with the server's own maximum. */
 const PartitionCount = (max: number) =>
@@ -40,6 +40,19 @@ const PartitionBounds = z.object({
   highWatermark: z.number().int(),
 });
 
+const topic = { t: '$response.body#/name' };
+/** From a created topic to what can be done with it (a group joins it as `sluice-example`). */
+const topicLinks = {
+  Describe: link('describeTopic', topic),
+  Update: link('updateTopic', topic),
+  Delete: link('deleteTopic', topic),
+  Produce: link('produce', topic),
+  Fetch: link('fetchRecords', { ...topic, p: 0, offset: 0 }),
+  OffsetForTime: link('offsetForTime', { ...topic, p: 0 }),
+  DeleteRecordsBefore: link('deleteRecordsBefore', { ...topic, p: 0 }, { offset: 0 }),
+  Join: link('heartbeat', { g: 'sluice-example' }, { memberId: 'member-1', topics: ['$response.body#/name'] }),
+};
+
 /** Adds the topic routes to the app. */
 export function registerTopicRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): void {
   const s = log.settings;
@@ -47,10 +60,15 @@ export function registerTopicRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): v
     createRoute({
       method: 'post',
       path: '/v1/topics',
+      operationId: 'createTopic',
       request: {
         body: { content: { 'application/json': { schema: topicBody(s.maxPartitionsPerTopic) } }, required: true },
       },
-      responses: { 201: json(TopicOut, 'Created'), 409: json(ErrorSchema, 'TOPIC_EXISTS'), ...errors },
+      responses: {
+        201: { ...json(TopicOut, 'Created'), links: topicLinks },
+        409: json(ErrorSchema, 'TOPIC_EXISTS'),
+        ...errors,
+      },
     }),
     async (c) => {
       const body = c.req.valid('json');
@@ -63,6 +81,7 @@ export function registerTopicRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): v
     createRoute({
       method: 'get',
       path: '/v1/topics',
+      operationId: 'listTopics',
       responses: {
         200: json(
           z.object({ topics: z.array(z.object({ name: z.string(), partitions: z.number().int() })) }),
@@ -80,6 +99,7 @@ export function registerTopicRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): v
     createRoute({
       method: 'get',
       path: '/v1/topics/{t}',
+      operationId: 'describeTopic',
       request: { params: z.object({ t: TopicName }) },
       responses: { 200: json(TopicOut.extend({ offsets: z.array(PartitionBounds) }), 'The topic'), ...errors },
     }),
@@ -93,6 +113,7 @@ export function registerTopicRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): v
     createRoute({
       method: 'delete',
       path: '/v1/topics/{t}',
+      operationId: 'deleteTopic',
       request: { params: z.object({ t: TopicName }) },
       responses: { 204: { description: 'Deleted' }, ...errors },
     }),
@@ -106,6 +127,7 @@ export function registerTopicRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): v
     createRoute({
       method: 'patch',
       path: '/v1/topics/{t}',
+      operationId: 'updateTopic',
       request: {
         params: z.object({ t: TopicName }),
         body: {
@@ -146,6 +168,7 @@ export function registerTopicRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): v
     createRoute({
       method: 'post',
       path: '/v1/topics/{t}/partitions/{p}/records:deleteBefore',
+      operationId: 'deleteRecordsBefore',
       request: {
         params: z.object({ t: TopicName, p: PartitionParam }),
         body: {

@@ -5,9 +5,9 @@
  */
 
 import { startDynamoDbLocal } from './dynamodb-local';
-import type { Progress } from './localstack';
 import { startLocalStack } from './localstack';
 import type { ManagedProcess } from './processes';
+import type { Progress } from './venv';
 
 /** Endpoints of running backends and a way to stop the ones this process started. */
 export interface LocalBackends {

@@ -9,9 +9,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { localDynamoClient } from './clients';
-import type { Progress } from './localstack';
 import { REPO_ROOT, stateDir } from './paths';
 import { freePort, type ManagedProcess, run, startProcess, waitUntil } from './processes';
+import type { Progress } from './venv';
 
 /** A running DynamoDB Local. */
 export interface DynamoDbLocal {

@@ -3,16 +3,13 @@
  * `.sluice/localstack-venv` from a fully pinned requirements file, started with
  * `python -m localstack.runtime.main` on 127.0.0.1, stopped by pid.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, stateDir } from './paths';
-import { freePort, type ManagedProcess, run, startProcess, waitUntil } from './processes';
+import { freePort, type ManagedProcess, startProcess, waitUntil } from './processes';
+import { ensureVenv, type Progress } from './venv';
 
 const REQUIREMENTS = join(REPO_ROOT, 'lib', 'local', 'localstack-requirements.txt');
-
-/** Progress messages for a person watching (first start installs LocalStack). */
-export type Progress = (message: string) => void;
 
 /** A running LocalStack. */
 export interface LocalStack {
@@ -20,50 +17,10 @@ export interface LocalStack {
   readonly process: ManagedProcess;
 }
 
-async function findPython(): Promise<string> {
-  for (const candidate of ['python3.11', 'python3.12', 'python3.13', 'python3', 'python']) {
-    try {
-      const v = await run(candidate, ['-c', 'import sys; print(sys.version_info[0]*100+sys.version_info[1])']);
-      if (Number(v.trim()) >= 310) return candidate;
-    } catch {
-      // try the next one
-    }
-  }
-  throw new Error(
-    'LocalStack host mode needs Python 3.10+ (python3 with the venv module). Install it ' +
-      '(Debian: apt-get install python3 python3-venv) or run LocalStack in Docker and set AWS_ENDPOINT_URL.',
-  );
-}
-
-/** Creates the venv once (atomically: built aside, then renamed); returns its python. */
+/** Installs LocalStack into its venv once; returns the venv's python. */
 export async function ensureLocalStackInstalled(progress: Progress = () => {}): Promise<string> {
-  const venv = join(stateDir(), 'localstack-venv');
-  const python = join(venv, 'bin', 'python');
-  const lock = readFileSync(REQUIREMENTS);
-  const digest = createHash('sha256').update(lock).digest('hex');
-  const marker = join(venv, '.sluice-requirements.sha256');
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === digest) return python;
-
-  progress('installing LocalStack 4.13.1 (host mode) into .sluice/localstack-venv — first start only, about a minute');
-  const building = `${venv}.building-${process.pid}`;
-  rmSync(building, { recursive: true, force: true });
-  await run(await findPython(), ['-m', 'venv', building]);
-  await run(join(building, 'bin', 'python'), [
-    '-m',
-    'pip',
-    'install',
-    '--quiet',
-    '--disable-pip-version-check',
-    '--no-deps',
-    '-r',
-    REQUIREMENTS,
-  ]);
-  writeFileSync(join(building, '.sluice-requirements.sha256'), digest);
-  // only `bin/python -m ...` is used, which works from the renamed directory
-  rmSync(venv, { recursive: true, force: true });
-  renameSync(building, venv);
-  progress('LocalStack installed');
-  return python;
+  const venv = await ensureVenv('localstack-venv', REQUIREMENTS, 'LocalStack 4.13.1 (host mode)', progress);
+  return join(venv, 'bin', 'python');
 }
 
 /** Starts LocalStack (S3 only) on 127.0.0.1 and waits until S3 answers. */

@@ -15,7 +15,7 @@ export type ProduceLimits = Pick<
   | 'maxRecordBytes'
   | 'maxCallBytes'
   | 'maxHeadersPerRecord'
-  | 'maxHeaderNameBytes'
+  | 'maxHeaderNameLength'
   | 'maxPartitionsPerCall'
   | 'maxPartitionsPerTopic'
 >;
@@ -27,7 +27,7 @@ export function produceLimits(s: LogSettings): ProduceLimits {
     maxRecordBytes: s.maxRecordBytes,
     maxCallBytes: s.maxCallBytes,
     maxHeadersPerRecord: s.maxHeadersPerRecord,
-    maxHeaderNameBytes: s.maxHeaderNameBytes,
+    maxHeaderNameLength: s.maxHeaderNameLength,
     maxPartitionsPerCall: s.maxPartitionsPerCall,
     maxPartitionsPerTopic: s.maxPartitionsPerTopic,
   };
@@ -40,6 +40,23 @@ export interface RecordToCheck {
   readonly headers?: unknown;
   readonly partition?: unknown;
   readonly timestamp?: unknown;
+}
+
+/**
+ * Characters of a string as JSON Schema's `maxLength` counts them (Unicode code points, a
+ * surrogate pair once), so the HTTP document can declare the header-name rule exactly.
+ */
+export function codePoints(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
 }
 
 function isBytesOrNull(v: unknown): v is Uint8Array | null {
@@ -81,9 +98,9 @@ export function checkRecord(r: RecordToCheck, limits: ProduceLimits, where: stri
     );
   }
   for (const [name] of headers as RecordHeader[]) {
-    const n = typeof name === 'string' ? Buffer.byteLength(name) : -1;
-    if (n < 1 || n > limits.maxHeaderNameBytes) {
-      throw new InvalidArgumentError(`${where}: header names must be 1-${limits.maxHeaderNameBytes} bytes of UTF-8`);
+    const n = typeof name === 'string' ? codePoints(name) : -1;
+    if (n < 1 || n > limits.maxHeaderNameLength) {
+      throw new InvalidArgumentError(`${where}: header names must be 1-${limits.maxHeaderNameLength} characters`);
     }
   }
   const size = recordSizeBytes({

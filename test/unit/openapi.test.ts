@@ -6,7 +6,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createSluice } from '../../lib/compose';
 import { createHttpApp } from '../../lib/http/app';
+import { checkRecord, produceLimits } from '../../lib/records/validate';
 import {
+  DEFAULT_LOG_SETTINGS,
   IDEMPOTENCY_KEY_PATTERN,
   idempotencyKeyProblem,
   TOPIC_NAME_PATTERN,
@@ -78,5 +80,33 @@ describe('OpenAPI document', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('declares the header rules as the validator counts them (characters, as JSON Schema does)', async () => {
+    const doc = await documentOf({ log: { maxHeaderNameLength: 8, maxHeadersPerRecord: 3 } });
+    const headers = doc.components.schemas.ProduceRecord.properties.headers;
+    expect(headers).toMatchObject({ maxProperties: 3, propertyNames: { minLength: 1, maxLength: 8 } });
+    const limits = { ...produceLimits(DEFAULT_LOG_SETTINGS), maxHeaderNameLength: 8 };
+    const accepts = (name: string) => {
+      try {
+        checkRecord({ value: null, headers: [[name, null]] }, limits, 'record 0');
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // JSON Schema's maxLength counts code points: a surrogate pair is one character
+    const declared = (name: string) => {
+      const n = [...name].length;
+      return n >= 1 && n <= 8;
+    };
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 12 })), (name) => {
+        return accepts(name) === declared(name);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(accepts('😀'.repeat(8))).toBe(true); // 32 bytes of UTF-8: the rule is not in bytes
+    expect(accepts('😀'.repeat(9))).toBe(false);
   });
 });
