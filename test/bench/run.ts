@@ -1,8 +1,11 @@
 /**
  * `npm run bench`: measures Sluice on this machine against the same local backends the
- * tests use. A progress line while it runs, a table at the end; `--json` adds one JSON
- * object as the last line. A default run takes about two minutes
- * (`SLUICE_BENCH_SECONDS` sets each phase's length, default 6).
+ * tests use. A progress line while it runs, tables at the end; `--json` adds one JSON
+ * object as the last line. Two parts: the micro benchmarks below (about two minutes;
+ * `SLUICE_BENCH_SECONDS` sets each phase's length, default 6) and the cost scenarios of
+ * ECONOMICS §2 (`scenarios.ts`, about ten minutes; `SLUICE_BENCH_SCENARIO_SECONDS`, default
+ * 20). `--only micro` or `--only scenarios` runs one part, `--scenarios a,d` some scenarios.
+ * Every DynamoDB unit is metered from item sizes (`RequestMeter`), never the emulator's.
  *
  * - codec encode/decode MB/s for 1 KiB records
  * - S3 PUTs and DynamoDB transactions per produce call touching 1, 12 and 48 partitions
@@ -26,7 +29,7 @@ import { PRODUCER_DEFAULTS } from '../../lib/client/producer';
 import { Sluice } from '../../lib/client/sluice';
 import { systemClock } from '../../lib/clock';
 import { systemRandom } from '../../lib/ids';
-import { startLocalBackends } from '../../lib/local/backends';
+import { type LocalBackends, startLocalBackends } from '../../lib/local/backends';
 import { documentClient, localDynamoClient, localS3Client } from '../../lib/local/clients';
 import { ensureBucket, ensureTable } from '../../lib/local/provision';
 import { SluiceLog } from '../../lib/log/log';
@@ -34,11 +37,41 @@ import { decodeChunk, encodeSegment } from '../../lib/records/segment-codec';
 import type { RecordInput } from '../../lib/records/types';
 import { runMaintenance } from '../../lib/retention/job';
 import { DynamoLogMetadataStore } from '../../lib/storage/dynamo-log-metadata-store';
+import { RequestMeter } from '../../lib/storage/request-meter';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store';
 import { countCommands } from '../support/sdk-faults';
+import { PRICES, runScenario, SCENARIOS, type ScenarioResult, scenarioTable } from './scenarios';
 
-const PRICES = { s3PutPer1k: 0.005, s3GetPer1k: 0.0004, ddbWritePerM: 0.625, ddbReadPerM: 0.125 };
 const json = process.argv.includes('--json');
+const argValue = (flag: string) => {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+/** `--only micro` or `--only scenarios` runs one part; `--scenarios a,d` picks scenarios. */
+const ONLY = argValue('--only');
+const PICKED = (argValue('--scenarios') ?? 'a,b,c,d').split(',');
+const SCENARIO_SECONDS = Number(process.env.SLUICE_BENCH_SCENARIO_SECONDS ?? 20);
+/** The runs of each scenario: (a) against lingerMs, and both transports where HTTP matters. */
+const SCENARIO_RUNS: Record<string, { lingerMs: number; transport: 'direct' | 'http' }[]> = {
+  a: [
+    { lingerMs: 50, transport: 'direct' },
+    { lingerMs: 250, transport: 'direct' },
+    { lingerMs: 1000, transport: 'direct' },
+    { lingerMs: 250, transport: 'http' },
+  ],
+  b: [
+    { lingerMs: 250, transport: 'direct' },
+    { lingerMs: 1000, transport: 'direct' },
+  ],
+  c: [
+    { lingerMs: 250, transport: 'direct' },
+    { lingerMs: 1000, transport: 'direct' },
+  ],
+  d: [
+    { lingerMs: 250, transport: 'direct' },
+    { lingerMs: 250, transport: 'http' },
+  ],
+};
 const PHASE_MS = Number(process.env.SLUICE_BENCH_SECONDS ?? 6) * 1000;
 const TOPIC_ID = '0f0e0d0c-0b0a-4908-8706-050403020100';
 const KIB = Buffer.alloc(1024, 7);
@@ -86,67 +119,6 @@ function codecBench() {
   const decode = () => decodeChunk(chunk, 0);
   rate(300, decode, payload);
   return { encodeMBs: Math.round(encodeMBs), decodeMBs: Math.round(rate(1500, decode, payload)) };
-}
-
-/**
- * Capacity units of every DynamoDB call: the service's own ConsumedCapacity when it reports
- * it; otherwise (DynamoDB Local does not) an estimate by DynamoDB's pricing rules from the
- * item sizes: writes ceil(KB), transactional items twice, condition checks as transactional
- * writes of 1 KB; strongly consistent reads ceil(size / 4 KB) per item (per Query page).
- */
-function consumedCapacity(client: ReturnType<typeof localDynamoClient>) {
-  const total = { write: 0, read: 0, estimated: false };
-  const size = (v: unknown) => Buffer.byteLength(JSON.stringify(v ?? {}));
-  const stack = client.middlewareStack as unknown as {
-    add(
-      mw: (next: (a: unknown) => Promise<unknown>, ctx: { commandName?: string }) => (a: unknown) => Promise<unknown>,
-      o: object,
-    ): void;
-  };
-  stack.add(
-    (next, ctx) => async (args) => {
-      const input = (args as { input: Record<string, unknown> }).input;
-      input.ReturnConsumedCapacity = 'TOTAL';
-      const out = (await next(args)) as { output?: Record<string, unknown> };
-      const o = out.output ?? {};
-      const cc = o.ConsumedCapacity;
-      const reported = (Array.isArray(cc) ? cc : cc ? [cc] : []) as {
-        WriteCapacityUnits?: number;
-        ReadCapacityUnits?: number;
-      }[];
-      if (reported.some((c) => c.WriteCapacityUnits || c.ReadCapacityUnits)) {
-        for (const c of reported) {
-          total.write += c.WriteCapacityUnits ?? 0;
-          total.read += c.ReadCapacityUnits ?? 0;
-        }
-        return out;
-      }
-      total.estimated = true;
-      const name = ctx.commandName ?? '';
-      if (name.startsWith('TransactWrite')) {
-        for (const it of (input.TransactItems ?? []) as Record<string, { Item?: unknown }>[]) {
-          const put = it.Put?.Item;
-          total.write += 2 * Math.max(1, Math.ceil(size(put) / 1024));
-        }
-      } else if (name.startsWith('Put') || name.startsWith('Update') || name.startsWith('Delete')) {
-        total.write += Math.max(1, Math.ceil(size(input.Item) / 1024));
-      } else if (name.startsWith('Get')) {
-        total.read += Math.max(1, Math.ceil(size(o.Item) / 4096));
-      } else if (name.startsWith('BatchGet')) {
-        for (const items of Object.values((o.Responses ?? {}) as Record<string, unknown[]>)) {
-          for (const item of items) total.read += Math.max(1, Math.ceil(size(item) / 4096));
-        }
-      } else if (name.startsWith('Query')) {
-        total.read += Math.max(
-          1,
-          Math.ceil(((o.Items ?? []) as unknown[]).reduce((n: number, i) => n + size(i), 0) / 4096),
-        );
-      }
-      return out;
-    },
-    { step: 'initialize', name: 'benchConsumedCapacity' },
-  );
-  return total;
 }
 
 async function rawCall(
@@ -204,12 +176,34 @@ async function main() {
   const results: Record<string, unknown> = {
     machine: `${process.platform} ${process.arch}, ${(await import('node:os')).cpus().length} cores, node ${process.version}`,
   };
-  progress('codec: encoding and decoding 1 KiB records ...');
-  results.codec = codecBench();
-
   progress('starting local backends ...');
   const backends = await startLocalBackends(process.env, progress);
   try {
+    if (ONLY !== 'scenarios') await microBenchmarks(backends, results);
+    if (ONLY !== 'micro') {
+      const runs: ScenarioResult[] = [];
+      for (const s of SCENARIOS.filter((x) => PICKED.includes(x.id))) {
+        // (d) is 10 records a minute: a minute at least, to see some
+        const seconds = s.id === 'd' ? Math.max(60, SCENARIO_SECONDS) : SCENARIO_SECONDS;
+        for (const o of SCENARIO_RUNS[s.id] ?? [])
+          runs.push(await runScenario(backends, s, { ...o, seconds }, progress));
+      }
+      results.scenarios = runs;
+    }
+  } finally {
+    progress('stopping backends ...');
+    await backends.stop();
+    progress('');
+  }
+  results.seconds = Math.round((performance.now() - started) / 1000);
+  printTable(results);
+  if (json) console.log(JSON.stringify(results));
+}
+
+async function microBenchmarks(backends: LocalBackends, results: Record<string, unknown>) {
+  progress('codec: encoding and decoding 1 KiB records ...');
+  results.codec = codecBench();
+  {
     const s3 = localS3Client(backends.s3Endpoint);
     const dynamo = localDynamoClient(backends.dynamoEndpoint);
     const bucket = `sluice-bench-${Date.now()}`;
@@ -217,7 +211,13 @@ async function main() {
     await Promise.all([ensureBucket(s3, bucket), ensureTable(dynamo, table)]);
     const s3Counts = countCommands(s3);
     const dbCounts = countCommands(dynamo);
-    const capacity = consumedCapacity(dynamo);
+    // request units by AWS's rules from item sizes, every attempt (never the emulator's figures)
+    const meter = new RequestMeter(localDynamoClient(backends.dynamoEndpoint));
+    meter.attachDynamo(dynamo, 'bench');
+    const units = async () => {
+      await meter.settle();
+      return { write: meter.tally('bench').wru, read: meter.tally('bench').rru };
+    };
     const doc = documentClient(dynamo);
     const stores = { objects: new S3ObjectStore(s3, bucket), metadata: new DynamoLogMetadataStore(doc, table) };
     const admin = new SluiceLog(stores);
@@ -289,8 +289,7 @@ async function main() {
     let producedBytes = 0;
     s3Counts.clear();
     dbCounts.clear();
-    capacity.write = 0;
-    capacity.read = 0;
+    await meter.reset();
     for (const producers of [1, 4, 16]) {
       progress(`produce: ${producers} concurrent producer(s), 1 KiB records ...`);
       const sluice = new Sluice({ stores });
@@ -327,9 +326,8 @@ async function main() {
     const producedMB = producedBytes / 1e6;
     const writeCost = {
       s3PutsPerMB: +((s3Counts.get('PutObjectCommand') ?? 0) / producedMB).toFixed(2),
-      ddbWriteUnitsPerMB: +(capacity.write / producedMB).toFixed(1),
-      ddbReadUnitsPerMB: +(capacity.read / producedMB).toFixed(1),
-      capacityEstimated: capacity.estimated,
+      ddbWriteUnitsPerMB: +((await units()).write / producedMB).toFixed(1),
+      ddbReadUnitsPerMB: +((await units()).read / producedMB).toFixed(1),
     };
     results.produce = produce;
 
@@ -378,7 +376,7 @@ async function main() {
     // 4. fetch: read everything of one partition back
     progress('fetch: reading back ...');
     s3Counts.clear();
-    capacity.read = 0;
+    await meter.reset();
     const reader = new SluiceLog({ ...stores, settings: { chunkCacheBytes: 0 } });
     const hwm = (await reader.describeTopic('bench')).offsets.map((o) => o.highWatermark);
     let fetched = 0;
@@ -405,7 +403,7 @@ async function main() {
       recordsPerSec: Math.round(fetched / fetchSeconds),
       MBps: +(fetchedMB / fetchSeconds).toFixed(2),
       s3GetsPerMB: +((s3Counts.get('GetObjectCommand') ?? 0) / fetchedMB).toFixed(2),
-      ddbReadUnitsPerMB: +(capacity.read / fetchedMB).toFixed(1),
+      ddbReadUnitsPerMB: +((await units()).read / fetchedMB).toFixed(1),
       readAmplification: +(reader.fetchStats.bytesFetched / fetchedBytes).toFixed(2),
     };
     const f = results.fetch as { s3GetsPerMB: number; ddbReadUnitsPerMB: number };
@@ -468,8 +466,7 @@ async function main() {
     const measure = async (gcIntervalMs?: number) => {
       s3Counts.clear();
       dbCounts.clear();
-      const r0 = capacity.read;
-      const w0 = capacity.write;
+      const u0 = await units();
       await job(gcIntervalMs);
       const count = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
       return {
@@ -478,8 +475,8 @@ async function main() {
         gets: s3Counts.get('GetObjectCommand') ?? 0,
         puts: s3Counts.get('PutObjectCommand') ?? 0,
         ddb: count(dbCounts),
-        readUnits: capacity.read - r0,
-        writeUnits: capacity.write - w0,
+        readUnits: (await units()).read - u0.read,
+        writeUnits: (await units()).write - u0.write,
       };
     };
     const quiet = await measure();
@@ -523,17 +520,20 @@ async function main() {
         usdPerGBMonthAt8MiBObjects: +perGBMonthUSD.toFixed(5),
       },
     };
-  } finally {
-    progress('stopping backends ...');
-    await backends.stop();
-    progress('');
   }
-  results.seconds = Math.round((performance.now() - started) / 1000);
-  printTable(results);
-  if (json) console.log(JSON.stringify(results));
 }
 
 function printTable(r: Record<string, unknown>) {
+  console.log(`Sluice benchmark — ${r.machine}; local emulators (LocalStack S3, DynamoDB Local); ${r.seconds} s`);
+  if (r.codec) printMicro(r);
+  const runs = (r.scenarios ?? []) as ScenarioResult[];
+  for (const s of SCENARIOS) {
+    const mine = runs.filter((x) => x.scenario === s.id);
+    if (mine.length > 0) console.log(`\n${scenarioTable(s, mine)}`);
+  }
+}
+
+function printMicro(r: Record<string, unknown>) {
   const codec = r.codec as { encodeMBs: number; decodeMBs: number };
   const per = r.requestsPerProduceCall as Record<string, { puts: number; transactions: number }>;
   const vs = r.vsRaw as {
@@ -560,7 +560,6 @@ function printTable(r: Record<string, unknown>) {
     s3PutsPerMB: number;
     ddbWriteUnitsPerMB: number;
     ddbReadUnitsPerMB: number;
-    capacityEstimated: boolean;
     produceUSD: number;
     consumeUSD: number;
   };
@@ -589,7 +588,6 @@ function printTable(r: Record<string, unknown>) {
   const row = (...cells: (string | number)[]) => cells.map((x, i) => String(x).padStart(i === 0 ? 22 : 10)).join(' ');
   console.log(
     [
-      `Sluice benchmark — ${r.machine}; local emulators (LocalStack S3, DynamoDB Local); ${r.seconds} s`,
       '',
       `codec, 1 KiB records: encode ${codec.encodeMBs} MB/s, decode ${codec.decodeMBs} MB/s`,
       `requests per produce call: ${Object.entries(per)
@@ -618,7 +616,7 @@ function printTable(r: Record<string, unknown>) {
       ),
       '',
       `fetch: ${f.recordsPerSec} records/s, ${f.MBps} MB/s, read amplification ${f.readAmplification}`,
-      `per MB produced: ${c.s3PutsPerMB} S3 PUTs, ${c.ddbWriteUnitsPerMB} DynamoDB write units, ${c.ddbReadUnitsPerMB} read units${c.capacityEstimated ? ' (capacity estimated from item sizes: the emulator reports none)' : ''}`,
+      `per MB produced: ${c.s3PutsPerMB} S3 PUTs, ${c.ddbWriteUnitsPerMB} DynamoDB write units, ${c.ddbReadUnitsPerMB} read units (metered: units from item sizes by AWS's rules)`,
       `per MB consumed: ${f.s3GetsPerMB} S3 GETs, ${f.ddbReadUnitsPerMB} DynamoDB read units`,
       `implied AWS cost (us-east-1 list): $${c.produceUSD} per GB produced, $${c.consumeUSD} per GB consumed`,
       '',
