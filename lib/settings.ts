@@ -39,8 +39,14 @@ export interface LogSettings {
   readonly maxFetchBytes: number;
   /** Max long-poll wait of a fetch. @default 20 s */
   readonly maxFetchWaitMs: number;
-  /** How often a long-poll re-reads the partition head. @default 200 ms */
+  /** How soon a long-poll first re-reads the partition head. @default 200 ms */
   readonly fetchPollIntervalMs: number;
+  /**
+   * The longest pause between a long-poll's re-reads: the pause doubles from
+   * `fetchPollIntervalMs` up to this, so an idle partition costs a few eventually
+   * consistent reads per wait, not one strong read every 200 ms. @default 1 s
+   */
+  readonly fetchPollMaxIntervalMs: number;
   /** Bytes of immutable chunk data cached in memory per process. @default 64 MiB */
   readonly chunkCacheBytes: number;
   /** Chunks of one object closer than this are fetched with one Range GET. @default 256 KiB */
@@ -67,6 +73,7 @@ export const DEFAULT_LOG_SETTINGS: LogSettings = {
   maxFetchBytes: 6 * 1024 * 1024,
   maxFetchWaitMs: 20_000,
   fetchPollIntervalMs: 200,
+  fetchPollMaxIntervalMs: 1000,
   chunkCacheBytes: 64 * 1024 * 1024,
   coalesceGapBytes: 256 * 1024,
   topicCacheMs: 5_000,
@@ -91,6 +98,7 @@ const RANGES: { [K in keyof LogSettings]?: readonly [number, number] } = {
   maxFetchBytes: [1, 256 * 1024 * 1024],
   maxFetchWaitMs: [0, 900_000],
   fetchPollIntervalMs: [1, 60_000],
+  fetchPollMaxIntervalMs: [1, 60_000],
   chunkCacheBytes: [0, 64 * 1024 * 1024 * 1024],
   coalesceGapBytes: [0, 64 * 1024 * 1024],
   topicCacheMs: [0, 3_600_000],

@@ -37,7 +37,7 @@ export interface ConsumerOptions {
   readonly maxRecords?: number;
   /** Bytes per fetch. @default 1 MiB */
   readonly maxBytes?: number;
-  /** Long-poll wait at the end of a partition. @default 1000 */
+  /** Long-poll wait at the end of a partition (the log re-reads its head with a growing pause meanwhile). @default 5000 */
   readonly maxWaitMs?: number;
   /** Partitions whose handlers may run at once. @default 1 */
   readonly partitionsConsumedConcurrently?: number;
@@ -139,6 +139,7 @@ export class Consumer {
   private readonly owned = new Map<string, Owned>();
   private readonly paused = new Set<string>();
   private readonly seeks = new Map<string, number>();
+  private readonly described = new Map<string, { atMs: number; description: ReturnType<Transport['describeTopic']> }>();
   private release: { topic: string; partition: number; epoch: number }[] = [];
   /** Partitions whose handler overran its deadline and still runs: the group must not give them back. */
   private readonly stalled = new Map<string, { topic: string; partition: number; owned: Owned }>();
@@ -454,7 +455,7 @@ export class Consumer {
     const k = key(o.topic, o.partition);
     try {
       if (o.position === undefined) {
-        const d = await this.transport.describeTopic(o.topic);
+        const d = await this.bounds(o.topic);
         const b = d.offsets[o.partition] as { startOffset: number; highWatermark: number };
         o.position = this.fromBeginning ? b.startOffset : b.highWatermark;
       }
@@ -476,7 +477,7 @@ export class Consumer {
             offset: o.position as number,
             maxRecords: this.options.maxRecords ?? 500,
             maxBytes: this.options.maxBytes ?? 1024 * 1024,
-            waitMs: this.options.maxWaitMs ?? 1000,
+            waitMs: this.options.maxWaitMs ?? 5000,
           });
         } catch (e) {
           if (e instanceof SluiceError && e.code === 'OFFSET_OUT_OF_RANGE') {
@@ -503,6 +504,22 @@ export class Consumer {
     } catch (e) {
       if (!this.stopping) this.crash(e as Error);
     }
+  }
+
+  /**
+   * A topic's bounds for partitions starting without a committed offset: one description
+   * shared by every partition loop that asks within a second (a member given 288 new
+   * partitions reads the topic once, not once per partition — each read is all its heads).
+   * A second-old start or end only moves where a new partition starts by that second.
+   */
+  private bounds(topic: string): ReturnType<Transport['describeTopic']> {
+    const now = this.clock.nowMs();
+    const cached = this.described.get(topic);
+    if (cached && now - cached.atMs < 1000) return cached.description;
+    const description = this.transport.describeTopic(topic);
+    this.described.set(topic, { atMs: now, description });
+    description.catch(() => this.described.delete(topic));
+    return description;
   }
 
   private async handle(o: Owned, records: LogRecord[], highWatermark: number): Promise<void> {

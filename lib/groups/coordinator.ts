@@ -258,26 +258,30 @@ export async function commitOffsets(
   const state = needEpoch ? await d.groups.readGroup(group) : undefined;
   const out: { topic: string; partition: number; offset: number; committed: number }[] = [];
   const fenced: string[] = [];
-  // each topic's bounds are read once per call
-  const describedByTopic = new Map<string, Awaited<ReturnType<SluiceLog['describeTopic']>>>();
+  // the bounds of the committed partitions only, read once per topic per call: one head
+  // read per partition committed, not one per partition of the topic
+  const bounds = new Map<string, { startOffset: number; highWatermark: number }>();
+  const byTopic = new Map<string, Set<number>>();
+  for (const o of offsets) byTopic.set(o.topic, (byTopic.get(o.topic) ?? new Set()).add(o.partition));
+  for (const [topic, partitions] of byTopic) {
+    const t = await d.log.getTopic(topic);
+    for (const p of partitions) {
+      if (!Number.isInteger(p) || p < 0 || p >= t.partitions) {
+        throw new InvalidArgumentError(`partition ${p} of "${topic}" does not exist`);
+      }
+    }
+    for (const b of (await d.log.describeTopic(topic, [...partitions])).offsets) {
+      bounds.set(`${topic}/${b.partition}`, b);
+    }
+  }
   for (const o of offsets) {
     const t = await d.log.getTopic(o.topic);
-    if (!Number.isInteger(o.partition) || o.partition < 0 || o.partition >= t.partitions) {
-      throw new InvalidArgumentError(`partition ${o.partition} of "${o.topic}" does not exist`);
-    }
-    let described = describedByTopic.get(o.topic);
-    if (!described) {
-      described = await d.log.describeTopic(o.topic);
-      describedByTopic.set(o.topic, described);
-    }
-    const bounds = described.offsets[o.partition] as { startOffset: number; highWatermark: number };
-    if (!Number.isSafeInteger(o.offset) || o.offset < 0 || o.offset > bounds.highWatermark) {
-      throw new OffsetOutOfRangeError(
-        o.offset,
-        bounds.startOffset,
-        bounds.highWatermark,
-        'cannot commit beyond the log',
-      );
+    const { startOffset, highWatermark } = bounds.get(`${o.topic}/${o.partition}`) as {
+      startOffset: number;
+      highWatermark: number;
+    };
+    if (!Number.isSafeInteger(o.offset) || o.offset < 0 || o.offset > highWatermark) {
+      throw new OffsetOutOfRangeError(o.offset, startOffset, highWatermark, 'cannot commit beyond the log');
     }
     const epoch =
       o.epoch ??

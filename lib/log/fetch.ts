@@ -69,11 +69,19 @@ async function fetchOnce(
   checkInt('waitMs', waitMs, 0, s.maxFetchWaitMs);
   const topic = await ctx.topics.getWithPartition(req.topic, req.partition);
 
+  // A long-poll re-reads the head eventually consistent (half the read units) at pauses
+  // doubling from fetchPollIntervalMs to fetchPollMaxIntervalMs. The first read is strong,
+  // so a fetch sees every commit that finished before it. A stale answer can only be older:
+  // one behind the position is no news (keep waiting); a start offset too low is caught
+  // where the index entries turn out to be gone (retentionRace reads the head strongly).
   const deadline = ctx.clock.nowMs() + waitMs;
   let head = await readHead(ctx, topic.topicId, req.partition);
+  let pause = s.fetchPollIntervalMs;
   while (req.offset === head.nextOffset && ctx.clock.nowMs() < deadline && !req.signal?.aborted) {
-    await ctx.clock.sleep(Math.min(s.fetchPollIntervalMs, deadline - ctx.clock.nowMs()), req.signal);
-    head = await readHead(ctx, topic.topicId, req.partition);
+    await ctx.clock.sleep(Math.min(pause, deadline - ctx.clock.nowMs()), req.signal);
+    pause = Math.min(pause * 2, s.fetchPollMaxIntervalMs);
+    const seen = await readHead(ctx, topic.topicId, req.partition, false);
+    if (seen.nextOffset >= req.offset) head = seen;
   }
   outOfRangeCheck(req.offset, head);
   const bounds = { highWatermark: head.nextOffset, startOffset: head.startOffset };
@@ -135,8 +143,13 @@ function checkInt(name: string, v: number, min: number, max: number): void {
   }
 }
 
-async function readHead(ctx: LogContext, topicId: string, partition: number): Promise<PartitionHead> {
-  const [head] = await ctx.metadata.getHeads(topicId, [partition]);
+async function readHead(
+  ctx: LogContext,
+  topicId: string,
+  partition: number,
+  consistent = true,
+): Promise<PartitionHead> {
+  const [head] = await ctx.metadata.getHeads(topicId, [partition], consistent);
   return head as PartitionHead;
 }
 

@@ -67,8 +67,9 @@ export class SluiceLog {
     return createTopic(this.ctx, req);
   }
 
-  describeTopic(name: string): Promise<TopicDescription> {
-    return describeTopic(this.ctx, name);
+  /** The topic's partitions with their bounds; with `partitions`, only those (one head read each). */
+  describeTopic(name: string, partitions?: readonly number[]): Promise<TopicDescription> {
+    return describeTopic(this.ctx, name, partitions);
   }
 
   listTopics(): Promise<TopicRecord[]> {

@@ -49,14 +49,26 @@ export async function createTopic(ctx: LogContext, req: CreateTopicRequest): Pro
   return topic;
 }
 
-/** The topic with each partition's start offset and high watermark (strongly consistent). */
-export async function describeTopic(ctx: LogContext, name: string): Promise<TopicDescription> {
+/**
+ * The topic with each partition's start offset and high watermark (strongly consistent);
+ * with `only`, of those partitions alone (one head read each, not one per partition of the
+ * topic), in that order. Partitions beyond the topic's are the caller's to reject.
+ */
+export async function describeTopic(
+  ctx: LogContext,
+  name: string,
+  only?: readonly number[],
+): Promise<TopicDescription> {
   const topic = await ctx.topics.get(name, { fresh: true });
-  const partitions = Array.from({ length: topic.partitions }, (_, p) => p);
+  const partitions = only ?? Array.from({ length: topic.partitions }, (_, p) => p);
   const heads = await ctx.metadata.getHeads(topic.topicId, partitions);
   return {
     ...topic,
-    offsets: heads.map((h, partition) => ({ partition, startOffset: h.startOffset, highWatermark: h.nextOffset })),
+    offsets: heads.map((h, i) => ({
+      partition: partitions[i] as number,
+      startOffset: h.startOffset,
+      highWatermark: h.nextOffset,
+    })),
   };
 }
 

@@ -33,12 +33,12 @@ import {
 
 /** Partition heads, index entries, and the one transaction that appends a produce call. */
 export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
-  async getHeads(topicId: string, partitions: readonly number[]): Promise<PartitionHead[]> {
+  async getHeads(topicId: string, partitions: readonly number[], consistent = true): Promise<PartitionHead[]> {
     const items = await batchGet(
       this.db,
       this.table,
       partitions.map((p) => keys.head(topicId, p)),
-      true,
+      consistent,
       'read partition heads',
     );
     const found = new Map(items.map((item) => [item.pk as string, parseHead(item)]));

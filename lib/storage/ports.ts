@@ -217,8 +217,12 @@ export interface TopicCatalog {
 
 /** Each partition's head and segment index, and the one commit that appends to them. */
 export interface PartitionLog {
-  /** Strongly consistent heads of the given partitions of one topic (missing = EMPTY_HEAD). */
-  getHeads(topicId: string, partitions: readonly number[]): Promise<PartitionHead[]>;
+  /**
+   * Heads of the given partitions of one topic (missing = EMPTY_HEAD), strongly consistent
+   * unless `consistent` is false: then possibly stale, for half the read units — only for
+   * callers a stale head merely delays (a long-poll waiting for new records).
+   */
+  getHeads(topicId: string, partitions: readonly number[], consistent?: boolean): Promise<PartitionHead[]>;
   /**
    * Index entries of a partition whose `lastOffset` is in `[fromOffset, toOffset]`, in
    * offset order, strongly consistent; at most `limit`.

@@ -194,6 +194,31 @@ export function groupSuite(name: string, make: GroupStoresFactory) {
       ).toBe('OFFSET_OUT_OF_RANGE');
     });
 
+    it('an offset commit reads the heads of the partitions it commits, not of the whole topic', async () => {
+      const stores = await make();
+      const clock = new ManualClock(TEST_DAY_MS + 12 * 3_600_000);
+      const headsRead: number[] = [];
+      const getHeads = stores.metadata.getHeads.bind(stores.metadata);
+      stores.metadata.getHeads = (topicId, partitions, consistent) => {
+        headsRead.push(...partitions);
+        return getHeads(topicId, partitions, consistent);
+      };
+      const log = new SluiceLog({ ...stores, clock, settings: { topicCacheMs: 0 } });
+      await log.createTopic({ name: 'wide', partitions: 48 });
+      await log.append({ batches: [{ topic: 'wide', records: [rec('x', { partition: 7 })] }] });
+      const deps: GroupDeps = { groups: stores.groups, log, clock, random: new SeededRandom(1), settings: SETTINGS };
+      await heartbeat(deps, 'g-wide', { memberId: 'm-a', topics: ['wide'] });
+      headsRead.length = 0;
+      await commitOffsets(deps, 'g-wide', 'm-a', [
+        { topic: 'wide', partition: 7, offset: 1 },
+        { topic: 'wide', partition: 9, offset: 0 },
+      ]);
+      expect(headsRead.sort((a, b) => a - b)).toEqual([7, 9]);
+      expect(
+        (await rejection(commitOffsets(deps, 'g-wide', 'm-a', [{ topic: 'wide', partition: 9, offset: 1 }]))).code,
+      ).toBe('OFFSET_OUT_OF_RANGE');
+    });
+
     it('reports lag in records and in time, as computed by hand', async () => {
       const { deps, clock, log } = await setup(3);
       const appendedAt: number[] = [];

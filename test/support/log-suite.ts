@@ -181,6 +181,54 @@ export function logSuite(name: string, stores: StoresFactory) {
       expect(clock.nowMs() - before).toBeLessThan(2000);
     });
 
+    it('an idle long-poll re-reads the head eventually consistent, with a doubling pause', async () => {
+      const clock = new ManualClock(TEST_DAY_MS);
+      const s = await stores();
+      const reads: { at: number; consistent: boolean }[] = [];
+      const getHeads = s.metadata.getHeads.bind(s.metadata);
+      s.metadata.getHeads = (topicId, partitions, consistent) => {
+        reads.push({ at: clock.nowMs(), consistent: consistent ?? true });
+        return getHeads(topicId, partitions, consistent);
+      };
+      const log = new SluiceLog({ ...s, clock });
+      await log.createTopic({ name: 'idle', partitions: 1 });
+      await log.append({ batches: [{ topic: 'idle', records: [rec('a')] }] });
+      reads.length = 0;
+      const r = await advanceUntilSettled(clock, log.fetch({ topic: 'idle', partition: 0, offset: 1, waitMs: 5000 }));
+      const start = reads[0]?.at ?? 0;
+      expect(r.records).toEqual([]);
+      // strong first (a fetch sees what finished before it), then eventual after pauses of
+      // 200, 400, 800 and then 1,000 ms: 8 reads over 5 s where a fixed 200 ms took 26
+      // (the manual clock also moves while real I/O runs, so pauses are at least these)
+      expect(reads[0]?.consistent).toBe(true);
+      expect(reads.slice(1).every((x) => !x.consistent)).toBe(true);
+      expect(reads.length).toBeGreaterThanOrEqual(6);
+      expect(reads.length).toBeLessThanOrEqual(8);
+      const pauses = reads.slice(1).map((x, i) => x.at - (reads[i] as { at: number }).at);
+      pauses.slice(0, -1).forEach((p, i) => {
+        expect(p).toBeGreaterThanOrEqual(Math.min(200 * 2 ** i, 1000));
+      });
+      expect((reads.at(-1)?.at ?? 0) - start).toBeGreaterThanOrEqual(5000);
+    });
+
+    it('a stale head behind the position is no news: the long-poll keeps waiting, no error', async () => {
+      const clock = new ManualClock(TEST_DAY_MS);
+      const s = await stores();
+      const getHeads = s.metadata.getHeads.bind(s.metadata);
+      // every eventual read answers from before the last commit
+      s.metadata.getHeads = async (topicId, partitions, consistent) => {
+        const heads = await getHeads(topicId, partitions, consistent);
+        return consistent === false ? heads.map((h) => ({ ...h, nextOffset: h.nextOffset - 1 })) : heads;
+      };
+      const log = new SluiceLog({ ...s, clock });
+      await log.createTopic({ name: 'stale', partitions: 1 });
+      await log.append({ batches: [{ topic: 'stale', records: [rec('a'), rec('b')] }] });
+      const start = clock.nowMs();
+      const r = await advanceUntilSettled(clock, log.fetch({ topic: 'stale', partition: 0, offset: 2, waitMs: 3000 }));
+      expect(r).toMatchObject({ records: [], nextOffset: 2, highWatermark: 2 });
+      expect(clock.nowMs() - start).toBeGreaterThanOrEqual(3000);
+    });
+
     it('finds the earliest offset with timestamp >= T in O(log n) reads', async () => {
       const { log } = await make();
       await log.createTopic({ name: 'times', partitions: 1 });

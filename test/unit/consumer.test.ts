@@ -251,3 +251,27 @@ describe('processing deadline', () => {
     expect(() => sluice.consumer({ groupId: 'g', maxProcessingMs: 0 })).toThrow(/maxProcessingMs/);
   });
 });
+
+describe('starting positions', () => {
+  it('a member given many new partitions reads the topic once, not once per partition', async () => {
+    const sluice = await setup(64, ['a', 'b']);
+    let describes = 0;
+    const describeTopic = sluice.transport.describeTopic.bind(sluice.transport);
+    sluice.transport.describeTopic = (topic) => {
+      describes++;
+      return describeTopic(topic);
+    };
+    const consumer = sluice.consumer({ groupId: 'wide', ...CONSUMER });
+    await consumer.subscribe({ topics: ['in'], fromBeginning: true });
+    let seen = 0;
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        seen += batch.messages.length;
+      },
+    });
+    await until(() => seen === 128, 20_000, 'all 128 records consumed');
+    await consumer.stop();
+    // one description shared by the 64 partition loops (each is a read of every head)
+    expect(describes).toBeLessThanOrEqual(2);
+  });
+});
