@@ -13,6 +13,8 @@ const logger = new Logger({ serviceName: 'sluice-api' });
 const metrics = new Metrics({ namespace: 'Sluice', serviceName: 'sluice-api' });
 const stores = createAwsStores(awsStoresOptionsFromEnv(process.env));
 const app = createHttpApp(createSluice(stores), {
+  // a waiting Lambda is billed for the wait: an empty fetch answers at once with retryAfterMs
+  waitInServer: false,
   // once per 500, with the stack; the UnexpectedErrors alarm watches the metric
   onUnexpectedError: ({ error, method, route, requestId }) => {
     logger.error(

@@ -69,6 +69,7 @@ export class Sluice {
         region
           ? createSigV4Signer({ region, ...(service ? { service } : {}), ...(credentials ? { credentials } : {}) })
           : undefined,
+        options.clock,
       );
     } else {
       const { stores, settings, groupSettings } =

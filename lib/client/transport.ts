@@ -3,6 +3,7 @@
  * caller's credentials; fastest and cheapest) and HTTP (the API; SigV4-signed on AWS).
  */
 
+import { type Clock, systemClock } from '../clock';
 import type { SluiceCore } from '../compose';
 import { type ErrorCode, InternalError, InvalidArgumentError, RetriableError, SluiceError } from '../errors';
 import { commitOffsets, type GroupDeps, type HeartbeatResult, heartbeat, leaveGroup } from '../groups/coordinator';
@@ -109,11 +110,15 @@ export class DirectTransport implements Transport {
 }
 
 /** HTTP mode: the API v1, base64 on the wire so bytes survive exactly. */
+/** The longest pause between the polls of a client-side wait. */
+const MAX_CLIENT_POLL_PAUSE_MS = 1000;
+
 export class HttpTransport implements Transport {
   private readonly base: string;
   constructor(
     url: string,
     private readonly signer?: RequestSigner,
+    private readonly clock: Clock = systemClock,
   ) {
     this.base = url.replace(/\/+$/, '');
   }
@@ -169,7 +174,29 @@ export class HttpTransport implements Transport {
     return { batches, duplicate: false };
   }
 
+  /**
+   * A fetch; a server that does not wait (the deployed API) answers an idle partition at
+   * once with `retryAfterMs`, and the waiting happens here, between polls whose pause
+   * doubles from that hint to 1 s, until `waitMs` has passed — the same shape as the log's
+   * own long-poll, without holding a Lambda for the wait.
+   */
   async fetch(req: FetchRequest): Promise<FetchResult> {
+    const deadline = this.clock.nowMs() + (req.waitMs ?? 0);
+    let pause: number | undefined;
+    for (;;) {
+      const remaining = Math.max(0, deadline - this.clock.nowMs());
+      const r = await this.fetchOnce({ ...req, waitMs: remaining });
+      if (r.retryAfterMs === undefined || r.records.length > 0 || remaining === 0 || req.signal?.aborted) {
+        return r.result;
+      }
+      pause = pause === undefined ? r.retryAfterMs : Math.min(pause * 2, MAX_CLIENT_POLL_PAUSE_MS);
+      await this.clock.sleep(Math.min(pause, Math.max(0, deadline - this.clock.nowMs())), req.signal);
+    }
+  }
+
+  private async fetchOnce(
+    req: FetchRequest,
+  ): Promise<{ result: FetchResult; records: unknown[]; retryAfterMs?: number }> {
     const q = new URLSearchParams({ offset: String(req.offset), encoding: 'base64' });
     if (req.maxRecords !== undefined) q.set('maxRecords', String(req.maxRecords));
     if (req.maxBytes !== undefined) q.set('maxBytes', String(req.maxBytes));
@@ -188,8 +215,9 @@ export class HttpTransport implements Transport {
       nextOffset: number;
       highWatermark: number;
       startOffset: number;
+      retryAfterMs?: number;
     };
-    return {
+    const result = {
       records: r.records.map((x) => ({
         offset: asOffset(x.offset),
         timestamp: x.timestamp,
@@ -201,6 +229,7 @@ export class HttpTransport implements Transport {
       highWatermark: r.highWatermark,
       startOffset: r.startOffset,
     };
+    return { result, records: r.records, ...(r.retryAfterMs !== undefined ? { retryAfterMs: r.retryAfterMs } : {}) };
   }
 
   async limits() {

@@ -24,6 +24,14 @@ export interface HttpAppOptions {
   readonly onResponse?: (info: RequestInfo) => void;
   /** Told once about every unexpected error (a 500), with its stack. @default one JSON line on stderr */
   readonly onUnexpectedError?: UnexpectedErrorReporter;
+  /**
+   * Whether a fetch with `waitMs` waits in the server for records. In Lambda it must not:
+   * a waiting function is billed for the whole wait and holds a unit of the API's
+   * concurrency. Without it, a fetch that finds nothing answers at once with
+   * `retryAfterMs`, and the client waits between polls (the Sluice client does, up to its
+   * `waitMs`). @default true (the local server)
+   */
+  readonly waitInServer?: boolean;
 }
 
 /** What `onResponse` is told. */
@@ -176,7 +184,7 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
   );
 
   registerTopicRoutes(app, log);
-  registerRecordRoutes(app, log);
+  registerRecordRoutes(app, log, { waitInServer: options.waitInServer ?? true });
   if (core.groups) registerGroupRoutes(app, core.groups);
 
   app.doc31('/v1/openapi.json', {

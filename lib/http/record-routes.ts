@@ -111,7 +111,11 @@ const RecordOut = z
   .openapi('Record');
 
 /** Adds the record routes to the app. */
-export function registerRecordRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): void {
+export function registerRecordRoutes(
+  app: OpenAPIHono<AppEnv>,
+  log: SluiceLog,
+  options: { readonly waitInServer: boolean },
+): void {
   const s = log.settings;
   app.openapi(
     createRoute({
@@ -178,6 +182,16 @@ export function registerRecordRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): 
             nextOffset: z.number().int(),
             highWatermark: z.number().int(),
             startOffset: z.number().int(),
+            retryAfterMs: z
+              .number()
+              .int()
+              .optional()
+              .openapi({
+                description:
+                  'Present when a wait was asked and this server answered at once without records ' +
+                  '(the deployed API never waits inside Lambda): poll again after this many ms, ' +
+                  'doubling the pause while the partition stays idle',
+              }),
           }),
           'Records from `offset`, contiguous',
         ),
@@ -195,9 +209,13 @@ export function registerRecordRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): 
         offset: q.offset,
         ...(q.maxRecords !== undefined ? { maxRecords: q.maxRecords } : {}),
         ...(q.maxBytes !== undefined ? { maxBytes: q.maxBytes } : {}),
-        ...(q.waitMs !== undefined ? { waitMs: q.waitMs } : {}),
+        ...(q.waitMs !== undefined && options.waitInServer ? { waitMs: q.waitMs } : {}),
         signal: c.req.raw.signal,
       });
+      const retry =
+        !options.waitInServer && (q.waitMs ?? 0) > 0 && r.records.length === 0
+          ? { retryAfterMs: Math.min(log.settings.fetchPollIntervalMs, q.waitMs ?? 0) }
+          : {};
       c.set('counted', countOf(r.records));
       return c.json(
         {
@@ -211,6 +229,7 @@ export function registerRecordRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): 
           nextOffset: r.nextOffset,
           highWatermark: r.highWatermark,
           startOffset: r.startOffset,
+          ...retry,
         },
         200,
       );

@@ -6,7 +6,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sluice } from '../../lib/client/sluice';
+import { ManualClock } from '../../lib/clock';
+import { createSluice } from '../../lib/compose';
 import type { SluiceError } from '../../lib/errors';
+import { createHttpApp } from '../../lib/http/app';
+import { serveHttpApp } from '../../lib/http/node-server';
+import { MemoryGroupStore } from '../../lib/storage/memory-group-store';
+import { MemoryLogMetadataStore } from '../../lib/storage/memory-log-metadata-store';
+import { MemoryObjectStore } from '../../lib/storage/memory-object-store';
+import { TEST_DAY_MS } from '../support/time';
 
 let server: Server;
 let url: string;
@@ -47,5 +55,64 @@ describe('HTTP transport, answers that are not Sluice error bodies', () => {
     expect(denied.message).toContain('Forbidden');
     expect(await errorOf(t.describeTopic('busy'))).toMatchObject({ code: 'THROTTLED', retriable: true });
     expect(await errorOf(t.describeTopic('garbled'))).toMatchObject({ code: 'INTERNAL' });
+  });
+});
+
+describe('fetch without waiting in the server (as the deployed API serves it)', () => {
+  const stores = () => ({
+    objects: new MemoryObjectStore(),
+    metadata: new MemoryLogMetadataStore(),
+    groups: new MemoryGroupStore(),
+  });
+
+  it('an idle fetch with waitMs answers at once with retryAfterMs; one with records has none', async () => {
+    // a manual clock that nobody advances: a wait inside the server would never end
+    const core = createSluice({ ...stores(), clock: new ManualClock(TEST_DAY_MS) });
+    const app = createHttpApp(core, { waitInServer: false });
+    await core.log.createTopic({ name: 't', partitions: 1 });
+    const idle = await (await app.request('/v1/topics/t/partitions/0/records?offset=0&waitMs=20000')).json();
+    expect(idle).toMatchObject({ records: [], nextOffset: 0, retryAfterMs: 200 });
+    await core.log.append({ batches: [{ topic: 't', records: [{ value: Buffer.from('x'), headers: [] }] }] });
+    const full = (await (await app.request('/v1/topics/t/partitions/0/records?offset=0&waitMs=20000')).json()) as {
+      records: unknown[];
+      retryAfterMs?: number;
+    };
+    expect(full.records).toHaveLength(1);
+    expect(full.retryAfterMs).toBeUndefined();
+    const now = (await (await app.request('/v1/topics/t/partitions/0/records?offset=1')).json()) as {
+      retryAfterMs?: number;
+    };
+    expect(now.retryAfterMs).toBeUndefined(); // no wait asked: nothing to retry
+  });
+
+  it('the client waits between polls, with a growing pause, and returns the record that arrived', async () => {
+    const core = createSluice(stores());
+    let polls = 0;
+    const app = createHttpApp(core, {
+      waitInServer: false,
+      onResponse: (r) => {
+        if (r.method === 'GET' && r.route.endsWith('/records')) polls++;
+      },
+    });
+    const served = await serveHttpApp(app, 0);
+    try {
+      await core.log.createTopic({ name: 't', partitions: 1 });
+      const transport = new Sluice({ http: { url: served.url } }).transport;
+      setTimeout(() => {
+        void core.log.append({ batches: [{ topic: 't', records: [{ value: Buffer.from('late'), headers: [] }] }] });
+      }, 700);
+      const got = await transport.fetch({ topic: 't', partition: 0, offset: 0, waitMs: 5000 });
+      expect(got.records.map((r) => Buffer.from(r.value ?? []).toString())).toEqual(['late']);
+      // polls at 0, 200, 600 and 1,400 ms (pauses 200, 400, 800): a few requests, not one per 200 ms
+      expect(polls).toBeGreaterThanOrEqual(3);
+      expect(polls).toBeLessThanOrEqual(5);
+      polls = 0;
+      const idle = await transport.fetch({ topic: 't', partition: 0, offset: 1, waitMs: 2500 });
+      expect(idle.records).toEqual([]);
+      // 0, 200, 600, 1400, 2400 and the deadline
+      expect(polls).toBeLessThanOrEqual(6);
+    } finally {
+      await served.close();
+    }
   });
 });
