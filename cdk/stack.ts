@@ -15,7 +15,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { EventLog } from './event-log';
+import { EventLog, type TableCapacity } from './event-log';
 
 /** Properties of the Sluice stack. */
 export interface SluiceStackProps extends StackProps {
@@ -32,6 +32,8 @@ export interface SluiceStackProps extends StackProps {
    * maintenance run) for two runs in a row. @default 100000
    */
   readonly consumerLagAlarmThreshold?: number;
+  /** The table's DynamoDB capacity (see `EventLogProps.capacity`). @default on demand */
+  readonly tableCapacity?: TableCapacity;
 }
 
 const functionsDir = fileURLToPath(new URL('../functions/', import.meta.url));
@@ -47,6 +49,7 @@ export class SluiceStack extends Stack {
     super(scope, id, props);
     this.eventLog = new EventLog(this, 'EventLog', {
       ...(props.dataRemovalPolicy ? { removalPolicy: props.dataRemovalPolicy } : {}),
+      ...(props.tableCapacity ? { capacity: props.tableCapacity } : {}),
     });
     const common = {
       runtime: lambda.Runtime.NODEJS_24_X,

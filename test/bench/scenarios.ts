@@ -49,6 +49,8 @@ export const PRICES = {
   ddbWritePerM: 0.625,
   ddbReadPerM: 0.125,
   ddbGBMonth: 0.25,
+  provisionedWcuHour: 0.00065,
+  provisionedRcuHour: 0.00013,
   lambdaRequestPerM: 0.2,
   lambdaGBSecond: 0.0000133334,
 };
@@ -134,6 +136,8 @@ export interface ScenarioResult {
   /** $/month by term. */
   readonly monthly: Readonly<Record<string, number>>;
   readonly totalMonthly: number;
+  /** The total with the table on provisioned capacity, autoscaled to 70 % of the average load. */
+  readonly totalProvisionedMonthly: number;
   /** Metered requests of the run, by role (not extrapolated). */
   readonly metered: Readonly<Record<string, MeterTally>>;
 }
@@ -361,6 +365,22 @@ export async function runScenario(
     'storage: DynamoDB': retainedGB * (tableBytes / Math.max(1, ackedBytes)) * PRICES.ddbGBMonth,
   };
   const total = Object.values(monthly).reduce((a, b) => a + b, 0);
+  // the same units on provisioned capacity autoscaled to 70 % of a flat load (EventLog's
+  // `capacity: { mode: 'provisioned' }`), at least one unit of each
+  const unitsPerMonth = [
+    [produce, fBytes * batching.chunks],
+    [consume, fTime],
+    [traffic.groups ?? none, fTime],
+    [sumTallies(Object.values(work)), fBytes * batching.chunks],
+    [sumTallies(Object.values(idle)), MAINTENANCE_RUNS_PER_MONTH],
+  ] as const;
+  const wru = unitsPerMonth.reduce((n, [t, f]) => n + t.wru * f, 0);
+  const rru = unitsPerMonth.reduce((n, [t, f]) => n + t.rru * f, 0);
+  const onDemandDynamo = (wru * PRICES.ddbWritePerM + rru * PRICES.ddbReadPerM) / 1e6;
+  const provisionedDynamo =
+    730 *
+    (Math.max(1, wru / MONTH_S / 0.7) * PRICES.provisionedWcuHour +
+      Math.max(1, rru / MONTH_S / 0.7) * PRICES.provisionedRcuHour);
   ack.sort((a, b) => a - b);
   e2e.sort((a, b) => a - b);
   return {
@@ -381,6 +401,7 @@ export async function runScenario(
     e2eP99ms: Math.round(pct(e2e, 99)),
     monthly: Object.fromEntries(Object.entries(monthly).map(([k, v]) => [k, round(v)])),
     totalMonthly: round(total),
+    totalProvisionedMonthly: round(total - onDemandDynamo + provisionedDynamo),
     metered: { ...traffic, ...Object.fromEntries(Object.entries(work).map(([k, v]) => [`${k} (work)`, v])) },
     ...(failed > 0 ? { failedSends: failed } : {}),
   };
@@ -396,6 +417,7 @@ export function scenarioTable(s: Scenario, runs: readonly ScenarioResult[]): str
     rows.push([term, ...runs.map((r) => String(r.monthly[term] ?? 0))]);
   }
   rows.push(['total', ...runs.map((r) => String(r.totalMonthly))]);
+  rows.push(['total, table provisioned (70 %)', ...runs.map((r) => String(r.totalProvisionedMonthly))]);
   rows.push(['acked / offered', ...runs.map((r) => `${r.acked}/${r.offered}`)]);
   rows.push([
     'records per call: run / scenario',

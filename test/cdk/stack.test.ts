@@ -197,3 +197,67 @@ describe('Sluice stack', () => {
     expect(stdout).not.toMatch(/ERROR/);
   }, 180_000);
 });
+
+describe('table capacity', () => {
+  it('provisioned: autoscaled reads and writes between min and max at the target, cdk-nag clean', () => {
+    const app = new App();
+    const stack = new SluiceStack(app, 'Provisioned', {
+      env: { account: '123456789012', region: 'eu-west-1' },
+      tableCapacity: {
+        mode: 'provisioned',
+        readUnits: { min: 5, max: 400 },
+        writeUnits: { min: 10, max: 800 },
+        targetUtilizationPercent: 60,
+      },
+    });
+    acknowledgeNagFindings(stack);
+    addNagChecks(app);
+    app.synth();
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::DynamoDB::Table', {
+      ProvisionedThroughput: { ReadCapacityUnits: 5, WriteCapacityUnits: 10 },
+    });
+    const targets = Object.values(t.findResources('AWS::ApplicationAutoScaling::ScalableTarget')).map(
+      (r) => r.Properties,
+    );
+    expect(targets).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          MinCapacity: 5,
+          MaxCapacity: 400,
+          ScalableDimension: 'dynamodb:table:ReadCapacityUnits',
+        }),
+        expect.objectContaining({
+          MinCapacity: 10,
+          MaxCapacity: 800,
+          ScalableDimension: 'dynamodb:table:WriteCapacityUnits',
+        }),
+      ]),
+    );
+    const policies = Object.values(t.findResources('AWS::ApplicationAutoScaling::ScalingPolicy'));
+    expect(policies).toHaveLength(2);
+    for (const p of policies) {
+      expect(p.Properties.TargetTrackingScalingPolicyConfiguration.TargetValue).toBe(60);
+    }
+  });
+
+  it('on demand by default; bad capacity is refused before anything is synthesised', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', { BillingMode: 'PAY_PER_REQUEST' });
+    expect(template.findResources('AWS::ApplicationAutoScaling::ScalableTarget')).toEqual({});
+    const bad = (capacity: object) => () => new SluiceStack(new App(), 'Bad', { tableCapacity: capacity as never });
+    expect(bad({ mode: 'provisioned', readUnits: { min: 5, max: 4 }, writeUnits: { min: 1, max: 2 } })).toThrow(
+      /readUnits/,
+    );
+    expect(bad({ mode: 'provisioned', readUnits: { min: 0, max: 4 }, writeUnits: { min: 1, max: 2 } })).toThrow(
+      /1 <= min <= max/,
+    );
+    expect(
+      bad({
+        mode: 'provisioned',
+        readUnits: { min: 1, max: 4 },
+        writeUnits: { min: 1, max: 2 },
+        targetUtilizationPercent: 99,
+      }),
+    ).toThrow(/targetUtilizationPercent/);
+  });
+});
