@@ -405,11 +405,17 @@ export class RequestMeter {
         return;
       }
       case 'BatchGetItem': {
-        const request = (input.RequestItems ?? {}) as Record<string, { ConsistentRead?: boolean }>;
-        for (const [name, items] of Object.entries(
-          (output.Responses ?? {}) as Record<string, Record<string, unknown>[]>,
-        )) {
-          this.readItems(t, name, items.map(asItem), request[name]?.ConsistentRead === true);
+        // every key read costs at least the minimum, found or not (a missing item too);
+        // keys handed back unprocessed were not read
+        const request = (input.RequestItems ?? {}) as Record<string, { Keys?: unknown[]; ConsistentRead?: boolean }>;
+        const responses = (output.Responses ?? {}) as Record<string, Record<string, unknown>[]>;
+        const unprocessed = (output.UnprocessedKeys ?? {}) as Record<string, { Keys?: unknown[] }>;
+        for (const [name, r] of Object.entries(request)) {
+          const consistent = r.ConsistentRead === true;
+          const items = (responses[name] ?? []).map(asItem);
+          this.readItems(t, name, items, consistent);
+          const missing = (r.Keys?.length ?? 0) - (unprocessed[name]?.Keys?.length ?? 0) - items.length;
+          for (let k = 0; k < missing; k++) t.read(readUnits(0, consistent));
         }
         return;
       }

@@ -13,7 +13,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { QueryCommand as DocQueryCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, QueryCommand as DocQueryCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, inject, it } from 'vitest';
 import { documentClient, localDynamoClient } from '../../lib/local/clients';
 import { RequestMeter } from '../../lib/storage/request-meter';
@@ -135,6 +135,26 @@ describe('RequestMeter', () => {
     );
     expect(t().rru - before).toBe(4); // 5 KB twice: 2 + 2
     expect(t().commands).toMatchObject({ 'DynamoDB:GetItem': 3, 'DynamoDB:Query': 1 });
+
+    // a BatchGet pays for every key it reads, a missing item at the minimum
+    const batch = t().rru;
+    await doc.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [table]: {
+            Keys: [
+              { pk: 'b', sk: 'META' },
+              { pk: 'absent', sk: 'META' },
+            ],
+            ConsistentRead: true,
+          },
+        },
+      }),
+    );
+    expect(t().rru - batch).toBe(3); // 5 KB: 2, absent: 1
+    const eventual = t().rru;
+    await doc.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: [{ pk: 'absent', sk: 'META' }] } } }));
+    expect(t().rru - eventual).toBe(0.5);
   });
 
   it('sums a Query page before rounding, doubles transactions, and charges failed conditions', async () => {
