@@ -62,7 +62,6 @@ export interface Batch {
   readonly highWatermark: number;
 }
 
-/** What `run` takes. */
 /** What `eachBatch` is handed (kafkajs's shape). */
 export interface EachBatchPayload {
   readonly batch: Batch;
