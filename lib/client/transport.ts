@@ -109,10 +109,10 @@ export class DirectTransport implements Transport {
   }
 }
 
-/** HTTP mode: the API v1, base64 on the wire so bytes survive exactly. */
 /** The longest pause between the polls of a client-side wait. */
 const MAX_CLIENT_POLL_PAUSE_MS = 1000;
 
+/** HTTP mode: the API v1, base64 on the wire so bytes survive exactly. */
 export class HttpTransport implements Transport {
   private readonly base: string;
   constructor(
@@ -186,7 +186,7 @@ export class HttpTransport implements Transport {
     for (;;) {
       const remaining = Math.max(0, deadline - this.clock.nowMs());
       const r = await this.fetchOnce({ ...req, waitMs: remaining });
-      if (r.retryAfterMs === undefined || r.records.length > 0 || remaining === 0 || req.signal?.aborted) {
+      if (r.retryAfterMs === undefined || r.result.records.length > 0 || remaining === 0 || req.signal?.aborted) {
         return r.result;
       }
       pause = pause === undefined ? r.retryAfterMs : Math.min(pause * 2, MAX_CLIENT_POLL_PAUSE_MS);
@@ -194,9 +194,7 @@ export class HttpTransport implements Transport {
     }
   }
 
-  private async fetchOnce(
-    req: FetchRequest,
-  ): Promise<{ result: FetchResult; records: unknown[]; retryAfterMs?: number }> {
+  private async fetchOnce(req: FetchRequest): Promise<{ result: FetchResult; retryAfterMs?: number }> {
     const q = new URLSearchParams({ offset: String(req.offset), encoding: 'base64' });
     if (req.maxRecords !== undefined) q.set('maxRecords', String(req.maxRecords));
     if (req.maxBytes !== undefined) q.set('maxBytes', String(req.maxBytes));
@@ -229,7 +227,7 @@ export class HttpTransport implements Transport {
       highWatermark: r.highWatermark,
       startOffset: r.startOffset,
     };
-    return { result, records: r.records, ...(r.retryAfterMs !== undefined ? { retryAfterMs: r.retryAfterMs } : {}) };
+    return { result, ...(r.retryAfterMs !== undefined ? { retryAfterMs: r.retryAfterMs } : {}) };
   }
 
   async limits() {

@@ -261,10 +261,12 @@ export async function commitOffsets(
   // the bounds of the committed partitions only, read once per topic per call: one head
   // read per partition committed, not one per partition of the topic
   const bounds = new Map<string, { startOffset: number; highWatermark: number }>();
+  const topics = new Map<string, TopicRecord>();
   const byTopic = new Map<string, Set<number>>();
   for (const o of offsets) byTopic.set(o.topic, (byTopic.get(o.topic) ?? new Set()).add(o.partition));
   for (const [topic, partitions] of byTopic) {
     const t = await d.log.getTopic(topic);
+    topics.set(topic, t);
     for (const p of partitions) {
       if (!Number.isInteger(p) || p < 0 || p >= t.partitions) {
         throw new InvalidArgumentError(`partition ${p} of "${topic}" does not exist`);
@@ -275,7 +277,7 @@ export async function commitOffsets(
     }
   }
   for (const o of offsets) {
-    const t = await d.log.getTopic(o.topic);
+    const t = topics.get(o.topic) as TopicRecord;
     const { startOffset, highWatermark } = bounds.get(`${o.topic}/${o.partition}`) as {
       startOffset: number;
       highWatermark: number;

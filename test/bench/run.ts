@@ -324,10 +324,11 @@ async function microBenchmarks(backends: LocalBackends, results: Record<string, 
       });
     }
     const producedMB = producedBytes / 1e6;
+    const produced = await units();
     const writeCost = {
       s3PutsPerMB: +((s3Counts.get('PutObjectCommand') ?? 0) / producedMB).toFixed(2),
-      ddbWriteUnitsPerMB: +((await units()).write / producedMB).toFixed(1),
-      ddbReadUnitsPerMB: +((await units()).read / producedMB).toFixed(1),
+      ddbWriteUnitsPerMB: +(produced.write / producedMB).toFixed(1),
+      ddbReadUnitsPerMB: +(produced.read / producedMB).toFixed(1),
     };
     results.produce = produce;
 
@@ -468,6 +469,7 @@ async function microBenchmarks(backends: LocalBackends, results: Record<string, 
       dbCounts.clear();
       const u0 = await units();
       await job(gcIntervalMs);
+      const u1 = await units();
       const count = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
       return {
         s3: count(s3Counts),
@@ -475,8 +477,8 @@ async function microBenchmarks(backends: LocalBackends, results: Record<string, 
         gets: s3Counts.get('GetObjectCommand') ?? 0,
         puts: s3Counts.get('PutObjectCommand') ?? 0,
         ddb: count(dbCounts),
-        readUnits: (await units()).read - u0.read,
-        writeUnits: (await units()).write - u0.write,
+        readUnits: u1.read - u0.read,
+        writeUnits: u1.write - u0.write,
       };
     };
     const quiet = await measure();

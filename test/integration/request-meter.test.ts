@@ -35,66 +35,26 @@ describe('RequestMeter', () => {
   it('prices single-item writes and reads as DynamoDB accounts them, updates on the larger image', async () => {
     const { stores, meter, t } = await metered();
     const table = stores.table;
+    const put = (id: string, bytes: number) => () =>
+      stores.dynamo.send(
+        new PutItemCommand({ TableName: table, Item: { ...key(id), s: pad(bytes) }, ReturnConsumedCapacity: 'TOTAL' }),
+      );
+    const update = (id: string, bytes: number) => () =>
+      stores.dynamo.send(
+        new UpdateItemCommand({
+          TableName: table,
+          Key: key(id),
+          UpdateExpression: 'SET s = :s',
+          ExpressionAttributeValues: { ':s': pad(bytes) },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
     const cases: { what: string; send: () => Promise<{ ConsumedCapacity?: { CapacityUnits?: number } }> }[] = [
-      {
-        what: 'put 1.5 KB',
-        send: () =>
-          stores.dynamo.send(
-            new PutItemCommand({
-              TableName: table,
-              Item: { ...key('a'), s: pad(1500) },
-              ReturnConsumedCapacity: 'TOTAL',
-            }),
-          ),
-      },
-      {
-        what: 'replace with 300 B (billed on the larger, replaced image)',
-        send: () =>
-          stores.dynamo.send(
-            new PutItemCommand({
-              TableName: table,
-              Item: { ...key('a'), s: pad(300) },
-              ReturnConsumedCapacity: 'TOTAL',
-            }),
-          ),
-      },
-      {
-        what: 'update growing 300 B to 2.5 KB',
-        send: () =>
-          stores.dynamo.send(
-            new UpdateItemCommand({
-              TableName: table,
-              Key: key('a'),
-              UpdateExpression: 'SET s = :s',
-              ExpressionAttributeValues: { ':s': pad(2500) },
-              ReturnConsumedCapacity: 'TOTAL',
-            }),
-          ),
-      },
-      {
-        what: 'update shrinking 2.5 KB to 10 B',
-        send: () =>
-          stores.dynamo.send(
-            new UpdateItemCommand({
-              TableName: table,
-              Key: key('a'),
-              UpdateExpression: 'SET s = :s',
-              ExpressionAttributeValues: { ':s': pad(10) },
-              ReturnConsumedCapacity: 'TOTAL',
-            }),
-          ),
-      },
-      {
-        what: 'put 5 KB',
-        send: () =>
-          stores.dynamo.send(
-            new PutItemCommand({
-              TableName: table,
-              Item: { ...key('b'), s: pad(5000) },
-              ReturnConsumedCapacity: 'TOTAL',
-            }),
-          ),
-      },
+      { what: 'put 1.5 KB', send: put('a', 1500) },
+      { what: 'replace with 300 B (billed on the larger, replaced image)', send: put('a', 300) },
+      { what: 'update growing 300 B to 2.5 KB', send: update('a', 2500) },
+      { what: 'update shrinking 2.5 KB to 10 B', send: update('a', 10) },
+      { what: 'put 5 KB', send: put('b', 5000) },
       {
         what: 'consistent get of 5 KB',
         send: () =>
