@@ -186,7 +186,10 @@ export class HttpTransport implements Transport {
     for (;;) {
       const remaining = Math.max(0, deadline - this.clock.nowMs());
       const r = await this.fetchOnce({ ...req, waitMs: remaining });
-      if (r.retryAfterMs === undefined || r.result.records.length > 0 || remaining === 0 || req.signal?.aborted) {
+      // the wait is over when the deadline passed during this poll, not only before it
+      // (else a poll sent just short of it is followed by one more)
+      const over = this.clock.nowMs() >= deadline;
+      if (r.retryAfterMs === undefined || r.result.records.length > 0 || over || req.signal?.aborted) {
         return r.result;
       }
       pause = pause === undefined ? r.retryAfterMs : Math.min(pause * 2, MAX_CLIENT_POLL_PAUSE_MS);
