@@ -110,8 +110,8 @@ export async function runMaintenance(
           if (entries.length === 0) break;
           report.entriesReleased += await deps.metadata.releaseIndexEntries(t.topicId, p, entries, deps.clock.nowMs());
         }
-        await deps.metadata.deleteHead(t.topicId, p);
       }
+      await deps.metadata.deleteHeads(t.topicId, t.partitions);
       for (const g of groups) {
         if (g.topicIds.includes(t.topicId)) {
           report.groupItemsPurged += await (deps.groups as GroupStore).forgetTopic(g.group, t.topicId);

@@ -82,8 +82,8 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
     return this.partitionLog.commitAppend(...a);
   }
 
-  deleteHead(...a: Parameters<PartitionLog['deleteHead']>) {
-    return this.partitionLog.deleteHead(...a);
+  deleteHeads(...a: Parameters<PartitionLog['deleteHeads']>) {
+    return this.partitionLog.deleteHeads(...a);
   }
 
   getSegmentFile(...a: Parameters<SegmentFiles['getSegmentFile']>) {

@@ -2,15 +2,15 @@ import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { InternalError } from '../errors';
 import { awsErrorName, translateAwsError } from './aws-errors';
 import { DynamoTable, indexAttributes, type TransactItem } from './dynamo-table';
-import { keys } from './layout';
+import { headAttributes, headShard, keys } from './layout';
 import type { IndexEntry, LogTrim } from './ports';
 
 /** Moving a partition's start offset, releasing index entries, and compaction's swap. */
 export class DynamoLogTrim extends DynamoTable implements LogTrim {
   /**
-   * Condition: `startOffset = :from AND nextOffset >= :to` (with `:from < :to`). The start
-   * offset only moves forward, and never past the high watermark. Failure: another
-   * retention run moved it first → `'conflict'` (re-read and retry).
+   * Condition: `s{p} = :from AND n{p} >= :to` on the partition's head shard (with
+   * `:from < :to`). The start offset only moves forward, and never past the high watermark.
+   * Failure: another retention run moved it first → `'conflict'` (re-read and retry).
    */
   async advanceStartOffset(
     topicId: string,
@@ -20,16 +20,16 @@ export class DynamoLogTrim extends DynamoTable implements LogTrim {
     bytesRemoved: number,
   ): Promise<'ok' | 'conflict'> {
     if (to <= from) return 'conflict';
+    const a = headAttributes(partition);
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: keys.head(topicId, partition),
-          UpdateExpression: 'SET startOffset = :to ADD bytes :minus',
+          Key: keys.headShard(topicId, headShard(partition)),
+          UpdateExpression: 'SET #s = :to ADD #b :minus',
           ConditionExpression:
-            from === 0
-              ? '(attribute_not_exists(startOffset) OR startOffset = :from) AND nextOffset >= :to'
-              : 'startOffset = :from AND nextOffset >= :to',
+            from === 0 ? '(attribute_not_exists(#s) OR #s = :from) AND #n >= :to' : '#s = :from AND #n >= :to',
+          ExpressionAttributeNames: { '#s': a.start, '#b': a.bytes, '#n': a.next },
           ExpressionAttributeValues: { ':from': from, ':to': to, ':minus': -bytesRemoved },
         }),
       );

@@ -7,15 +7,18 @@ import { batchGet } from './dynamo-query';
 import {
   DynamoTable,
   type Item,
+  idempotencyAttributes,
   indexAttributes,
   parseHead,
   parseIdempotency,
   parseIndexEntry,
   parseProducer,
   parseSegmentFile,
+  producerSlot,
+  producerSlotValue,
   type TransactItem,
 } from './dynamo-table';
-import { indexSk, keys, TTL_ATTRIBUTE, ttlSeconds } from './layout';
+import { HEAD_SHARD_SIZE, headAttributes, headShard, indexSk, keys, TTL_ATTRIBUTE, ttlSeconds } from './layout';
 import {
   type AppendCommit,
   type CommitOutcome,
@@ -23,9 +26,9 @@ import {
   emptyProducer,
   type IdempotencyRecord,
   type IndexEntry,
+  type PartitionAppend,
   type PartitionHead,
   type PartitionLog,
-  PRODUCER_RESULT_SLOTS,
   type ProducerRecord,
   partitionRef,
   type SegmentFile,
@@ -34,15 +37,16 @@ import {
 /** Partition heads, index entries, and the one transaction that appends a produce call. */
 export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
   async getHeads(topicId: string, partitions: readonly number[], consistent = true): Promise<PartitionHead[]> {
+    const shards = [...new Set(partitions.map(headShard))];
     const items = await batchGet(
       this.db,
       this.table,
-      partitions.map((p) => keys.head(topicId, p)),
+      shards.map((s) => keys.headShard(topicId, s)),
       consistent,
       'read partition heads',
     );
-    const found = new Map(items.map((item) => [item.pk as string, parseHead(item)]));
-    return partitions.map((p) => found.get(keys.partitionPk(topicId, p)) ?? { ...EMPTY_HEAD });
+    const found = new Map(items.map((item) => [item.pk as string, item]));
+    return partitions.map((p) => parseHead(found.get(keys.headShard(topicId, headShard(p)).pk), p));
   }
 
   async queryIndex(
@@ -83,15 +87,16 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
    *
    * Items and conditions:
    * - per topic, ConditionCheck `topicId = :tid` (deleted / re-created topics reject)
-   * - per partition, Update HEAD `nextOffset = :base` (or absent when `:base` is 0):
-   *   the CAS that makes offsets dense; sets the new high watermark
+   * - per head shard touched, one Update: for each of its partitions in the call
+   *   `n{p} = :base` (or absent when `:base` is 0) — the CAS that makes offsets dense — and
+   *   the new high watermark; one item for up to 16 partitions
    * - per partition, Put index entry, `attribute_not_exists(pk)`
    * - Put segment file `attribute_not_exists(pk)`: the fence against GC and against our
    *   own aborted attempts (an aborted segment can never be committed)
    * - Put idempotency key, absent or expired; or Update producer, `nextSequence = :seq`
    *
    * Every condition returns the old item on failure (ALL_OLD), so a lost race yields the
-   * fresh head at once and a duplicate yields its stored answer.
+   * fresh heads at once and a duplicate yields its stored answer.
    *
    *   producer A                          producer B
    *   read HEAD (next=7)                  read HEAD (next=7)
@@ -102,7 +107,7 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
   async commitAppend(c: AppendCommit): Promise<CommitOutcome> {
     type Role =
       | { role: 'topic'; topicId: string }
-      | { role: 'head'; ref: string }
+      | { role: 'heads'; topicId: string; expected: ReadonlyMap<number, number> }
       | { role: 'entry' }
       | { role: 'file' }
       | { role: 'idempotency' }
@@ -121,28 +126,31 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
         },
       });
     }
+    const shards = new Map<string, { topicId: string; shard: number; parts: PartitionAppend[] }>();
     for (const p of c.partitions) {
-      const e = p.entry;
-      roles.push({ role: 'head', ref: partitionRef(e.topicId, e.partition) });
+      const ref = `${p.entry.topicId}#${headShard(p.entry.partition)}`;
+      const s = shards.get(ref) ?? { topicId: p.entry.topicId, shard: headShard(p.entry.partition), parts: [] };
+      s.parts.push(p);
+      shards.set(ref, s);
+    }
+    for (const s of shards.values()) {
+      const update = headShardUpdate(s.parts);
+      roles.push({
+        role: 'heads',
+        topicId: s.topicId,
+        expected: new Map(s.parts.map((p) => [p.entry.partition, p.head.nextOffset])),
+      });
       items.push({
         Update: {
           TableName: this.table,
-          Key: keys.head(e.topicId, e.partition),
-          UpdateExpression:
-            'SET nextOffset = :next, lastAppendMs = :now, maxTimestamp = :maxTs, startOffset = if_not_exists(startOffset, :zero) ADD bytes :bytes',
-          ConditionExpression:
-            p.head.nextOffset === 0 ? 'attribute_not_exists(nextOffset) OR nextOffset = :base' : 'nextOffset = :base',
-          ExpressionAttributeValues: {
-            ':next': e.lastOffset + 1,
-            ':now': c.nowMs,
-            ':maxTs': e.maxTimestampSoFar,
-            ':zero': 0,
-            ':bytes': p.chunkBytes,
-            ':base': p.head.nextOffset,
-          },
+          Key: keys.headShard(s.topicId, s.shard),
+          ...update,
           ReturnValuesOnConditionCheckFailure: ALL_OLD,
         },
       });
+    }
+    for (const p of c.partitions) {
+      const e = p.entry;
       roles.push({ role: 'entry' });
       items.push({
         Put: {
@@ -175,8 +183,7 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
           TableName: this.table,
           Item: {
             ...keys.idempotency(c.idempotency.key),
-            key: c.idempotency.key,
-            ...c.idempotency.result,
+            ...idempotencyAttributes(c.idempotency.key, c.idempotency.result),
             expiresAtMs: c.idempotency.expiresAtMs,
             [TTL_ATTRIBUTE]: ttlSeconds(c.idempotency.expiresAtMs),
           },
@@ -200,7 +207,7 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
             pr.sequence === 0
               ? 'attribute_not_exists(pk) OR expiresAtMs < :now OR nextSequence = :seq'
               : 'nextSequence = :seq AND expiresAtMs >= :now',
-          ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE, '#slot': `r${pr.sequence % PRODUCER_RESULT_SLOTS}` },
+          ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE, '#slot': producerSlot(pr.sequence) },
           ExpressionAttributeValues: {
             ':pid': pr.producerId,
             ':nextSeq': pr.sequence + 1,
@@ -208,7 +215,7 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
             ':exp': pr.expiresAtMs,
             ':ttl': ttlSeconds(pr.expiresAtMs),
             ':now': c.nowMs,
-            ':result': { sequence: pr.sequence, ...pr.result },
+            ':result': producerSlotValue(pr.sequence, pr.result),
           },
           ReturnValuesOnConditionCheckFailure: ALL_OLD,
         },
@@ -251,9 +258,18 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
           case 'topic':
             goneTopics.push(role.topicId);
             break;
-          case 'head':
-            movedHeads.set(role.ref, old ? parseHead(old) : { ...EMPTY_HEAD });
+          case 'heads': {
+            let moved = 0;
+            for (const [partition, expected] of role.expected) {
+              const head = parseHead(old, partition);
+              if (head.nextOffset === expected) continue;
+              movedHeads.set(partitionRef(role.topicId, partition), head);
+              moved++;
+            }
+            // the condition failed, yet no head moved: it raced a change we cannot see
+            if (moved === 0) transactionConflict = true;
             break;
+          }
           case 'entry':
             transactionConflict = true;
             break;
@@ -283,9 +299,47 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
     }
   }
 
-  async deleteHead(topicId: string, partition: number): Promise<void> {
-    await translated('delete head', () =>
-      this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.head(topicId, partition) })),
-    );
+  async deleteHeads(topicId: string, partitions: number): Promise<void> {
+    for (let shard = 0; shard * HEAD_SHARD_SIZE < partitions; shard++) {
+      await translated('delete heads', () =>
+        this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.headShard(topicId, shard) })),
+      );
+    }
   }
+}
+
+/**
+ * The Update of one head shard for the partitions of a commit in it: per partition, the CAS
+ * on its next offset (absent counts as 0) and the new head.
+ */
+function headShardUpdate(parts: readonly PartitionAppend[]): {
+  UpdateExpression: string;
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, unknown>;
+} {
+  const sets: string[] = [];
+  const adds: string[] = [];
+  const conds: string[] = [];
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ':zero': 0 };
+  parts.forEach((p, i) => {
+    const a = headAttributes(p.entry.partition);
+    Object.assign(names, { [`#n${i}`]: a.next, [`#s${i}`]: a.start, [`#b${i}`]: a.bytes, [`#t${i}`]: a.maxTs });
+    Object.assign(values, {
+      [`:base${i}`]: p.head.nextOffset,
+      [`:next${i}`]: p.entry.lastOffset + 1,
+      [`:ts${i}`]: p.entry.maxTimestampSoFar,
+      [`:bytes${i}`]: p.chunkBytes,
+    });
+    sets.push(`#n${i} = :next${i}`, `#t${i} = :ts${i}`, `#s${i} = if_not_exists(#s${i}, :zero)`);
+    adds.push(`#b${i} :bytes${i}`);
+    conds.push(p.head.nextOffset === 0 ? `(attribute_not_exists(#n${i}) OR #n${i} = :base${i})` : `#n${i} = :base${i}`);
+  });
+  return {
+    UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}`,
+    ConditionExpression: conds.join(' AND '),
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
 }

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
-import { type ItemKey, parseIndexSk, parseSegmentFilePk } from './layout';
+import { headAttributes, type ItemKey, parseIndexSk, parseSegmentFilePk } from './layout';
 import {
   type IdempotencyRecord,
   type IndexEntry,
@@ -17,6 +17,7 @@ import {
   type StoredProduceResult,
   type TopicRecord,
 } from './ports';
+import { decodeStoredResult, encodeStoredResult } from './stored-result-codec';
 
 /** An item as the document client reads and writes it. */
 export type Item = Record<string, unknown>;
@@ -81,13 +82,14 @@ export function parseTopic(item: Item): TopicRecord {
   };
 }
 
-export function parseHead(item: Item): PartitionHead {
+/** One partition's head out of its shard item (absent attributes: an empty partition). */
+export function parseHead(item: Item | undefined, partition: number): PartitionHead {
+  const a = headAttributes(partition);
   return {
-    nextOffset: (item.nextOffset as number | undefined) ?? 0,
-    startOffset: (item.startOffset as number | undefined) ?? 0,
-    bytes: (item.bytes as number | undefined) ?? 0,
-    lastAppendMs: (item.lastAppendMs as number | undefined) ?? 0,
-    maxTimestamp: (item.maxTimestamp as number | undefined) ?? -1,
+    nextOffset: (item?.[a.next] as number | undefined) ?? 0,
+    startOffset: (item?.[a.start] as number | undefined) ?? 0,
+    bytes: (item?.[a.bytes] as number | undefined) ?? 0,
+    maxTimestamp: (item?.[a.maxTs] as number | undefined) ?? -1,
   };
 }
 
@@ -132,23 +134,33 @@ export function parseSegmentFile(item: Item): SegmentFile {
   };
 }
 
-export function parseResult(item: Item): StoredProduceResult {
-  return {
-    requestHash: item.requestHash as string,
-    chunks: item.chunks as StoredProduceResult['chunks'],
-    order: item.order as string,
-  };
+/** The attribute of a producer record's slot for `sequence`. */
+export function producerSlot(sequence: number): string {
+  return `r${sequence % PRODUCER_RESULT_SLOTS}`;
+}
+
+export function idempotencyAttributes(key: string, result: StoredProduceResult): Item {
+  return { key, result: encodeStoredResult(result) };
 }
 
 export function parseIdempotency(item: Item): IdempotencyRecord {
-  return { key: item.key as string, expiresAtMs: item.expiresAtMs as number, ...parseResult(item) };
+  return {
+    key: item.key as string,
+    expiresAtMs: item.expiresAtMs as number,
+    ...decodeStoredResult(item.result as Uint8Array),
+  };
+}
+
+/** A producer slot's value: the sequence and its answer, packed. */
+export function producerSlotValue(sequence: number, result: StoredProduceResult): Uint8Array {
+  return encodeStoredResult(result, sequence);
 }
 
 export function parseProducer(item: Item): ProducerRecord {
   const recent: ProducerRecord['recent'][number][] = [];
   for (let i = 0; i < PRODUCER_RESULT_SLOTS; i++) {
-    const slot = item[`r${i}`] as Item | undefined;
-    if (slot) recent.push({ sequence: slot.sequence as number, ...parseResult(slot) });
+    const slot = item[`r${i}`] as Uint8Array | undefined;
+    if (slot) recent.push(decodeStoredResult(slot, true));
   }
   return {
     producerId: item.producerId as string,

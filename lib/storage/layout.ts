@@ -9,7 +9,7 @@
  * |-------------------|-------------------------|----------------------|
  * | topic             | T#{name}                | META                 |
  * | topic registry    | TOPICS                  | T#{name}             |
- * | partition head    | P#{topicId}#{p}         | HEAD                 |
+ * | partition heads   | H#{topicId}#{shard}     | HEAD                 |
  * | index entry       | P#{topicId}#{p}         | S#{lastOffset:020}   |
  * | segment file      | F#{segmentKey}          | META                 |
  * | idempotency key   | K#{key}                 | META                 |
@@ -20,6 +20,11 @@
  * | committed offset  | G#{group}               | O#{topicId}#{p}      |
  * | group registry    | GROUPS                  | G#{group}            |
  * | job cursor        | JOB                     | {name}               |
+ *
+ * The heads of partitions `16·shard … 16·shard + 15` share one item (`HEAD_SHARD_SIZE`), one
+ * attribute set per partition (`headAttributes`): a commit touching many partitions of a
+ * topic updates a few items, not one per partition, and one conditional write is atomic across
+ * the partitions of its shard.
  *
  * Index entries are keyed by their *last* offset, so the entry holding offset `o` is the
  * first entry with `sk >= S#{o}`: one Query, no backwards scan.
@@ -50,6 +55,25 @@ export interface ItemKey {
 }
 
 const META = 'META';
+
+/**
+ * The storage layout's version. Data written by an earlier layout is not readable by this one
+ * (version 2: partition heads are shared by 16 partitions; dedupe answers are binary).
+ */
+export const LAYOUT_VERSION = 2;
+
+/** Partitions whose heads share one item. */
+export const HEAD_SHARD_SIZE = 16;
+
+/** The head shard holding partition `p`. */
+export function headShard(partition: number): number {
+  return Math.floor(partition / HEAD_SHARD_SIZE);
+}
+
+/** The attribute names of one partition's head inside its shard item. */
+export function headAttributes(partition: number): { next: string; start: string; bytes: string; maxTs: string } {
+  return { next: `n${partition}`, start: `s${partition}`, bytes: `b${partition}`, maxTs: `t${partition}` };
+}
 const OFFSET_DIGITS = 20;
 
 /** Zero-pads a non-negative integer to 20 digits (sorts as a string). */
@@ -63,7 +87,7 @@ export const keys = {
   topicRegistry: (name: string): ItemKey => ({ pk: 'TOPICS', sk: `T#${name}` }),
   topicRegistryPk: 'TOPICS',
   partitionPk: (topicId: string, partition: number): string => `P#${topicId}#${partition}`,
-  head: (topicId: string, partition: number): ItemKey => ({ pk: keys.partitionPk(topicId, partition), sk: 'HEAD' }),
+  headShard: (topicId: string, shard: number): ItemKey => ({ pk: `H#${topicId}#${shard}`, sk: 'HEAD' }),
   indexEntry: (topicId: string, partition: number, lastOffset: number): ItemKey => ({
     pk: keys.partitionPk(topicId, partition),
     sk: indexSk(lastOffset),

@@ -148,7 +148,6 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
         nextOffset: p.entry.lastOffset + 1,
         startOffset: cur.startOffset,
         bytes: cur.bytes + p.chunkBytes,
-        lastAppendMs: c.nowMs,
         maxTimestamp: p.entry.maxTimestampSoFar,
       });
       const list = this.index.get(ref) ?? [];
@@ -263,8 +262,8 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     return released;
   }
 
-  async deleteHead(topicId: string, partition: number): Promise<void> {
-    this.heads.delete(partitionRef(topicId, partition));
+  async deleteHeads(topicId: string, partitions: number): Promise<void> {
+    for (let p = 0; p < partitions; p++) this.heads.delete(partitionRef(topicId, p));
   }
 
   async listDeletedTopics() {

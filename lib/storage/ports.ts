@@ -55,8 +55,6 @@ export interface PartitionHead {
   readonly startOffset: number;
   /** Bytes of chunk data appended (minus what retention removed). */
   readonly bytes: number;
-  /** Time of the last append, ms. */
-  readonly lastAppendMs: number;
   /** Running maximum of record timestamps; -1 when empty. Monotonic by construction. */
   readonly maxTimestamp: number;
 }
@@ -66,7 +64,6 @@ export const EMPTY_HEAD: PartitionHead = {
   nextOffset: 0,
   startOffset: 0,
   bytes: 0,
-  lastAppendMs: 0,
   maxTimestamp: -1,
 };
 
@@ -131,8 +128,14 @@ export function emptyProducer(producerId: string): ProducerRecord {
   return { producerId, nextSequence: 0, recent: [], expiresAtMs: 0 };
 }
 
-/** How many recent answers a producer record keeps (Kafka keeps 5 in-flight batches). */
-export const PRODUCER_RESULT_SLOTS = 8;
+/**
+ * How many recent answers a producer record keeps. An idempotent producer has one call in
+ * flight (commits are in sequence order), so only its latest sequence can be retried; the
+ * second slot answers a retry that races the next call's first attempt. An older sequence is
+ * answered with OUT_OF_ORDER_SEQUENCE (nothing written). Every commit rewrites the record, so
+ * each slot is paid for on every call.
+ */
+export const PRODUCER_RESULT_SLOTS = 2;
 
 /** One partition's part of a commit. */
 export interface PartitionAppend {
@@ -236,8 +239,8 @@ export interface PartitionLog {
   ): Promise<IndexEntry[]>;
   /** The one atomic commit of a produce call (see the adapter for the exact conditions). */
   commitAppend(commit: AppendCommit): Promise<CommitOutcome>;
-  /** Removes a partition head (topic purge). */
-  deleteHead(topicId: string, partition: number): Promise<void>;
+  /** Removes the heads of partitions `0 … partitions − 1` (topic purge). */
+  deleteHeads(topicId: string, partitions: number): Promise<void>;
 }
 
 /** The segment-file items: reference counts and the fence that settles every commit. */

@@ -117,7 +117,7 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       ]);
       expect(await s.commitAppend(c1)).toEqual({ kind: 'committed' });
       const [h0, h1, h2] = await s.getHeads(t.topicId, [0, 1, 2]);
-      expect(h0).toMatchObject({ nextOffset: 3, startOffset: 0, bytes: 100, lastAppendMs: NOW, maxTimestamp: 20 });
+      expect(h0).toMatchObject({ nextOffset: 3, startOffset: 0, bytes: 100, maxTimestamp: 20 });
       expect(h1).toEqual(EMPTY_HEAD);
       expect(h2?.nextOffset).toBe(1);
       const c2 = commitOf(t, 'segments/two.seg', [{ partition: 0, head: h0 as PartitionHead, count: 2 }]);
@@ -161,6 +161,50 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       expect((await s.getHeads(t.topicId, [0]))[0]).toEqual(EMPTY_HEAD);
       expect(await s.queryIndex(t.topicId, 0, 0, 10, 10)).toEqual([]);
       expect(await s.getSegmentFile('segments/w2.seg')).toBeUndefined();
+    });
+
+    it('keeps partitions apart across many partitions: only moved heads are reported, neighbours untouched', async () => {
+      const s = await make();
+      const t = topic('wide', 40);
+      await s.createTopic(t);
+      const first = commitOf(t, 'segments/x1.seg', [
+        { partition: 17, head: EMPTY_HEAD, count: 5 },
+        { partition: 33, head: EMPTY_HEAD, count: 3 },
+      ]);
+      expect((await s.commitAppend(first)).kind).toBe('committed');
+      const [h33] = await s.getHeads(t.topicId, [33]);
+      const stale = commitOf(t, 'segments/x2.seg', [
+        { partition: 0, head: EMPTY_HEAD, count: 1 },
+        { partition: 17, head: EMPTY_HEAD, count: 2 },
+        { partition: 33, head: h33 as PartitionHead, count: 2 },
+        { partition: 34, head: EMPTY_HEAD, count: 2 },
+      ]);
+      const r = await s.commitAppend(stale);
+      expect(r.kind).toBe('rejected');
+      if (r.kind !== 'rejected') return;
+      expect([...r.movedHeads.keys()]).toEqual([partitionRef(t.topicId, 17)]);
+      expect(r.movedHeads.get(partitionRef(t.topicId, 17))?.nextOffset).toBe(5);
+      const heads = await s.getHeads(t.topicId, [0, 16, 17, 32, 33, 34]);
+      expect(heads.map((h) => h.nextOffset)).toEqual([0, 0, 5, 0, 3, 0]);
+      // the fresh commit applies to all four; retention on one partition leaves its shard's others alone
+      const [h17] = await s.getHeads(t.topicId, [17]);
+      const fresh = commitOf(t, 'segments/x3.seg', [
+        { partition: 0, head: EMPTY_HEAD, count: 1 },
+        { partition: 17, head: h17 as PartitionHead, count: 2 },
+        { partition: 33, head: h33 as PartitionHead, count: 2 },
+        { partition: 34, head: EMPTY_HEAD, count: 2 },
+      ]);
+      expect((await s.commitAppend(fresh)).kind).toBe('committed');
+      expect(await s.advanceStartOffset(t.topicId, 33, 0, 2, 100)).toBe('ok');
+      const after = await s.getHeads(t.topicId, [0, 17, 33, 34]);
+      expect(after.map((h) => [h.startOffset, h.nextOffset, h.bytes])).toEqual([
+        [0, 1, 100],
+        [0, 7, 200],
+        [2, 5, 100],
+        [0, 2, 100],
+      ]);
+      await s.deleteHeads(t.topicId, t.partitions);
+      expect((await s.getHeads(t.topicId, [17, 33])).map((h) => h.nextOffset)).toEqual([0, 0]);
     });
 
     it('rejects a commit to a deleted or re-created topic', async () => {

@@ -9,7 +9,7 @@ import { ManualClock } from '../../lib/clock';
 import { SluiceLog } from '../../lib/log/log';
 import type { ProduceRecord, ProduceRequest } from '../../lib/log/produce';
 import { findOrphanSegments } from '../../lib/retention/orphans';
-import { keys, SEGMENT_PREFIX } from '../../lib/storage/layout';
+import { headAttributes, headShard, keys, SEGMENT_PREFIX } from '../../lib/storage/layout';
 import type { AppendCommit, LogMetadataStore, ObjectStore } from '../../lib/storage/ports';
 import { rec, rejection, str, utf8 } from '../support/log-suite';
 import { realStores } from '../support/real';
@@ -85,20 +85,26 @@ describe('produce protocol on LocalStack S3 + DynamoDB Local', () => {
   it('a call spanning partitions becomes visible all at once (serializable snapshots never see a torn call)', async () => {
     const stores = await realStores();
     const admin = new SluiceLog(stores);
-    const topic = await admin.createTopic({ name: 'atomic', partitions: 3 });
+    // partitions 0 and 1 share a head item, 17 and 33 are in other shards: the call spans three items
+    const spread = [0, 1, 17, 33];
+    const shards = [...new Set(spread.map(headShard))];
+    const topic = await admin.createTopic({ name: 'atomic', partitions: 34 });
     let done = false;
     const snapshots: number[][] = [];
     const observer = (async () => {
       while (!done) {
         const r = await stores.dynamo.send(
           new TransactGetItemsCommand({
-            TransactItems: [0, 1, 2].map((p) => {
-              const k = keys.head(topic.topicId, p);
+            TransactItems: shards.map((shard) => {
+              const k = keys.headShard(topic.topicId, shard);
               return { Get: { TableName: stores.table, Key: { pk: { S: k.pk }, sk: { S: k.sk } } } };
             }),
           }),
         );
-        snapshots.push((r.Responses ?? []).map((x) => Number(x.Item?.nextOffset?.N ?? 0)));
+        const items = r.Responses ?? [];
+        snapshots.push(
+          spread.map((p) => Number(items[shards.indexOf(headShard(p))]?.Item?.[headAttributes(p).next]?.N ?? 0)),
+        );
       }
     })();
     await Promise.all(
@@ -106,7 +112,7 @@ describe('produce protocol on LocalStack S3 + DynamoDB Local', () => {
         const log = new SluiceLog(stores);
         for (let i = 0; i < 10; i++) {
           await log.append({
-            batches: [{ topic: 'atomic', records: [0, 1, 2].map((p) => rec(`w${w}-${i}`, { partition: p })) }],
+            batches: [{ topic: 'atomic', records: spread.map((p) => rec(`w${w}-${i}`, { partition: p })) }],
           });
         }
       }),
@@ -115,7 +121,8 @@ describe('produce protocol on LocalStack S3 + DynamoDB Local', () => {
     await observer;
     expect(snapshots.length).toBeGreaterThan(5);
     for (const s of snapshots) expect(new Set(s).size, JSON.stringify(s)).toBe(1);
-    expect((await admin.describeTopic('atomic')).offsets.map((o) => o.highWatermark)).toEqual([40, 40, 40]);
+    const hw = (await admin.describeTopic('atomic')).offsets.map((o) => o.highWatermark);
+    expect(spread.map((p) => hw[p])).toEqual([40, 40, 40, 40]);
   });
 
   it('crash between the PUT and the commit: nothing visible, the object is found as an orphan', async () => {

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { SeededRandom, ulid, ulidTimeMs } from '../../lib/ids';
 import {
   groupItemKind,
+  headAttributes,
+  headShard,
   indexSk,
   keys,
   leaseSkPrefix,
@@ -48,7 +50,9 @@ describe('persisted key formats', () => {
   it('item keys use the documented prefixes', () => {
     expect(keys.topic('orders')).toEqual({ pk: 'T#orders', sk: 'META' });
     expect(parseTopicRegistrySk(keys.topicRegistry('orders').sk)).toBe('orders');
-    expect(keys.head('id', 3)).toEqual({ pk: 'P#id#3', sk: 'HEAD' });
+    expect(keys.headShard('id', headShard(17))).toEqual({ pk: 'H#id#1', sk: 'HEAD' });
+    expect(headShard(15)).toBe(0);
+    expect(headAttributes(17)).toEqual({ next: 'n17', start: 's17', bytes: 'b17', maxTs: 't17' });
     expect(keys.indexEntry('id', 3, 5)).toEqual({ pk: 'P#id#3', sk: 'S#00000000000000000005' });
     expect(keys.segmentFile('segments/x.seg').pk).toBe('F#segments/x.seg');
     expect(keys.idempotency('abc').pk).toBe('K#abc');
