@@ -22,7 +22,6 @@ import { HEAD_SHARD_SIZE, headAttributes, headShard, indexSk, keys, TTL_ATTRIBUT
 import {
   type AppendCommit,
   type CommitOutcome,
-  EMPTY_HEAD,
   emptyProducer,
   type IdempotencyRecord,
   type IndexEntry,
