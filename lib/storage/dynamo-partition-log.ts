@@ -1,9 +1,9 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError, RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
-import { batchGet } from './dynamo-query';
+import { batchGet, batchWrite } from './dynamo-query';
 import {
   DynamoTable,
   type Item,
@@ -127,8 +127,9 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
     }
     const shards = new Map<string, { topicId: string; shard: number; parts: PartitionAppend[] }>();
     for (const p of c.partitions) {
-      const ref = `${p.entry.topicId}#${headShard(p.entry.partition)}`;
-      const s = shards.get(ref) ?? { topicId: p.entry.topicId, shard: headShard(p.entry.partition), parts: [] };
+      const shard = headShard(p.entry.partition);
+      const ref = `${p.entry.topicId}#${shard}`;
+      const s = shards.get(ref) ?? { topicId: p.entry.topicId, shard, parts: [] };
       s.parts.push(p);
       shards.set(ref, s);
     }
@@ -299,11 +300,13 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
   }
 
   async deleteHeads(topicId: string, partitions: number): Promise<void> {
-    for (let shard = 0; shard * HEAD_SHARD_SIZE < partitions; shard++) {
-      await translated('delete heads', () =>
-        this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.headShard(topicId, shard) })),
-      );
-    }
+    const shards = Array.from({ length: Math.ceil(partitions / HEAD_SHARD_SIZE) }, (_, shard) => shard);
+    await batchWrite(
+      this.db,
+      this.table,
+      shards.map((shard) => ({ DeleteRequest: { Key: { ...keys.headShard(topicId, shard) } } })),
+      'delete heads',
+    );
   }
 }
 

@@ -134,9 +134,14 @@ export function parseSegmentFile(item: Item): SegmentFile {
   };
 }
 
+/** The attribute of a producer record's slot `i` (sequence `s` lives in slot `s % SLOTS`). */
+function slotAttribute(i: number): string {
+  return `r${i}`;
+}
+
 /** The attribute of a producer record's slot for `sequence`. */
 export function producerSlot(sequence: number): string {
-  return `r${sequence % PRODUCER_RESULT_SLOTS}`;
+  return slotAttribute(sequence % PRODUCER_RESULT_SLOTS);
 }
 
 export function idempotencyAttributes(key: string, result: StoredProduceResult): Item {
@@ -159,7 +164,7 @@ export function producerSlotValue(sequence: number, result: StoredProduceResult)
 export function parseProducer(item: Item): ProducerRecord {
   const recent: ProducerRecord['recent'][number][] = [];
   for (let i = 0; i < PRODUCER_RESULT_SLOTS; i++) {
-    const slot = item[`r${i}`] as Uint8Array | undefined;
+    const slot = item[slotAttribute(i)] as Uint8Array | undefined;
     if (slot) recent.push(decodeStoredResult(slot, true));
   }
   return {
