@@ -81,7 +81,7 @@ export class SluiceStack extends Stack {
       memorySize: 512,
       timeout: Duration.minutes(5),
       reservedConcurrentExecutions: 1,
-      description: 'Sluice retention, compaction and garbage collection',
+      description: 'Sluice retention and garbage collection',
     });
     this.eventLog.bindEnvironment(this.maintenance);
     this.eventLog.grantAdmin(this.maintenance);

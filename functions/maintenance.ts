@@ -1,6 +1,6 @@
 /**
  * Lambda entry point of the maintenance job (EventBridge schedule): purge deleted topics
- * (data and the groups' leases and offsets), retention, compaction, garbage collection —
+ * (data and the groups' leases and offsets), retention, garbage collection —
  * within the invocation's remaining time — then the consumer lag of every registered group.
  * Environment read once per container: SLUICE_BUCKET, SLUICE_TABLE.
  */
@@ -24,7 +24,7 @@ export const handler = async (_event: unknown, context: Context) => {
   const report = await runMaintenance(sluice.maintenance, { budgetMs }, (message) => logger.info(message));
   logger.info('maintenance run', { ...report });
   metrics.addMetric('RetentionOffsetsRemoved', MetricUnit.Count, report.offsetsRemoved);
-  metrics.addMetric('CompactionSwaps', MetricUnit.Count, report.compactionSwaps);
+  metrics.addMetric('RetentionCallsReleased', MetricUnit.Count, report.callsReleased);
   metrics.addMetric(
     'GcObjectsDeleted',
     MetricUnit.Count,

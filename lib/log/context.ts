@@ -6,7 +6,7 @@ import type { Clock } from '../clock';
 import { PartitionNotFoundError, TopicNotFoundError } from '../errors';
 import type { RandomSource } from '../ids';
 import type { LogSettings } from '../settings';
-import type { LogMetadataStore, ObjectStore, PartitionHead, TopicCatalog, TopicRecord } from '../storage/ports';
+import type { LogMetadataStore, ObjectStore, ShardHead, TopicCatalog, TopicRecord } from '../storage/ports';
 import type { ChunkCache } from './chunk-cache';
 
 /** Dependencies and caches shared by the log's use cases. */
@@ -18,11 +18,11 @@ export interface LogContext {
   readonly settings: LogSettings;
   readonly topics: TopicCache;
   /**
-   * The last head this process saw per partition (`${topicId}#${p}`). A guess for the next
-   * commit's CAS: right for partition-affine writers, corrected by the failed condition
-   * (which returns the fresh head) otherwise. Never used to answer reads.
+   * The last head this process saw per head shard (`shardRef`). A guess for the next
+   * commit's CAS: right for a lone writer, corrected by the failed condition (which returns
+   * the fresh shard head) otherwise. Never used to answer reads.
    */
-  readonly heads: Map<string, PartitionHead>;
+  readonly heads: Map<string, ShardHead>;
   readonly chunks: ChunkCache;
   /** Round-robin counter for the sticky partition of null-key records. */
   sticky: number;

@@ -56,8 +56,8 @@ async function fetchOnce(
   stats: FetchStats | undefined,
   mayRetry: boolean,
 ): Promise<FetchResult> {
-  // a reader paused longer than the read grace may hold entries that compaction replaced
-  // and GC has since deleted: it reads the index again, once, instead of failing
+  // a reader whose object vanished between the index read and the GET re-reads the head
+  // and the index, once: retention moved past it (OFFSET_OUT_OF_RANGE), or it is corruption
   const retry = mayRetry ? () => fetchOnce(ctx, { ...req, waitMs: 0 }, stats, false) : undefined;
   const s = ctx.settings;
   const maxRecords = req.maxRecords ?? Math.min(DEFAULT_MAX_RECORDS, s.maxFetchRecords);
@@ -164,8 +164,8 @@ function outOfRangeCheck(offset: number, head: PartitionHead): void {
 
 /**
  * Data vanished between the index read and the GET. If retention moved the start offset
- * past us it is OFFSET_OUT_OF_RANGE; otherwise the index is read again once (compaction
- * moved the records); after that it is corruption, never a silent gap.
+ * past us it is OFFSET_OUT_OF_RANGE; otherwise the index is read again once (a stale cached
+ * call item, say); after that it is corruption, never a silent gap.
  */
 async function retentionRace(
   ctx: LogContext,

@@ -123,13 +123,7 @@ export class SluiceLog {
     if (!Number.isSafeInteger(beforeOffset) || beforeOffset < 0) {
       throw new InvalidArgumentError(`offset ${beforeOffset} must be a non-negative integer`);
     }
-    const r = await trimPartition(
-      this.ctx.metadata,
-      t.topicId,
-      partition,
-      { before: beforeOffset },
-      this.ctx.clock.nowMs(),
-    );
+    const r = await trimPartition(this.ctx.metadata, t.topicId, partition, beforeOffset, this.ctx.clock.nowMs());
     return { startOffset: r.startOffset };
   }
 

@@ -4,10 +4,11 @@
  * 1. Validate and partition the whole call; reject bad input before anything is written.
  * 2. Encode ONE segment for the call (one chunk per touched partition) and PUT it
  *    create-only under a fresh time-ordered key. Nothing is visible yet.
- * 3. Commit in ONE DynamoDB transaction: CAS every touched head, put the index entries,
- *    the segment-file item (the GC fence) and the dedupe item. Offsets are `base + i`.
- * 4. A lost CAS race returns the fresh head; only the commit is redone (offsets inside a
- *    chunk are relative, so the segment is never re-encoded or re-PUT).
+ * 3. Commit in ONE DynamoDB transaction: CAS every touched head shard, put one call item
+ *    per shard (the index), the segment-file item (the GC fence) and the dedupe item.
+ *    Offsets are `base + i`.
+ * 4. A lost CAS race returns the fresh shard head; only the commit is redone (offsets inside
+ *    a chunk are relative, so the segment is never re-encoded or re-PUT).
  * 5. An ambiguous commit (timeout / 5xx after the SDK's own retries) is resolved, never
  *    guessed: fence the segment-file item. If the fence wins, the commit can never apply
  *    and nothing was written; if it loses, the item says the commit applied and holds
@@ -31,13 +32,17 @@ import { type ChunkLocation, encodeSegment } from '../records/segment-codec';
 import type { RecordHeader, RecordInput } from '../records/types';
 import { checkCallTotals, checkRecord } from '../records/validate';
 import { idempotencyKeyProblem } from '../settings';
-import { segmentObjectKey } from '../storage/layout';
+import { shardHeadAfter, shardSlot } from '../storage/call-index';
+import { headShard, segmentObjectKey } from '../storage/layout';
 import {
   type AppendCommit,
   type CommitRejection,
   type PartitionHead,
   partitionRef,
+  type ShardAppend,
+  type ShardHead,
   type StoredProduceResult,
+  shardRef,
   type TopicRecord,
 } from '../storage/ports';
 import type { LogContext } from './context';
@@ -114,8 +119,8 @@ async function commitCall(ctx: LogContext, req: ProduceRequest, plan: Plan): Pro
     if (attempt >= settings.maxCommitAttempts || now > deadline) {
       return giveUp(ctx, req, plan, segment, `gave up after ${attempt} commit attempts`);
     }
-    const heads = await headsFor(ctx, plan);
-    const commit = buildCommit(ctx, req, plan, segment, heads, stored, attempt, now);
+    const shards = await shardHeadsFor(ctx, plan);
+    const commit = buildCommit(ctx, req, plan, segment, shards, stored, attempt, now);
     let outcome: Awaited<ReturnType<typeof ctx.metadata.commitAppend>>;
     try {
       outcome = await ctx.metadata.commitAppend(commit);
@@ -189,9 +194,9 @@ async function handleRejection(
     await ctx.metadata.fenceSegment(commit.segment.key, ctx.clock.nowMs());
     throw new TopicNotFoundError(gone.name);
   }
-  for (const [ref, head] of r.movedHeads) ctx.heads.set(ref, head);
+  for (const [ref, head] of r.movedShards) ctx.heads.set(ref, head);
   if (r.transactionConflict) {
-    for (const p of commit.partitions) ctx.heads.delete(partitionRef(p.entry.topicId, p.entry.partition));
+    for (const s of commit.shards) ctx.heads.delete(shardRef(s.topicId, s.shard));
   }
   return 'retry';
 }
@@ -240,16 +245,15 @@ function finish(
   bases: readonly number[],
   duplicate: boolean,
 ): ProduceResult {
-  commit.partitions.forEach((p, i) => {
-    const base = bases[i] as number;
-    ctx.heads.set(partitionRef(p.entry.topicId, p.entry.partition), {
-      ...p.head,
-      nextOffset: base + (p.entry.lastOffset - p.entry.baseOffset + 1),
-      maxTimestamp: p.entry.maxTimestampSoFar,
-    });
-  });
-  // A commit resolved from the segment file may have used other bases than `commit` (an
-  // earlier attempt); the cached heads are only guesses, a wrong one costs one retry.
+  // the shard heads after this commit, if it was this attempt that applied; a commit resolved
+  // from the segment file may have been an earlier attempt on other heads: forget them (the
+  // cached heads are only guesses, a wrong one costs one retry)
+  const ours = commit.partitions.every((p, i) => p.entry.baseOffset === bases[i]);
+  for (const s of commit.shards) {
+    const ref = shardRef(s.topicId, s.shard);
+    if (!ours) ctx.heads.delete(ref);
+    else ctx.heads.set(ref, shardHeadAfter(s.head, partsIn(commit, s)));
+  }
   return toResult(req, plan, bases, duplicate);
 }
 
@@ -305,13 +309,15 @@ function buildCommit(
   req: ProduceRequest,
   plan: Plan,
   segment: WrittenSegment,
-  heads: PartitionHead[],
+  shards: ShardAppend[],
   stored: (bases: readonly number[]) => StoredProduceResult,
   attempt: number,
   nowMs: number,
 ): AppendCommit {
+  const byRef = new Map(shards.map((s) => [shardRef(s.topicId, s.shard), s.head]));
   const partitions = plan.chunks.map((c, i) => {
-    const head = heads[i] as PartitionHead;
+    const shardHead = byRef.get(shardRef(c.topic.topicId, headShard(c.partition))) as ShardHead;
+    const head = shardHead.heads[shardSlot(c.partition)] as PartitionHead;
     const loc = segment.locations[i] as ChunkLocation;
     const base = head.nextOffset;
     return {
@@ -339,48 +345,58 @@ function buildCommit(
     nowMs,
     topics: plan.topics.map((t) => ({ name: t.name, topicId: t.topicId })),
     partitions,
+    shards,
     segment: { key: segment.key, bytes: segment.bytes, createdMs: segment.createdMs },
     ...(req.idempotencyKey !== undefined ? { idempotency: { key: req.idempotencyKey, expiresAtMs, result } } : {}),
     ...(req.producer ? { producer: { ...req.producer, expiresAtMs, result } } : {}),
   };
 }
 
+/** The partitions of a commit that fall in one of its shards. */
+function partsIn(commit: AppendCommit, s: ShardAppend): AppendCommit['partitions'] {
+  return commit.partitions.filter((p) => p.entry.topicId === s.topicId && headShard(p.entry.partition) === s.shard);
+}
+
 /**
- * Heads to CAS against: the cached guess, else a strongly consistent read.
+ * The shard heads to CAS against, each once, in first-use order: the cached guess, else a
+ * strongly consistent read.
  *
  * The answer is built from local values only. `ctx.heads` is shared by every call in this
  * process; reading it back after the await would race with a concurrent call that deletes
  * or replaces entries in between:
  *
- *   call A: cache miss p3 → getHeads(p3) ………………… set p3 → read p3 (undefined!)
- *   call B:                 conflict → delete p3 ↑
+ *   call A: cache miss s0 → getShardHeads(s0) ………… set s0 → read s0 (undefined!)
+ *   call B:                 conflict → delete s0 ↑
  */
-async function headsFor(ctx: LogContext, plan: Plan): Promise<PartitionHead[]> {
-  const heads: (PartitionHead | undefined)[] = plan.chunks.map((c) =>
-    ctx.heads.get(partitionRef(c.topic.topicId, c.partition)),
-  );
-  const missing = new Map<string, { partition: number; at: number }[]>();
-  plan.chunks.forEach((c, at) => {
-    if (heads[at] !== undefined) return;
-    const list = missing.get(c.topic.topicId) ?? [];
-    list.push({ partition: c.partition, at });
-    missing.set(c.topic.topicId, list);
-  });
+async function shardHeadsFor(ctx: LogContext, plan: Plan): Promise<ShardAppend[]> {
+  const wanted = new Map<string, { topicId: string; shard: number; head: ShardHead | undefined }>();
+  for (const c of plan.chunks) {
+    const shard = headShard(c.partition);
+    const ref = shardRef(c.topic.topicId, shard);
+    if (!wanted.has(ref)) wanted.set(ref, { topicId: c.topic.topicId, shard, head: ctx.heads.get(ref) });
+  }
+  const missing = new Map<string, { ref: string; shard: number }[]>();
+  for (const [ref, w] of wanted) {
+    if (w.head !== undefined) continue;
+    const list = missing.get(w.topicId) ?? [];
+    list.push({ ref, shard: w.shard });
+    missing.set(w.topicId, list);
+  }
   await Promise.all(
-    [...missing].map(async ([topicId, wanted]) => {
-      const read = await ctx.metadata.getHeads(
+    [...missing].map(async ([topicId, list]) => {
+      const read = await ctx.metadata.getShardHeads(
         topicId,
-        wanted.map((w) => w.partition),
+        list.map((m) => m.shard),
       );
-      wanted.forEach((w, i) => {
+      list.forEach((m, i) => {
         const head = read[i];
-        if (!head) throw new InternalError(`getHeads returned no head for ${topicId}/${w.partition}`);
-        heads[w.at] = head;
-        ctx.heads.set(partitionRef(topicId, w.partition), head);
+        if (!head) throw new InternalError(`getShardHeads returned no head for ${topicId}/${m.shard}`);
+        (wanted.get(m.ref) as { head: ShardHead | undefined }).head = head;
+        ctx.heads.set(m.ref, head);
       });
     }),
   );
-  return heads as PartitionHead[];
+  return [...wanted.values()].map((w) => ({ topicId: w.topicId, shard: w.shard, head: w.head as ShardHead }));
 }
 
 async function writeSegment(ctx: LogContext, plan: Plan): Promise<WrittenSegment> {
@@ -446,7 +462,8 @@ async function planCall(ctx: LogContext, req: ProduceRequest, nowMs: number): Pr
     }
   }
   const topics = [...topicsByName.values()];
-  const items = 2 * chunks.length + topics.length + 1 + (req.idempotencyKey || req.producer ? 1 : 0);
+  const shards = new Set(chunks.map((c) => shardRef(c.topic.topicId, headShard(c.partition)))).size;
+  const items = 2 * shards + topics.length + 1 + (req.idempotencyKey || req.producer ? 1 : 0);
   if (items > 100) {
     throw new InvalidArgumentError(
       `this call needs a transaction of ${items} items (DynamoDB allows 100); touch fewer partitions or topics`,

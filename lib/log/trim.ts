@@ -1,82 +1,95 @@
 /**
  * Trimming the head of a partition: the one way records leave the log (ARCHITECTURE §7),
- * used by retention (which decides how far) and by `deleteRecords` (the caller decides).
- * Metadata first, objects last:
+ * used by retention (which decides how far, lib/retention/retention.ts) and by
+ * `deleteRecords` (the caller decides). Metadata first, objects last:
  *
  * 1. Advance the partition's start offset (conditional on the one read, never backwards):
  *    from here on a fetch below it answers OFFSET_OUT_OF_RANGE with the new bound.
- * 2. Delete the index entries wholly below it and release their segment references. A
- *    crash between 1 and 2 leaves entries below the start offset, which the next trim of
- *    the partition releases first.
+ * 2. Delete the shard's oldest call items whose every chunk is below its partition's start
+ *    offset, releasing their segment references (`releaseBelowStart`). A crash between 1
+ *    and 2 leaves such items behind; the next trim of the shard releases them first.
  * 3. Objects are deleted by the GC pass only when nothing references them and a read grace
  *    has passed since the last release (lib/retention/gc.ts).
  *
- * Granularity is a whole index entry (a chunk), like Kafka's whole segments, except that an
- * explicit offset moves the start offset exactly (the entry holding it stays).
+ * A call item holds the chunks of up to 16 partitions, so storage is reclaimed a call at a
+ * time, like Kafka's whole segments: once every partition in it has moved past its chunk.
+ * An explicit offset moves the start offset exactly (the chunk holding it stays).
  */
 import { InvalidArgumentError, OffsetOutOfRangeError } from '../errors';
-import type { IndexEntry, LogTrim, PartitionHead, PartitionLog } from '../storage/ports';
+import { shardSlot } from '../storage/call-index';
+import { headShard } from '../storage/layout';
+import type { CallRecord, LogTrim, PartitionHead, PartitionLog, ShardHead } from '../storage/ports';
 
 /** What one trim did. */
 export interface TrimOutcome {
-  readonly entriesReleased: number;
+  readonly callsReleased: number;
   readonly startOffset: number;
   readonly advancedBy: number;
 }
 
-/** How far to trim, decided from the live entries (from the start offset, oldest first). */
-export type TrimDecision =
-  | { readonly before: number }
-  | { readonly entries: (live: readonly IndexEntry[], head: PartitionHead) => readonly IndexEntry[] };
-
-const PAGE = 100;
+/** Call items read per page when releasing. */
+export const RELEASE_PAGE = 100;
 
 /**
- * Trims one partition: below an exact offset (`{ before }`, Kafka's deleteRecords; outside
- * `[startOffset, highWatermark]` is OFFSET_OUT_OF_RANGE), or past the leading entries a
- * policy picks (`{ entries }`). A concurrent trim that moved the start offset first wins;
- * this one then changes nothing.
+ * Kafka's deleteRecords on one partition: `before` becomes its start offset (outside
+ * `[startOffset, highWatermark]` is OFFSET_OUT_OF_RANGE). A concurrent trim that moved the
+ * start offset first wins; this one then changes nothing.
  */
 export async function trimPartition(
   metadata: PartitionLog & LogTrim,
   topicId: string,
   partition: number,
-  decision: TrimDecision,
+  before: number,
   nowMs: number,
 ): Promise<TrimOutcome> {
   const [head] = await metadata.getHeads(topicId, [partition]);
   const h = head as PartitionHead;
-  if ('before' in decision && (decision.before < h.startOffset || decision.before > h.nextOffset)) {
-    throw new OffsetOutOfRangeError(
-      decision.before,
-      h.startOffset,
-      h.nextOffset,
-      'records can be deleted only within the log',
-    );
+  if (before < h.startOffset || before > h.nextOffset) {
+    throw new OffsetOutOfRangeError(before, h.startOffset, h.nextOffset, 'records can be deleted only within the log');
   }
-  // leftovers of an interrupted trim: entries wholly below the start offset
-  const leftovers = h.startOffset > 0 ? await metadata.queryIndex(topicId, partition, 0, h.startOffset - 1, PAGE) : [];
-  let released = leftovers.length ? await metadata.releaseIndexEntries(topicId, partition, leftovers, nowMs) : 0;
-  const unchanged = () => ({ entriesReleased: released, startOffset: h.startOffset, advancedBy: 0 });
-  if (h.nextOffset === h.startOffset) return unchanged();
+  let advancedBy = 0;
+  if (before > h.startOffset) {
+    const live = await metadata.queryIndex(topicId, partition, h.startOffset, before - 1, 10_000);
+    const bytes = live.filter((e) => e.lastOffset < before).reduce((n, e) => n + e.byteLength, 0);
+    if ((await metadata.advanceStartOffset(topicId, partition, h.startOffset, before, bytes)) === 'ok') {
+      advancedBy = before - h.startOffset;
+    }
+  }
+  const released = await releaseBelowStart(metadata, topicId, headShard(partition), nowMs);
+  return { callsReleased: released.calls, startOffset: advancedBy ? before : h.startOffset, advancedBy };
+}
 
-  const live = await metadata.queryIndex(topicId, partition, h.startOffset, h.nextOffset - 1, PAGE);
-  let remove: readonly IndexEntry[];
-  let newStart: number;
-  if ('before' in decision) {
-    remove = live.filter((e) => e.lastOffset < decision.before);
-    newStart = decision.before;
-  } else {
-    remove = decision.entries(live, h);
-    newStart = remove.length ? (remove[remove.length - 1] as IndexEntry).lastOffset + 1 : h.startOffset;
+/** Whether every chunk of `call` is below its partition's start offset in `head`. */
+export function whollyBelowStart(call: CallRecord, head: ShardHead): boolean {
+  return call.chunks.every((e) => e.lastOffset < (head.heads[shardSlot(e.partition)] as PartitionHead).startOffset);
+}
+
+/**
+ * Deletes the leading call items of a shard that lie wholly below the start offsets (reading
+ * the shard head strongly first), page by page; stops at the first call still needed.
+ */
+export async function releaseBelowStart(
+  metadata: PartitionLog & LogTrim,
+  topicId: string,
+  shard: number,
+  nowMs: number,
+  maxPages = 50,
+): Promise<{ calls: number; complete: boolean }> {
+  const [head] = await metadata.getShardHeads(topicId, [shard]);
+  let calls = 0;
+  let after = -1;
+  for (let page = 0; page < maxPages; page++) {
+    const read = await metadata.readCalls(topicId, shard, after, RELEASE_PAGE);
+    const below: CallRecord[] = [];
+    for (const c of read) {
+      if (!whollyBelowStart(c, head as ShardHead)) break;
+      below.push(c);
+    }
+    if (below.length) calls += await metadata.releaseCalls(topicId, shard, below, nowMs);
+    if (below.length < RELEASE_PAGE) return { calls, complete: true };
+    after = (below[below.length - 1] as CallRecord).seq;
   }
-  if (newStart <= h.startOffset) return unchanged();
-  const bytes = remove.reduce((n, e) => n + e.byteLength, 0);
-  if ((await metadata.advanceStartOffset(topicId, partition, h.startOffset, newStart, bytes)) === 'conflict') {
-    return unchanged(); // another trim moved it
-  }
-  released += await metadata.releaseIndexEntries(topicId, partition, [...remove], nowMs);
-  return { entriesReleased: released, startOffset: newStart, advancedBy: newStart - h.startOffset };
+  return { calls, complete: false };
 }
 
 /** Validates a retention setting (null = none). */

@@ -270,7 +270,7 @@ export function decodeChunk(bytes: Uint8Array, baseOffset: number): { header: Ch
   return { header, records };
 }
 
-/** Walks a whole segment object and returns the location of every chunk (tools, GC, compaction). */
+/** Walks a whole segment object and returns the location of every chunk (tools, GC). */
 export function listChunks(bytes: Uint8Array): ChunkLocation[] {
   const buf = asBuffer(bytes);
   if (buf.byteLength < SEGMENT_HEADER_BYTES) throw corrupt('segment shorter than its header');

@@ -1,5 +1,5 @@
 /**
- * The maintenance job: purge deleted topics, apply retention, compact, collect garbage — in that
+ * The maintenance job: purge deleted topics, apply retention, collect garbage — in that
  * order, incrementally, within a time budget. Every step is a conditional write or an
  * idempotent delete, so it is safe alongside producers, consumers and another copy of
  * itself. GC state is saved in the table (`JOB/gc`): where an unfinished listing stopped, so
@@ -9,8 +9,8 @@
 import type { Clock } from '../clock';
 import { isRetriable } from '../errors';
 import type { RandomSource } from '../ids';
-import type { GroupStore, LogMetadataStore, ObjectStore } from '../storage/ports';
-import { type CompactionSettings, compactPartition } from './compaction';
+import { HEAD_SHARD_SIZE } from '../storage/layout';
+import type { CallRecord, GroupStore, LogMetadataStore, ObjectStore } from '../storage/ports';
 import { collectGarbage, type GcOutcome } from './gc';
 import { applyRetention } from './retention';
 
@@ -28,8 +28,6 @@ export interface MaintenanceSettings {
    * every few minutes would cost more than storing it. @default 1 h
    */
   readonly gcIntervalMs?: number;
-  /** Segment compaction; `false` turns it off. @default on, with its own defaults */
-  readonly compaction?: CompactionSettings | false;
 }
 
 /** What a run did (for logs and metrics). */
@@ -37,11 +35,11 @@ export interface MaintenanceReport {
   topicsPurged: number;
   /** Leases and committed offsets of deleted topics removed from groups. */
   groupItemsPurged: number;
-  partitionsChecked: number;
-  entriesReleased: number;
+  /** Head shards (16 partitions each) retention looked at. */
+  shardsChecked: number;
+  /** Call items deleted (their segment references released). */
+  callsReleased: number;
   offsetsRemoved: number;
-  compactionSwaps: number;
-  entriesCompactedAway: number;
   gc: Omit<GcOutcome, 'nextStartAfter'>;
   /** Where the next run continues the GC listing (undefined: the listing is complete). */
   gcCursor?: string;
@@ -75,11 +73,9 @@ export async function runMaintenance(
   const report: MaintenanceReport = {
     topicsPurged: 0,
     groupItemsPurged: 0,
-    partitionsChecked: 0,
-    entriesReleased: 0,
+    shardsChecked: 0,
+    callsReleased: 0,
     offsetsRemoved: 0,
-    compactionSwaps: 0,
-    entriesCompactedAway: 0,
     gc: { objectsChecked: 0, orphansDeleted: 0, abortedDeleted: 0, releasedDeleted: 0, bytesDeleted: 0 },
     failures: 0,
     complete: false,
@@ -97,18 +93,18 @@ export async function runMaintenance(
     }
   };
 
-  // 1. deleted topics: release every entry, drop the heads and the groups' leases and
+  // 1. deleted topics: release every call item, drop the heads and the groups' leases and
   // offsets, then forget the topic (last, so a crash part-way is finished by the next run)
   const deleted = await deps.metadata.listDeletedTopics();
   const groups = deleted.length > 0 && deps.groups ? await deps.groups.listGroups() : [];
   for (const t of deleted) {
     if (!inBudget()) return report;
     const purged = await unit(`purge of ${t.name}`, async () => {
-      for (let p = 0; p < t.partitions; p++) {
+      for (let shard = 0; shard * HEAD_SHARD_SIZE < t.partitions; shard++) {
         for (;;) {
-          const entries = await deps.metadata.queryIndex(t.topicId, p, 0, Number.MAX_SAFE_INTEGER, 100);
-          if (entries.length === 0) break;
-          report.entriesReleased += await deps.metadata.releaseIndexEntries(t.topicId, p, entries, deps.clock.nowMs());
+          const calls: CallRecord[] = await deps.metadata.readCalls(t.topicId, shard, -1, 100);
+          if (calls.length === 0) break;
+          report.callsReleased += await deps.metadata.releaseCalls(t.topicId, shard, calls, deps.clock.nowMs());
         }
       }
       await deps.metadata.deleteHeads(t.topicId, t.partitions);
@@ -125,38 +121,28 @@ export async function runMaintenance(
     progress(`purged deleted topic ${t.name} (${t.topicId})`);
   }
 
-  // 2. retention of every topic with a policy
+  // 2. retention of every topic with a policy, a head shard (16 partitions) at a time
   for (const t of await deps.metadata.listTopics()) {
     if (t.retentionMs === null && t.retentionBytes === null) continue;
-    for (let p = 0; p < t.partitions; p++) {
-      if (!inBudget()) return report;
-      const r = await unit(`retention of ${t.name}/${p}`, () =>
-        applyRetention(deps.metadata, t.topicId, p, t, deps.clock.nowMs()),
-      );
-      if (!r) continue;
-      report.partitionsChecked++;
-      report.entriesReleased += r.entriesReleased;
-      report.offsetsRemoved += r.advancedBy;
-      if (r.advancedBy > 0) progress(`retention: ${t.name}/${p} starts at ${r.startOffset} (+${r.advancedBy})`);
-    }
-  }
-
-  // 3. compaction of old small chunks, every topic
-  const compaction = settings.compaction;
-  if (compaction !== false) {
-    for (const t of await deps.metadata.listTopics()) {
-      for (let p = 0; p < t.partitions; p++) {
+    for (let shard = 0; shard * HEAD_SHARD_SIZE < t.partitions; shard++) {
+      for (let done = false; !done; ) {
         if (!inBudget()) return report;
-        const c = await unit(`compaction of ${t.name}/${p}`, () => compactPartition(deps, t, p, compaction ?? {}));
-        if (!c) continue;
-        report.compactionSwaps += c.swaps;
-        report.entriesCompactedAway += c.entriesBefore - c.entriesAfter;
-        if (c.swaps > 0) progress(`compaction: ${t.name}/${p} ${c.entriesBefore} → ${c.entriesAfter} index entries`);
+        const r = await unit(`retention of ${t.name} partitions ${shard * HEAD_SHARD_SIZE}…`, () =>
+          applyRetention(deps.metadata, t, shard, t, deps.clock.nowMs()),
+        );
+        if (!r) break;
+        done = r.complete;
+        report.shardsChecked++;
+        report.callsReleased += r.callsReleased;
+        for (const a of r.advanced) {
+          report.offsetsRemoved += a.advancedBy;
+          progress(`retention: ${t.name}/${a.partition} starts at ${a.startOffset} (+${a.advancedBy})`);
+        }
       }
     }
   }
 
-  // 4. garbage collection: resume the pass in progress, or start one if the last is old enough
+  // 3. garbage collection: resume the pass in progress, or start one if the last is old enough
   const gc = parseGcState(await deps.metadata.readJobCursor(GC_CURSOR));
   const gcIntervalMs = settings.gcIntervalMs ?? 3_600_000;
   if (

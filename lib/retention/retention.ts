@@ -1,12 +1,14 @@
 /**
- * Retention (ARCHITECTURE §7): decide (pure) which leading index entries a policy removes —
- * whole chunks, like Kafka's whole segments. By time: chunks appended more than
- * `retentionMs` ago (append time, the log's own clock — producer timestamps cannot pin or
- * expire data). By size: the oldest chunks while the partition stays at or above
- * `retentionBytes` without them. The log's trim (lib/log/trim.ts) then moves the start
- * offset and releases the entries; GC deletes the objects later.
+ * Retention (ARCHITECTURE §7), one head shard at a time: decide (pure) how far each
+ * partition's start offset moves — whole chunks, like Kafka's whole segments — then move
+ * them and release the call items left wholly below (lib/log/trim.ts). By time: chunks
+ * appended more than `retentionMs` ago (append time, the log's own clock — producer
+ * timestamps cannot pin or expire data). By size: the oldest chunks while the partition
+ * stays at or above `retentionBytes` without them. GC deletes the objects later.
  */
-import { type TrimOutcome, trimPartition } from '../log/trim';
+import { releaseBelowStart } from '../log/trim';
+import { shardSlot } from '../storage/call-index';
+import { HEAD_SHARD_SIZE } from '../storage/layout';
 import type { IndexEntry, LogTrim, PartitionHead, PartitionLog } from '../storage/ports';
 
 /** A topic's retention policy. */
@@ -42,19 +44,47 @@ export function entriesToRemove(
   return entries.slice(0, n);
 }
 
-/** Applies a topic's retention policy to one partition (the log's trim does the moving). */
-export function applyRetention(
+/** What retention did to one shard. */
+export interface ShardRetentionOutcome {
+  /** Partitions whose start offset moved, with the new start and how far it moved. */
+  readonly advanced: { partition: number; startOffset: number; advancedBy: number }[];
+  readonly callsReleased: number;
+  /** False when more is due than one pass does (the next run continues). */
+  readonly complete: boolean;
+}
+
+/** Call items one pass decides from (the oldest of the shard). */
+const WINDOW = 1000;
+
+/**
+ * Applies a topic's retention policy to one head shard: reads its oldest call items once,
+ * decides every partition's new start offset from them, moves each (conditionally), and
+ * releases the call items left wholly below.
+ */
+export async function applyRetention(
   metadata: PartitionLog & LogTrim,
-  topicId: string,
-  partition: number,
+  topic: { topicId: string; partitions: number },
+  shard: number,
   policy: RetentionPolicy,
   nowMs: number,
-): Promise<TrimOutcome> {
-  return trimPartition(
-    metadata,
-    topicId,
-    partition,
-    { entries: (live, head) => entriesToRemove(live, head, policy, nowMs) },
-    nowMs,
-  );
+): Promise<ShardRetentionOutcome> {
+  const [head] = await metadata.getShardHeads(topic.topicId, [shard]);
+  const calls = await metadata.readCalls(topic.topicId, shard, -1, WINDOW);
+  const advanced: ShardRetentionOutcome['advanced'] = [];
+  const first = shard * HEAD_SHARD_SIZE;
+  for (let p = first; p < Math.min(first + HEAD_SHARD_SIZE, topic.partitions); p++) {
+    const h = head?.heads[shardSlot(p)] as PartitionHead;
+    if (h.nextOffset === h.startOffset) continue;
+    const live = calls.flatMap((c) => c.chunks.filter((e) => e.partition === p && e.lastOffset >= h.startOffset));
+    const remove = entriesToRemove(live, h, policy, nowMs);
+    if (remove.length === 0) continue;
+    const to = (remove[remove.length - 1] as IndexEntry).lastOffset + 1;
+    const bytes = remove.reduce((n, e) => n + e.byteLength, 0);
+    if ((await metadata.advanceStartOffset(topic.topicId, p, h.startOffset, to, bytes)) === 'conflict') continue;
+    advanced.push({ partition: p, startOffset: to, advancedBy: to - h.startOffset });
+  }
+  const released = await releaseBelowStart(metadata, topic.topicId, shard, nowMs);
+    // a full window wholly released may have more due behind it
+  const more = calls.length === WINDOW && released.calls >= calls.length;
+  return { advanced, callsReleased: released.calls, complete: released.complete && !more };
 }

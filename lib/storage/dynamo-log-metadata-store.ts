@@ -74,8 +74,16 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
     return this.partitionLog.getHeads(...a);
   }
 
+  getShardHeads(...a: Parameters<PartitionLog['getShardHeads']>) {
+    return this.partitionLog.getShardHeads(...a);
+  }
+
   queryIndex(...a: Parameters<PartitionLog['queryIndex']>) {
     return this.partitionLog.queryIndex(...a);
+  }
+
+  readCalls(...a: Parameters<PartitionLog['readCalls']>) {
+    return this.partitionLog.readCalls(...a);
   }
 
   commitAppend(...a: Parameters<PartitionLog['commitAppend']>) {
@@ -114,12 +122,8 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
     return this.logTrim.advanceStartOffset(...a);
   }
 
-  releaseIndexEntries(...a: Parameters<LogTrim['releaseIndexEntries']>) {
-    return this.logTrim.releaseIndexEntries(...a);
-  }
-
-  swapIndexEntries(...a: Parameters<LogTrim['swapIndexEntries']>) {
-    return this.logTrim.swapIndexEntries(...a);
+  releaseCalls(...a: Parameters<LogTrim['releaseCalls']>) {
+    return this.logTrim.releaseCalls(...a);
   }
 
   readJobCursor(...a: Parameters<JobState['readJobCursor']>) {

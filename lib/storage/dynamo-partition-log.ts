@@ -4,23 +4,34 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError, RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
 import { batchGet, batchWrite } from './dynamo-query';
+import { CallCache, callsOf, findChunks, shardSlot } from './call-index';
 import {
+  callAttributes,
   DynamoTable,
   type Item,
   idempotencyAttributes,
-  indexAttributes,
-  parseHead,
+  parseCall,
   parseIdempotency,
-  parseIndexEntry,
   parseProducer,
   parseSegmentFile,
+  parseShardHead,
   producerSlot,
   producerSlotValue,
   type TransactItem,
 } from './dynamo-table';
-import { HEAD_SHARD_SIZE, headAttributes, headShard, indexSk, keys, TTL_ATTRIBUTE, ttlSeconds } from './layout';
+import {
+  callSk,
+  HEAD_SHARD_SIZE,
+  headAttributes,
+  headShard,
+  keys,
+  SHARD_SEQ_ATTRIBUTE,
+  TTL_ATTRIBUTE,
+  ttlSeconds,
+} from './layout';
 import {
   type AppendCommit,
+  type CallRecord,
   type CommitOutcome,
   emptyProducer,
   type IdempotencyRecord,
@@ -29,14 +40,32 @@ import {
   type PartitionHead,
   type PartitionLog,
   type ProducerRecord,
-  partitionRef,
   type SegmentFile,
+  type ShardHead,
+  type ShardAppend,
+  shardRef,
 } from './ports';
 
-/** Partition heads, index entries, and the one transaction that appends a produce call. */
+/** Head shards, call items, and the one transaction that appends a produce call. */
 export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
+  /** Recent call items, immutable once committed: a tailing reader reads only new ones. */
+  private readonly calls = new CallCache();
+
   async getHeads(topicId: string, partitions: readonly number[], consistent = true): Promise<PartitionHead[]> {
-    const shards = [...new Set(partitions.map(headShard))];
+    const shards = await this.readShardHeads(topicId, [...new Set(partitions.map(headShard))], consistent);
+    return partitions.map((p) => shards.get(headShard(p))?.heads[shardSlot(p)] as PartitionHead);
+  }
+
+  async getShardHeads(topicId: string, shards: readonly number[]): Promise<ShardHead[]> {
+    const read = await this.readShardHeads(topicId, [...new Set(shards)], true);
+    return shards.map((s) => read.get(s) as ShardHead);
+  }
+
+  private async readShardHeads(
+    topicId: string,
+    shards: readonly number[],
+    consistent: boolean,
+  ): Promise<Map<number, ShardHead>> {
     const items = await batchGet(
       this.db,
       this.table,
@@ -45,29 +74,25 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
       'read partition heads',
     );
     const found = new Map(items.map((item) => [item.pk as string, item]));
-    return partitions.map((p) => parseHead(found.get(keys.headShard(topicId, headShard(p)).pk), p));
+    return new Map(shards.map((s) => [s, parseShardHead(found.get(keys.headShard(topicId, s).pk), s)]));
   }
 
-  async queryIndex(
-    topicId: string,
-    partition: number,
-    fromOffset: number,
-    toOffset: number,
-    limit: number,
-  ): Promise<IndexEntry[]> {
-    const out: IndexEntry[] = [];
-    if (toOffset < fromOffset || limit <= 0) return out;
+  queryIndex(topicId: string, partition: number, fromOffset: number, toOffset: number, limit: number): Promise<IndexEntry[]> {
+    return findChunks(this, this.calls, topicId, partition, fromOffset, toOffset, limit);
+  }
+
+  async readCalls(topicId: string, shard: number, afterSeq: number, limit: number): Promise<CallRecord[]> {
+    const out: CallRecord[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const res = await translated('query index', () =>
+      const res = await translated('read call items', () =>
         this.db.send(
           new QueryCommand({
             TableName: this.table,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            KeyConditionExpression: 'pk = :pk AND sk > :after',
             ExpressionAttributeValues: {
-              ':pk': keys.partitionPk(topicId, partition),
-              ':from': indexSk(fromOffset),
-              ':to': indexSk(toOffset),
+              ':pk': keys.callsPk(topicId, shard),
+              ':after': afterSeq < 0 ? 'Q#' : callSk(afterSeq),
             },
             ConsistentRead: true,
             Limit: limit - out.length,
@@ -75,10 +100,27 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
           }),
         ),
       );
-      for (const item of res.Items ?? []) out.push(parseIndexEntry(item, topicId, partition));
+      for (const item of res.Items ?? []) out.push(parseCall(item, topicId, shard));
       start = res.LastEvaluatedKey;
     } while (start && out.length < limit);
     return out;
+  }
+
+  async newestCall(topicId: string, shard: number): Promise<CallRecord | undefined> {
+    const res = await translated('read the newest call item', () =>
+      this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.callsPk(topicId, shard) },
+          ConsistentRead: true,
+          ScanIndexForward: false,
+          Limit: 1,
+        }),
+      ),
+    );
+    const item = res.Items?.[0];
+    return item ? parseCall(item, topicId, shard) : undefined;
   }
 
   /**
@@ -86,28 +128,29 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
    *
    * Items and conditions:
    * - per topic, ConditionCheck `topicId = :tid` (deleted / re-created topics reject)
-   * - per head shard touched, one Update: for each of its partitions in the call
-   *   `n{p} = :base` (or absent when `:base` is 0) — the CAS that makes offsets dense — and
-   *   the new high watermark; one item for up to 16 partitions
-   * - per partition, Put index entry, `attribute_not_exists(pk)`
+   * - per head shard touched, one Update: `q = :seq` (absent when `:seq` is 0) — the CAS
+   *   that makes offsets dense: nothing was committed to any partition of the shard since
+   *   the head was read — moving `q` by one and setting the new heads of its partitions
+   * - per head shard touched, Put call item `seq`, `attribute_not_exists(pk)`: the call's
+   *   chunks in the shard and every partition's next offset after it
    * - Put segment file `attribute_not_exists(pk)`: the fence against GC and against our
    *   own aborted attempts (an aborted segment can never be committed)
    * - Put idempotency key, absent or expired; or Update producer, `nextSequence = :seq`
    *
    * Every condition returns the old item on failure (ALL_OLD), so a lost race yields the
-   * fresh heads at once and a duplicate yields its stored answer.
+   * fresh shard heads at once and a duplicate yields its stored answer.
    *
    *   producer A                          producer B
-   *   read HEAD (next=7)                  read HEAD (next=7)
-   *   commit base=7 n=3 ── ok, next=10
-   *                                       commit base=7 n=2 ── rejected, ALL_OLD next=10
-   *                                       commit base=10 n=2 ── ok, next=12
+   *   read HEAD (q=7, n3=40)              read HEAD (q=7, n3=40)
+   *   commit q=7, call 7, p3 40.. ── ok, q=8
+   *                                       commit q=7 ── rejected, ALL_OLD q=8 n3=43
+   *                                       commit q=8, call 8, p3 43.. ── ok, q=9
    */
   async commitAppend(c: AppendCommit): Promise<CommitOutcome> {
     type Role =
       | { role: 'topic'; topicId: string }
-      | { role: 'heads'; topicId: string; expected: ReadonlyMap<number, number> }
-      | { role: 'entry' }
+      | { role: 'heads'; shard: ShardAppend }
+      | { role: 'call' }
       | { role: 'file' }
       | { role: 'idempotency' }
       | { role: 'producer'; producerId: string };
@@ -125,41 +168,30 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
         },
       });
     }
-    const shards = new Map<string, { topicId: string; shard: number; parts: PartitionAppend[] }>();
-    for (const p of c.partitions) {
-      const shard = headShard(p.entry.partition);
-      const ref = `${p.entry.topicId}#${shard}`;
-      const s = shards.get(ref) ?? { topicId: p.entry.topicId, shard, parts: [] };
-      s.parts.push(p);
-      shards.set(ref, s);
-    }
-    for (const s of shards.values()) {
-      const update = headShardUpdate(s.parts);
-      roles.push({
-        role: 'heads',
-        topicId: s.topicId,
-        expected: new Map(s.parts.map((p) => [p.entry.partition, p.head.nextOffset])),
-      });
+    const calls = callsOf(c);
+    c.shards.forEach((s, i) => {
+      const call = calls[i] as CallRecord;
+      roles.push({ role: 'heads', shard: s });
       items.push({
         Update: {
           TableName: this.table,
           Key: keys.headShard(s.topicId, s.shard),
-          ...update,
+          ...headShardUpdate(
+            s.head.seq,
+            c.partitions.filter((p) => p.entry.topicId === s.topicId && headShard(p.entry.partition) === s.shard),
+          ),
           ReturnValuesOnConditionCheckFailure: ALL_OLD,
         },
       });
-    }
-    for (const p of c.partitions) {
-      const e = p.entry;
-      roles.push({ role: 'entry' });
+      roles.push({ role: 'call' });
       items.push({
         Put: {
           TableName: this.table,
-          Item: { ...keys.indexEntry(e.topicId, e.partition, e.lastOffset), ...indexAttributes(e) },
+          Item: { ...keys.callItem(s.topicId, s.shard, call.seq), ...callAttributes(call) },
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       });
-    }
+    });
     roles.push({ role: 'file' });
     items.push({
       Put: {
@@ -167,7 +199,7 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
         Item: {
           ...keys.segmentFile(c.segment.key),
           state: 'committed',
-          refs: c.partitions.length,
+          refs: calls.length,
           bytes: c.segment.bytes,
           createdMs: c.segment.createdMs,
           bases: c.partitions.map((p) => p.entry.baseOffset),
@@ -225,6 +257,7 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
 
     try {
       await this.db.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: c.clientToken }));
+      this.calls.add(calls);
       return { kind: 'committed' };
     } catch (e) {
       if (awsErrorName(e) !== 'TransactionCanceledException') throw translateAwsError(e, 'commit append');
@@ -233,7 +266,7 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
       if (!reasons || reasons.length !== roles.length) {
         throw new RetriableError('UNAVAILABLE', 'commit cancelled without per-item reasons', e);
       }
-      const movedHeads = new Map<string, PartitionHead>();
+      const movedShards = new Map<string, ShardHead>();
       const goneTopics: string[] = [];
       let transactionConflict = false;
       let segmentFile: SegmentFile | undefined;
@@ -259,18 +292,13 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
             goneTopics.push(role.topicId);
             break;
           case 'heads': {
-            let moved = 0;
-            for (const [partition, expected] of role.expected) {
-              const head = parseHead(old, partition);
-              if (head.nextOffset === expected) continue;
-              movedHeads.set(partitionRef(role.topicId, partition), head);
-              moved++;
-            }
-            // the condition failed, yet no head moved: it raced a change we cannot see
-            if (moved === 0) transactionConflict = true;
+            const fresh = parseShardHead(old, role.shard.shard);
+            // the condition failed, yet the sequence did not move: it raced a change we cannot see
+            if (fresh.seq === role.shard.head.seq) transactionConflict = true;
+            else movedShards.set(shardRef(role.shard.topicId, role.shard.shard), fresh);
             break;
           }
-          case 'entry':
+          case 'call':
             transactionConflict = true;
             break;
           case 'file':
@@ -289,7 +317,7 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
       });
       return {
         kind: 'rejected',
-        movedHeads,
+        movedShards,
         goneTopics,
         transactionConflict,
         ...(segmentFile ? { segmentFile } : {}),
@@ -311,36 +339,37 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
 }
 
 /**
- * The Update of one head shard for the partitions of a commit in it: per partition, the CAS
- * on its next offset (absent counts as 0) and the new head.
+ * The Update of one head shard for the partitions of a commit in it: the CAS on the shard's
+ * call sequence (absent counts as 0), the sequence moved by one, and each partition's new head.
  */
-function headShardUpdate(parts: readonly PartitionAppend[]): {
+function headShardUpdate(
+  seq: number,
+  parts: readonly PartitionAppend[],
+): {
   UpdateExpression: string;
   ConditionExpression: string;
   ExpressionAttributeNames: Record<string, string>;
   ExpressionAttributeValues: Record<string, unknown>;
 } {
-  const sets: string[] = [];
+  const sets: string[] = ['#q = :seq1'];
   const adds: string[] = [];
-  const conds: string[] = [];
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = { ':zero': 0 };
+  const names: Record<string, string> = { '#q': SHARD_SEQ_ATTRIBUTE };
+  const values: Record<string, unknown> = { ':zero': 0, ':seq1': seq + 1 };
+  if (seq > 0) values[':seq'] = seq;
   parts.forEach((p, i) => {
     const a = headAttributes(p.entry.partition);
     Object.assign(names, { [`#n${i}`]: a.next, [`#s${i}`]: a.start, [`#b${i}`]: a.bytes, [`#t${i}`]: a.maxTs });
     Object.assign(values, {
-      [`:base${i}`]: p.head.nextOffset,
       [`:next${i}`]: p.entry.lastOffset + 1,
       [`:ts${i}`]: p.entry.maxTimestampSoFar,
       [`:bytes${i}`]: p.chunkBytes,
     });
     sets.push(`#n${i} = :next${i}`, `#t${i} = :ts${i}`, `#s${i} = if_not_exists(#s${i}, :zero)`);
     adds.push(`#b${i} :bytes${i}`);
-    conds.push(p.head.nextOffset === 0 ? `(attribute_not_exists(#n${i}) OR #n${i} = :base${i})` : `#n${i} = :base${i}`);
   });
   return {
     UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}`,
-    ConditionExpression: conds.join(' AND '),
+    ConditionExpression: seq === 0 ? 'attribute_not_exists(#q)' : '#q = :seq',
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
   };

@@ -6,14 +6,23 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
-import { headAttributes, type ItemKey, parseIndexSk, parseSegmentFilePk } from './layout';
+import { decodeCall, encodeCall } from './call-codec';
 import {
+  HEAD_SHARD_SIZE,
+  headAttributes,
+  type ItemKey,
+  parseCallSk,
+  parseSegmentFilePk,
+  SHARD_SEQ_ATTRIBUTE,
+} from './layout';
+import {
+  type CallRecord,
   type IdempotencyRecord,
-  type IndexEntry,
   type PartitionHead,
   PRODUCER_RESULT_SLOTS,
   type ProducerRecord,
   type SegmentFile,
+  type ShardHead,
   type StoredProduceResult,
   type TopicRecord,
 } from './ports';
@@ -93,33 +102,21 @@ export function parseHead(item: Item | undefined, partition: number): PartitionH
   };
 }
 
-export function indexAttributes(e: IndexEntry): Item {
+/** A shard's head out of its item (absent: nobody wrote to the shard). */
+export function parseShardHead(item: Item | undefined, shard: number): ShardHead {
   return {
-    baseOffset: e.baseOffset,
-    segmentKey: e.segmentKey,
-    byteOffset: e.byteOffset,
-    byteLength: e.byteLength,
-    minTimestamp: e.minTimestamp,
-    maxTimestamp: e.maxTimestamp,
-    maxTimestampSoFar: e.maxTimestampSoFar,
-    appendMs: e.appendMs,
+    seq: (item?.[SHARD_SEQ_ATTRIBUTE] as number | undefined) ?? 0,
+    heads: Array.from({ length: HEAD_SHARD_SIZE }, (_, i) => parseHead(item, shard * HEAD_SHARD_SIZE + i)),
   };
 }
 
-export function parseIndexEntry(item: Item, topicId: string, partition: number): IndexEntry {
-  return {
-    topicId,
-    partition,
-    baseOffset: item.baseOffset as number,
-    lastOffset: parseIndexSk(item.sk as string),
-    segmentKey: item.segmentKey as string,
-    byteOffset: item.byteOffset as number,
-    byteLength: item.byteLength as number,
-    minTimestamp: item.minTimestamp as number,
-    maxTimestamp: item.maxTimestamp as number,
-    maxTimestampSoFar: item.maxTimestampSoFar as number,
-    appendMs: item.appendMs as number,
-  };
+/** A call item's attributes (besides its key): the packed body. */
+export function callAttributes(call: CallRecord): Item {
+  return { c: encodeCall(call) };
+}
+
+export function parseCall(item: Item, topicId: string, shard: number): CallRecord {
+  return decodeCall(item.c as Uint8Array, topicId, shard, parseCallSk(item.sk as string));
 }
 
 export function parseSegmentFile(item: Item): SegmentFile {

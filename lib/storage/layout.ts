@@ -9,8 +9,8 @@
  * |-------------------|-------------------------|----------------------|
  * | topic             | T#{name}                | META                 |
  * | topic registry    | TOPICS                  | T#{name}             |
- * | partition heads   | H#{topicId}#{shard}     | HEAD                 |
- * | index entry       | P#{topicId}#{p}         | S#{lastOffset:020}   |
+ * | head shard        | H#{topicId}#{shard}     | HEAD                 |
+ * | call item         | C#{topicId}#{shard}     | Q#{seq:020}          |
  * | segment file      | F#{segmentKey}          | META                 |
  * | idempotency key   | K#{key}                 | META                 |
  * | producer          | D#{producerId}          | META                 |
@@ -26,8 +26,11 @@
  * topic updates a few items, not one per partition, and one conditional write is atomic across
  * the partitions of its shard.
  *
- * Index entries are keyed by their *last* offset, so the entry holding offset `o` is the
- * first entry with `sk >= S#{o}`: one Query, no backwards scan.
+ * The index is one call item per produce call per head shard it touched, numbered by the
+ * shard's call sequence (`seq` in the head shard, moved by every commit with a
+ * compare-and-set): the chunks of the shard's partitions in that call and every partition's
+ * next offset after it. A partition's chunks are found by their shard's call items in order;
+ * the next offsets make "the first call holding offset `o` of partition `p`" a binary search.
  */
 
 /** The table's primary key: two string attributes. */
@@ -58,9 +61,10 @@ const META = 'META';
 
 /**
  * The storage layout's version. Data written by an earlier layout is not readable by this one
- * (version 2: partition heads are shared by 16 partitions; dedupe answers are binary).
+ * (version 2: partition heads are shared by 16 partitions; dedupe answers are binary.
+ * Version 3: one call item per call and head shard replaces one index entry per chunk).
  */
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 /** Partitions whose heads share one item. */
 export const HEAD_SHARD_SIZE = 16;
@@ -69,6 +73,9 @@ export const HEAD_SHARD_SIZE = 16;
 export function headShard(partition: number): number {
   return Math.floor(partition / HEAD_SHARD_SIZE);
 }
+
+/** The attribute of a head shard item holding its call sequence. */
+export const SHARD_SEQ_ATTRIBUTE = 'q';
 
 /** The attribute names of one partition's head inside its shard item. */
 export function headAttributes(partition: number): { next: string; start: string; bytes: string; maxTs: string } {
@@ -86,11 +93,11 @@ export const keys = {
   topic: (name: string): ItemKey => ({ pk: `T#${name}`, sk: META }),
   topicRegistry: (name: string): ItemKey => ({ pk: 'TOPICS', sk: `T#${name}` }),
   topicRegistryPk: 'TOPICS',
-  partitionPk: (topicId: string, partition: number): string => `P#${topicId}#${partition}`,
   headShard: (topicId: string, shard: number): ItemKey => ({ pk: `H#${topicId}#${shard}`, sk: 'HEAD' }),
-  indexEntry: (topicId: string, partition: number, lastOffset: number): ItemKey => ({
-    pk: keys.partitionPk(topicId, partition),
-    sk: indexSk(lastOffset),
+  callsPk: (topicId: string, shard: number): string => `C#${topicId}#${shard}`,
+  callItem: (topicId: string, shard: number, seq: number): ItemKey => ({
+    pk: keys.callsPk(topicId, shard),
+    sk: callSk(seq),
   }),
   segmentFile: (segmentKey: string): ItemKey => ({ pk: `F#${segmentKey}`, sk: META }),
   idempotency: (key: string): ItemKey => ({ pk: `K#${key}`, sk: META }),
@@ -141,15 +148,15 @@ export function parseGroupRegistrySk(sk: string): string {
   return sk.slice(2);
 }
 
-/** Sort key of an index entry. */
-export function indexSk(lastOffset: number): string {
-  return `S#${padOffset(lastOffset)}`;
+/** Sort key of a call item. */
+export function callSk(seq: number): string {
+  return `Q#${padOffset(seq)}`;
 }
 
-/** The last offset encoded in an index entry's sort key. */
-export function parseIndexSk(sk: string): number {
-  const m = /^S#(\d{20})$/.exec(sk);
-  if (!m) throw new RangeError(`not an index sort key: ${sk}`);
+/** The sequence encoded in a call item's sort key. */
+export function parseCallSk(sk: string): number {
+  const m = /^Q#(\d{20})$/.exec(sk);
+  if (!m) throw new RangeError(`not a call sort key: ${sk}`);
   return Number(m[1]);
 }
 

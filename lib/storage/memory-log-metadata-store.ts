@@ -1,7 +1,9 @@
+import { CallCache, callsOf, EMPTY_SHARD_HEAD, findChunks, shardHeadAfter, shardSlot } from './call-index';
+import { HEAD_SHARD_SIZE, headShard } from './layout';
 import {
   type AppendCommit,
+  type CallRecord,
   type CommitOutcome,
-  EMPTY_HEAD,
   emptyProducer,
   type IdempotencyRecord,
   type IndexEntry,
@@ -9,8 +11,9 @@ import {
   type PartitionHead,
   PRODUCER_RESULT_SLOTS,
   type ProducerRecord,
-  partitionRef,
   type SegmentFile,
+  type ShardHead,
+  shardRef,
   type TopicRecord,
 } from './ports';
 
@@ -24,8 +27,10 @@ const TOKEN_WINDOW_MS = 10 * 60 * 1000;
  */
 export class MemoryLogMetadataStore implements LogMetadataStore {
   private readonly topics = new Map<string, TopicRecord>();
-  private readonly heads = new Map<string, PartitionHead>();
-  private readonly index = new Map<string, IndexEntry[]>();
+  private readonly shardHeads = new Map<string, ShardHead>();
+  /** Call items per shard, by sequence. */
+  private readonly calls = new Map<string, CallRecord[]>();
+  private readonly callCache = new CallCache();
   private readonly files = new Map<string, SegmentFile>();
   private readonly idempotency = new Map<string, IdempotencyRecord>();
   private readonly producers = new Map<string, ProducerRecord>();
@@ -75,24 +80,29 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
   }
 
   async getHeads(topicId: string, partitions: readonly number[]): Promise<PartitionHead[]> {
-    return partitions.map((p) => ({ ...(this.heads.get(partitionRef(topicId, p)) ?? EMPTY_HEAD) }));
+    return partitions.map((p) => ({ ...(this.shardHead(topicId, headShard(p)).heads[shardSlot(p)] as PartitionHead) }));
   }
 
-  async queryIndex(
-    topicId: string,
-    partition: number,
-    fromOffset: number,
-    toOffset: number,
-    limit: number,
-  ): Promise<IndexEntry[]> {
-    const entries = this.index.get(partitionRef(topicId, partition)) ?? [];
-    const out: IndexEntry[] = [];
-    for (const e of entries) {
-      if (e.lastOffset < fromOffset) continue;
-      if (e.lastOffset > toOffset || out.length >= limit) break;
-      out.push({ ...e });
-    }
-    return out;
+  async getShardHeads(topicId: string, shards: readonly number[]): Promise<ShardHead[]> {
+    return shards.map((s) => this.shardHead(topicId, s));
+  }
+
+  private shardHead(topicId: string, shard: number): ShardHead {
+    const h = this.shardHeads.get(shardRef(topicId, shard)) ?? EMPTY_SHARD_HEAD;
+    return { seq: h.seq, heads: h.heads.map((x) => ({ ...x })) };
+  }
+
+  queryIndex(topicId: string, partition: number, fromOffset: number, toOffset: number, limit: number): Promise<IndexEntry[]> {
+    return findChunks(this, this.callCache, topicId, partition, fromOffset, toOffset, limit);
+  }
+
+  async readCalls(topicId: string, shard: number, afterSeq: number, limit: number): Promise<CallRecord[]> {
+    const all = this.calls.get(shardRef(topicId, shard)) ?? [];
+    return all.filter((c) => c.seq > afterSeq).slice(0, Math.max(0, limit));
+  }
+
+  async newestCall(topicId: string, shard: number): Promise<CallRecord | undefined> {
+    return (this.calls.get(shardRef(topicId, shard)) ?? []).at(-1);
   }
 
   async commitAppend(c: AppendCommit): Promise<CommitOutcome> {
@@ -100,18 +110,15 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     // succeeds again without applying it twice.
     const applied = this.tokens.get(c.clientToken);
     if (applied !== undefined && c.nowMs - applied < TOKEN_WINDOW_MS) return { kind: 'committed' };
-    const movedHeads = new Map<string, PartitionHead>();
+    const movedShards = new Map<string, ShardHead>();
     const goneTopics: string[] = [];
-    let transactionConflict = false;
+    const transactionConflict = false;
     for (const t of c.topics) {
       if (this.topics.get(t.name)?.topicId !== t.topicId) goneTopics.push(t.topicId);
     }
-    for (const p of c.partitions) {
-      const ref = partitionRef(p.entry.topicId, p.entry.partition);
-      const current = this.heads.get(ref);
-      const ok = current ? current.nextOffset === p.head.nextOffset : p.head.nextOffset === 0;
-      if (!ok) movedHeads.set(ref, { ...(current ?? EMPTY_HEAD) });
-      if ((this.index.get(ref) ?? []).some((e) => e.lastOffset === p.entry.lastOffset)) transactionConflict = true;
+    for (const s of c.shards) {
+      const current = this.shardHead(s.topicId, s.shard);
+      if (current.seq !== s.head.seq) movedShards.set(shardRef(s.topicId, s.shard), current);
     }
     const existingFile = this.files.get(c.segment.key);
     const liveKey = c.idempotency ? this.liveIdempotency(c.idempotency.key, c.nowMs) : undefined;
@@ -123,7 +130,7 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
       if (!ok) producerRejected = cur ?? emptyProducer(c.producer.producerId);
     }
     if (
-      movedHeads.size > 0 ||
+      movedShards.size > 0 ||
       goneTopics.length > 0 ||
       transactionConflict ||
       existingFile ||
@@ -132,7 +139,7 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     ) {
       return {
         kind: 'rejected',
-        movedHeads,
+        movedShards,
         goneTopics,
         transactionConflict,
         ...(existingFile ? { segmentFile: { ...existingFile } } : {}),
@@ -141,24 +148,22 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
       };
     }
     // all conditions hold: apply everything
-    for (const p of c.partitions) {
-      const ref = partitionRef(p.entry.topicId, p.entry.partition);
-      const cur = this.heads.get(ref) ?? EMPTY_HEAD;
-      this.heads.set(ref, {
-        nextOffset: p.entry.lastOffset + 1,
-        startOffset: cur.startOffset,
-        bytes: cur.bytes + p.chunkBytes,
-        maxTimestamp: p.entry.maxTimestampSoFar,
-      });
-      const list = this.index.get(ref) ?? [];
-      list.push({ ...p.entry });
-      list.sort((a, b) => a.lastOffset - b.lastOffset);
-      this.index.set(ref, list);
-    }
+    const calls = callsOf(c);
+    c.shards.forEach((s, i) => {
+      const ref = shardRef(s.topicId, s.shard);
+      const current = this.shardHead(s.topicId, s.shard);
+      const parts = c.partitions.filter(
+        (p) => p.entry.topicId === s.topicId && headShard(p.entry.partition) === s.shard,
+      );
+      this.shardHeads.set(ref, shardHeadAfter(current, parts));
+      const list = this.calls.get(ref) ?? [];
+      list.push(calls[i] as CallRecord);
+      this.calls.set(ref, list);
+    });
     this.files.set(c.segment.key, {
       segmentKey: c.segment.key,
       state: 'committed',
-      refs: c.partitions.length,
+      refs: calls.length,
       bytes: c.segment.bytes,
       createdMs: c.segment.createdMs,
       bases: c.partitions.map((p) => p.entry.baseOffset),
@@ -235,35 +240,38 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     to: number,
     bytesRemoved: number,
   ): Promise<'ok' | 'conflict'> {
-    const ref = partitionRef(topicId, partition);
-    const cur = this.heads.get(ref) ?? EMPTY_HEAD;
+    const ref = shardRef(topicId, headShard(partition));
+    const shard = this.shardHead(topicId, headShard(partition));
+    const i = shardSlot(partition);
+    const cur = shard.heads[i] as PartitionHead;
     if (cur.startOffset !== from || to <= from || to > cur.nextOffset) return 'conflict';
-    this.heads.set(ref, { ...cur, startOffset: to, bytes: cur.bytes - bytesRemoved });
+    const heads = [...shard.heads];
+    heads[i] = { ...cur, startOffset: to, bytes: cur.bytes - bytesRemoved };
+    this.shardHeads.set(ref, { seq: shard.seq, heads });
     return 'ok';
   }
 
-  async releaseIndexEntries(
+  async releaseCalls(
     topicId: string,
-    partition: number,
-    entries: readonly { lastOffset: number; segmentKey: string }[],
+    shard: number,
+    calls: readonly { seq: number; segmentKey: string }[],
     nowMs: number,
   ): Promise<number> {
-    const ref = partitionRef(topicId, partition);
+    const list = this.calls.get(shardRef(topicId, shard)) ?? [];
     let released = 0;
-    for (const e of entries) {
-      const list = this.index.get(ref) ?? [];
-      const i = list.findIndex((x) => x.lastOffset === e.lastOffset);
+    for (const c of calls) {
+      const i = list.findIndex((x) => x.seq === c.seq);
       if (i < 0) continue;
       list.splice(i, 1);
-      const f = this.files.get(e.segmentKey);
-      if (f) this.files.set(e.segmentKey, { ...f, refs: f.refs - 1, releasedMs: nowMs });
+      const f = this.files.get(c.segmentKey);
+      if (f) this.files.set(c.segmentKey, { ...f, refs: f.refs - 1, releasedMs: nowMs });
       released++;
     }
     return released;
   }
 
   async deleteHeads(topicId: string, partitions: number): Promise<void> {
-    for (let p = 0; p < partitions; p++) this.heads.delete(partitionRef(topicId, p));
+    for (let s = 0; s * HEAD_SHARD_SIZE < partitions; s++) this.shardHeads.delete(shardRef(topicId, s));
   }
 
   async listDeletedTopics() {
@@ -287,38 +295,6 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
 
   async deleteSegmentFile(segmentKey: string): Promise<void> {
     this.files.delete(segmentKey);
-  }
-
-  async swapIndexEntries(
-    old: readonly IndexEntry[],
-    replacement: IndexEntry,
-    segment: { key: string; bytes: number; createdMs: number },
-    nowMs: number,
-  ): Promise<'ok' | 'conflict'> {
-    const ref = partitionRef(replacement.topicId, replacement.partition);
-    const list = this.index.get(ref) ?? [];
-    const present = old.every((o) =>
-      list.some((e) => e.lastOffset === o.lastOffset && e.segmentKey === o.segmentKey && e.byteOffset === o.byteOffset),
-    );
-    if (!present || this.files.has(segment.key)) return 'conflict';
-    const kept = list.filter((e) => !old.some((o) => o.lastOffset === e.lastOffset));
-    kept.push({ ...replacement });
-    kept.sort((a, b) => a.lastOffset - b.lastOffset);
-    this.index.set(ref, kept);
-    this.files.set(segment.key, {
-      segmentKey: segment.key,
-      state: 'committed',
-      refs: 1,
-      bytes: segment.bytes,
-      createdMs: segment.createdMs,
-      bases: [replacement.baseOffset],
-      releasedMs: 0,
-    });
-    for (const o of old) {
-      const f = this.files.get(o.segmentKey);
-      if (f) this.files.set(o.segmentKey, { ...f, refs: f.refs - 1, releasedMs: nowMs });
-    }
-    return 'ok';
   }
 
   private liveIdempotency(key: string, nowMs: number): IdempotencyRecord | undefined {

@@ -67,6 +67,19 @@ export const EMPTY_HEAD: PartitionHead = {
   maxTimestamp: -1,
 };
 
+/**
+ * The heads of one head shard (partitions `16·shard … 16·shard + 15`, `HEAD_SHARD_SIZE`) and
+ * its call sequence. Every commit to the shard writes call item `seq` and moves `seq` by one
+ * (compare-and-set), so the shard's call items are dense and ordered, and the call item
+ * records the head of every partition of the shard after it. Missing = all empty, `seq` 0.
+ */
+export interface ShardHead {
+  /** The number of calls committed to the shard: the next call item's sequence. */
+  readonly seq: number;
+  /** Heads by partition − 16·shard (always `HEAD_SHARD_SIZE` of them). */
+  readonly heads: readonly PartitionHead[];
+}
+
 /** One index entry: where the records `[baseOffset, lastOffset]` of a partition live. */
 export interface IndexEntry {
   readonly topicId: string;
@@ -83,12 +96,29 @@ export interface IndexEntry {
   readonly appendMs: number;
 }
 
+/**
+ * One call item: what one produce call committed to one head shard — the segment, the
+ * chunks of the shard's partitions it holds, and every partition's next offset after it.
+ * The index of a partition is the sequence of its chunks in the call items of its shard.
+ */
+export interface CallRecord {
+  readonly topicId: string;
+  readonly shard: number;
+  readonly seq: number;
+  readonly segmentKey: string;
+  readonly appendMs: number;
+  /** Next offset of each partition of the shard after this call (by partition − 16·shard). */
+  readonly nexts: readonly number[];
+  /** The call's chunks in this shard, by partition. */
+  readonly chunks: readonly IndexEntry[];
+}
+
 /** A segment object's bookkeeping item: the fence between commit and GC. */
 export interface SegmentFile {
   readonly segmentKey: string;
-  /** committed: referenced by index entries; aborted: fenced, may never be committed. */
+  /** committed: referenced by call items; aborted: fenced, may never be committed. */
   readonly state: 'committed' | 'aborted';
-  /** Number of index entries that reference the object. */
+  /** Number of call items that reference the object. */
   readonly refs: number;
   readonly bytes: number;
   readonly createdMs: number;
@@ -139,10 +169,18 @@ export const PRODUCER_RESULT_SLOTS = 2;
 
 /** One partition's part of a commit. */
 export interface PartitionAppend {
-  /** The head this commit was computed from; the CAS expects `head.nextOffset`. */
+  /** The head this commit was computed from (`entry.baseOffset` is its `nextOffset`). */
   readonly head: PartitionHead;
   readonly entry: IndexEntry;
   readonly chunkBytes: number;
+}
+
+/** One head shard's part of a commit: the CAS expects `head.seq`. */
+export interface ShardAppend {
+  readonly topicId: string;
+  readonly shard: number;
+  /** The shard head every partition of the commit in this shard was computed from. */
+  readonly head: ShardHead;
 }
 
 /** Everything one produce call commits in one transaction. */
@@ -153,6 +191,8 @@ export interface AppendCommit {
   /** Topics whose id must still be current (a deleted or re-created topic fails the commit). */
   readonly topics: readonly { name: string; topicId: string }[];
   readonly partitions: readonly PartitionAppend[];
+  /** Every head shard the partitions fall in, each once. */
+  readonly shards: readonly ShardAppend[];
   readonly segment: { key: string; bytes: number; createdMs: number };
   readonly idempotency?: { key: string; expiresAtMs: number; result: StoredProduceResult };
   readonly producer?: {
@@ -169,8 +209,8 @@ export interface AppendCommit {
  */
 export interface CommitRejection {
   readonly kind: 'rejected';
-  /** Fresh heads of partitions whose `nextOffset` moved (key: `${topicId}#${partition}`). */
-  readonly movedHeads: ReadonlyMap<string, PartitionHead>;
+  /** Fresh heads of shards whose `seq` moved (key: `shardRef(topicId, shard)`). */
+  readonly movedShards: ReadonlyMap<string, ShardHead>;
   /** Topic ids that are gone or were re-created. */
   readonly goneTopics: readonly string[];
   /** The segment-file item already existed (ours, committed; or fenced by GC/abort). */
@@ -189,6 +229,11 @@ export type CommitOutcome = { readonly kind: 'committed' } | CommitRejection;
 /** Key of a partition in maps: `${topicId}#${partition}`. */
 export function partitionRef(topicId: string, partition: number): string {
   return `${topicId}#${partition}`;
+}
+
+/** Key of a head shard in maps: `${topicId}#s${shard}`. */
+export function shardRef(topicId: string, shard: number): string {
+  return `${topicId}#s${shard}`;
 }
 
 /** The topic catalogue: names, ids, partition counts, retention, deletion and purge records. */
@@ -226,6 +271,8 @@ export interface PartitionLog {
    * callers a stale head merely delays (a long-poll waiting for new records).
    */
   getHeads(topicId: string, partitions: readonly number[], consistent?: boolean): Promise<PartitionHead[]>;
+  /** Shard heads of one topic (missing = empty), strongly consistent. */
+  getShardHeads(topicId: string, shards: readonly number[]): Promise<ShardHead[]>;
   /**
    * Index entries of a partition whose `lastOffset` is in `[fromOffset, toOffset]`, in
    * offset order, strongly consistent; at most `limit`.
@@ -237,6 +284,8 @@ export interface PartitionLog {
     toOffset: number,
     limit: number,
   ): Promise<IndexEntry[]>;
+  /** Call items of a shard with `seq > afterSeq`, oldest first, strongly consistent; at most `limit`. */
+  readCalls(topicId: string, shard: number, afterSeq: number, limit: number): Promise<CallRecord[]>;
   /** The one atomic commit of a produce call (see the adapter for the exact conditions). */
   commitAppend(commit: AppendCommit): Promise<CommitOutcome>;
   /** Removes the heads of partitions `0 … partitions − 1` (topic purge). */
@@ -270,7 +319,7 @@ export interface DedupeState {
   getProducer(producerId: string, nowMs: number): Promise<ProducerRecord | undefined>;
 }
 
-/** Moving the head of a partition and rewriting its index (retention, compaction). */
+/** Moving the start of a partition and deleting the call items below it (retention, purge). */
 export interface LogTrim {
   /**
    * Moves a partition's start offset from `from` to `to` (`from < to ≤ nextOffset`) and
@@ -284,28 +333,16 @@ export interface LogTrim {
     bytesRemoved: number,
   ): Promise<'ok' | 'conflict'>;
   /**
-   * Deletes index entries and releases the segment reference each held (refs − 1,
-   * `releasedMs` = now). Idempotent: an entry already gone releases nothing.
+   * Deletes call items of a shard and releases the segment reference each held (refs − 1,
+   * `releasedMs` = now). Idempotent: an item already gone releases nothing. The caller
+   * deletes only items whose every chunk is below its partition's start offset.
    */
-  releaseIndexEntries(
+  releaseCalls(
     topicId: string,
-    partition: number,
-    entries: readonly { lastOffset: number; segmentKey: string }[],
+    shard: number,
+    calls: readonly { seq: number; segmentKey: string }[],
     nowMs: number,
   ): Promise<number>;
-  /**
-   * Compaction's swap, one transaction: the consecutive entries `old` (all still present,
-   * still pointing where they did) are replaced by `replacement` covering the same offsets
-   * in the new segment; the new segment-file item is created (1 reference) and each old
-   * segment loses its references. `'conflict'` if anything changed meanwhile (retention,
-   * another compactor): nothing is applied and the new segment must be fenced.
-   */
-  swapIndexEntries(
-    old: readonly IndexEntry[],
-    replacement: IndexEntry,
-    segment: { key: string; bytes: number; createdMs: number },
-    nowMs: number,
-  ): Promise<'ok' | 'conflict'>;
 }
 
 /** Where the maintenance job's long passes continue. */

@@ -10,94 +10,37 @@
  *   where bytes = varint length · raw bytes, and b64 = u8 form · bytes: form 0 holds the
  *   decoded bytes of canonical base64, form 1 any other string as UTF-8 (kept exactly)
  */
-import { InternalError } from '../errors';
+import { BinaryReader, BinaryWriter } from './binary';
 import type { StoredProduceResult } from './ports';
 
 const VERSION = 1;
+const WHAT = 'stored produce answer';
 
-class Writer {
-  private readonly parts: number[] = [];
-
-  varint(n: number): this {
-    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a varint: ${n}`);
-    let v = n;
-    while (v >= 0x80) {
-      this.parts.push((v % 0x80) | 0x80);
-      v = Math.floor(v / 0x80);
-    }
-    this.parts.push(v);
-    return this;
-  }
-
-  bytes(b: Uint8Array): this {
-    this.varint(b.byteLength);
-    for (const x of b) this.parts.push(x);
-    return this;
-  }
-
-  base64(text: string): this {
-    const raw = Buffer.from(text, 'base64');
-    return raw.toString('base64') === text
-      ? this.varint(0).bytes(raw)
-      : this.varint(1).bytes(Buffer.from(text, 'utf8'));
-  }
-
-  done(): Uint8Array {
-    return Uint8Array.from(this.parts);
-  }
+/** Canonical base64 as its decoded bytes (form 0), any other string as UTF-8 (form 1). */
+function writeBase64(w: BinaryWriter, text: string): BinaryWriter {
+  const raw = Buffer.from(text, 'base64');
+  return raw.toString('base64') === text ? w.varint(0).bytes(raw) : w.varint(1).bytes(Buffer.from(text, 'utf8'));
 }
 
-class Reader {
-  private pos = 0;
-
-  constructor(private readonly buf: Uint8Array) {}
-
-  varint(): number {
-    let n = 0;
-    let scale = 1;
-    for (;;) {
-      if (this.pos >= this.buf.byteLength) throw new InternalError('stored produce answer is truncated');
-      const b = this.buf[this.pos++] as number;
-      n += (b & 0x7f) * scale;
-      if (b < 0x80) break;
-      scale *= 0x80;
-      if (scale > 2 ** 56) throw new InternalError('stored produce answer has an overlong varint');
-    }
-    return n;
-  }
-
-  bytes(): Uint8Array {
-    const len = this.varint();
-    if (this.pos + len > this.buf.byteLength) throw new InternalError('stored produce answer is truncated');
-    const out = this.buf.subarray(this.pos, this.pos + len);
-    this.pos += len;
-    return out;
-  }
-
-  base64(): string {
-    const form = this.varint();
-    const b = Buffer.from(this.bytes());
-    if (form > 1) throw new InternalError(`stored produce answer has unknown text form ${form}`);
-    return form === 0 ? b.toString('base64') : b.toString('utf8');
-  }
-
-  end(): void {
-    if (this.pos !== this.buf.byteLength) throw new InternalError('stored produce answer has trailing bytes');
-  }
+function readBase64(r: BinaryReader): string {
+  const form = r.varint();
+  const b = Buffer.from(r.bytes());
+  if (form > 1) throw r.error(`has unknown text form ${form}`);
+  return form === 0 ? b.toString('base64') : b.toString('utf8');
 }
 
 /** Packs an answer, optionally prefixed by a producer sequence. */
 export function encodeStoredResult(result: StoredProduceResult, sequence?: number): Uint8Array {
-  const w = new Writer();
+  const w = new BinaryWriter();
   if (sequence !== undefined) w.varint(sequence);
-  w.varint(VERSION).base64(result.requestHash);
+  writeBase64(w.varint(VERSION), result.requestHash);
   const topics: string[] = [];
   for (const c of result.chunks) if (!topics.includes(c.topic)) topics.push(c.topic);
   w.varint(topics.length);
   for (const t of topics) w.bytes(Buffer.from(t, 'utf8'));
   w.varint(result.chunks.length);
   for (const c of result.chunks) w.varint(topics.indexOf(c.topic)).varint(c.partition).varint(c.baseOffset);
-  return w.base64(result.order).done();
+  return writeBase64(w, result.order).done();
 }
 
 /** Unpacks an answer written by `encodeStoredResult` (with the sequence if it was given one). */
@@ -107,20 +50,20 @@ export function decodeStoredResult(
   bytes: Uint8Array,
   withSequence = false,
 ): StoredProduceResult & { sequence?: number } {
-  const r = new Reader(bytes);
+  const r = new BinaryReader(bytes, WHAT);
   const sequence = withSequence ? r.varint() : undefined;
   const version = r.varint();
-  if (version !== VERSION) throw new InternalError(`stored produce answer has unknown version ${version}`);
-  const requestHash = r.base64();
+  if (version !== VERSION) throw r.error(`has unknown version ${version}`);
+  const requestHash = readBase64(r);
   const topics: string[] = [];
   for (let n = r.varint(); n > 0; n--) topics.push(Buffer.from(r.bytes()).toString('utf8'));
   const chunks: { topic: string; partition: number; baseOffset: number }[] = [];
   for (let n = r.varint(); n > 0; n--) {
     const topic = topics[r.varint()];
-    if (topic === undefined) throw new InternalError('stored produce answer names an unknown topic');
+    if (topic === undefined) throw r.error('names an unknown topic');
     chunks.push({ topic, partition: r.varint(), baseOffset: r.varint() });
   }
-  const order = r.base64();
+  const order = readBase64(r);
   r.end();
   return { ...(sequence !== undefined ? { sequence } : {}), requestHash, chunks, order };
 }

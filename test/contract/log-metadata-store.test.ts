@@ -3,15 +3,18 @@
  * Local: every condition, every rejection report, all-or-nothing commits.
  */
 import { describe, expect, it } from 'vitest';
+import { storesFromClients } from '../../lib/storage/aws';
+import { EMPTY_SHARD_HEAD } from '../../lib/storage/call-index';
+import { headShard } from '../../lib/storage/layout';
 import { MemoryLogMetadataStore } from '../../lib/storage/memory-log-metadata-store';
 import {
   type AppendCommit,
   EMPTY_HEAD,
   type IndexEntry,
   type LogMetadataStore,
-  type PartitionHead,
-  partitionRef,
+  type ShardHead,
   type StoredProduceResult,
+  shardRef,
   type TopicRecord,
 } from '../../lib/storage/ports';
 import { realStores } from '../support/real';
@@ -38,18 +41,27 @@ const result: StoredProduceResult = {
   order: 'AA==',
 };
 
-/** A commit of `counts[i]` records to partition i of `t`, from the given heads. */
-function commitOf(
+/**
+ * A commit of `count` records to each partition of `t`, computed from the store's current
+ * shard heads, or from `stale` ones where given (by shard).
+ */
+async function commitOf(
+  s: LogMetadataStore,
   t: TopicRecord,
   segmentKey: string,
-  parts: { partition: number; head: PartitionHead; count: number }[],
+  parts: { partition: number; count: number }[],
   extra: Partial<AppendCommit> = {},
-): AppendCommit {
+  stale: ReadonlyMap<number, ShardHead> = new Map(),
+): Promise<AppendCommit> {
+  const shardIds = [...new Set(parts.map((p) => headShard(p.partition)))];
+  const fresh = await s.getShardHeads(t.topicId, shardIds);
+  const heads = new Map(shardIds.map((id, i) => [id, stale.get(id) ?? (fresh[i] as ShardHead)]));
   return {
     clientToken: `${segmentKey.slice(-20)}-0`,
     nowMs: NOW,
     topics: [{ name: t.name, topicId: t.topicId }],
-    partitions: parts.map(({ partition, head, count }, i) => {
+    partitions: parts.map(({ partition, count }, i) => {
+      const head = (heads.get(headShard(partition)) as ShardHead).heads[partition % 16] ?? EMPTY_HEAD;
       const entry: IndexEntry = {
         topicId: t.topicId,
         partition,
@@ -65,10 +77,14 @@ function commitOf(
       };
       return { head, entry, chunkBytes: 100 };
     }),
+    shards: shardIds.map((shard) => ({ topicId: t.topicId, shard, head: heads.get(shard) as ShardHead })),
     segment: { key: segmentKey, bytes: 16 + parts.length * 100, createdMs: NOW },
     ...extra,
   };
 }
+
+/** A second view of a store with nothing cached (the same data). */
+const coldViews = new WeakMap<LogMetadataStore, () => LogMetadataStore>();
 
 function contract(name: string, make: () => Promise<LogMetadataStore>) {
   describe(`LogMetadataStore contract: ${name}`, () => {
@@ -111,16 +127,16 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       const s = await make();
       const t = topic('orders');
       await s.createTopic(t);
-      const c1 = commitOf(t, 'segments/one.seg', [
-        { partition: 0, head: EMPTY_HEAD, count: 3 },
-        { partition: 2, head: EMPTY_HEAD, count: 1 },
+      const c1 = await commitOf(s, t, 'segments/one.seg', [
+        { partition: 0, count: 3 },
+        { partition: 2, count: 1 },
       ]);
       expect(await s.commitAppend(c1)).toEqual({ kind: 'committed' });
       const [h0, h1, h2] = await s.getHeads(t.topicId, [0, 1, 2]);
       expect(h0).toMatchObject({ nextOffset: 3, startOffset: 0, bytes: 100, maxTimestamp: 20 });
       expect(h1).toEqual(EMPTY_HEAD);
       expect(h2?.nextOffset).toBe(1);
-      const c2 = commitOf(t, 'segments/two.seg', [{ partition: 0, head: h0 as PartitionHead, count: 2 }]);
+      const c2 = await commitOf(s, t, 'segments/two.seg', [{ partition: 0, count: 2 }]);
       expect((await s.commitAppend(c2)).kind).toBe('committed');
       const entries = await s.queryIndex(t.topicId, 0, 0, 100, 10);
       expect(entries.map((e) => [e.baseOffset, e.lastOffset, e.segmentKey])).toEqual([
@@ -132,79 +148,156 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       expect((await s.queryIndex(t.topicId, 0, 1, 100, 1)).map((e) => e.lastOffset)).toEqual([2]);
       expect((await s.queryIndex(t.topicId, 0, 3, 3, 10)).map((e) => e.lastOffset)).toEqual([]);
       expect((await s.queryIndex(t.topicId, 0, 3, 4, 10)).map((e) => e.lastOffset)).toEqual([4]);
+      // one call item per call and shard: both partitions of c1 share one reference
       expect(await s.getSegmentFile('segments/one.seg')).toMatchObject({
         state: 'committed',
-        refs: 2,
+        refs: 1,
         bases: [0, 0],
       });
+      const calls = await s.readCalls(t.topicId, 0, -1, 10);
+      expect(calls.map((c) => [c.seq, c.segmentKey, c.nexts.slice(0, 3), c.chunks.map((e) => e.partition)])).toEqual([
+        [0, 'segments/one.seg', [3, 0, 1], [0, 2]],
+        [1, 'segments/two.seg', [5, 0, 1], [0]],
+      ]);
+      expect((await s.readCalls(t.topicId, 0, 0, 10)).map((c) => c.seq)).toEqual([1]);
+      expect((await s.getShardHeads(t.topicId, [0]))[0]?.seq).toBe(2);
     });
 
     it('rejects a stale head with the fresh one, and writes nothing of the rejected commit', async () => {
       const s = await make();
       const t = topic('race');
       await s.createTopic(t);
-      expect(
-        (await s.commitAppend(commitOf(t, 'segments/w1.seg', [{ partition: 1, head: EMPTY_HEAD, count: 5 }]))).kind,
-      ).toBe('committed');
-      const stale = commitOf(t, 'segments/w2.seg', [
-        { partition: 0, head: EMPTY_HEAD, count: 1 },
-        { partition: 1, head: EMPTY_HEAD, count: 2 },
-      ]);
+      expect((await s.commitAppend(await commitOf(s, t, 'segments/w1.seg', [{ partition: 1, count: 5 }]))).kind).toBe(
+        'committed',
+      );
+      const stale = await commitOf(
+        s,
+        t,
+        'segments/w2.seg',
+        [
+          { partition: 0, count: 1 },
+          { partition: 1, count: 2 },
+        ],
+        {},
+        new Map([[0, EMPTY_SHARD_HEAD]]),
+      );
       const r = await s.commitAppend(stale);
       expect(r.kind).toBe('rejected');
       if (r.kind !== 'rejected') return;
-      expect(r.movedHeads.get(partitionRef(t.topicId, 1))?.nextOffset).toBe(5);
-      expect(r.movedHeads.has(partitionRef(t.topicId, 0))).toBe(false);
+      // the fresh shard head: one call further, partition 1 at 5
+      const moved = r.movedShards.get(shardRef(t.topicId, 0));
+      expect(moved?.seq).toBe(1);
+      expect(moved?.heads.slice(0, 2).map((h) => h.nextOffset)).toEqual([0, 5]);
       expect(r.goneTopics).toEqual([]);
       expect(r.segmentFile).toBeUndefined();
       // all or nothing: partition 0 did not advance, no entry, no segment file
       expect((await s.getHeads(t.topicId, [0]))[0]).toEqual(EMPTY_HEAD);
       expect(await s.queryIndex(t.topicId, 0, 0, 10, 10)).toEqual([]);
+      expect((await s.readCalls(t.topicId, 0, -1, 10)).map((c) => c.segmentKey)).toEqual(['segments/w1.seg']);
       expect(await s.getSegmentFile('segments/w2.seg')).toBeUndefined();
     });
 
-    it('keeps partitions apart across many partitions: only moved heads are reported, neighbours untouched', async () => {
+    it('keeps shards apart across many partitions: only moved shards are reported, neighbours untouched', async () => {
       const s = await make();
       const t = topic('wide', 40);
       await s.createTopic(t);
-      const first = commitOf(t, 'segments/x1.seg', [
-        { partition: 17, head: EMPTY_HEAD, count: 5 },
-        { partition: 33, head: EMPTY_HEAD, count: 3 },
-      ]);
+      const [cold1] = await s.getShardHeads(t.topicId, [1]);
+      const first = await commitOf(s, t, 'segments/x1.seg', [{ partition: 17, count: 5 }]);
       expect((await s.commitAppend(first)).kind).toBe('committed');
-      const [h33] = await s.getHeads(t.topicId, [33]);
-      const stale = commitOf(t, 'segments/x2.seg', [
-        { partition: 0, head: EMPTY_HEAD, count: 1 },
-        { partition: 17, head: EMPTY_HEAD, count: 2 },
-        { partition: 33, head: h33 as PartitionHead, count: 2 },
-        { partition: 34, head: EMPTY_HEAD, count: 2 },
-      ]);
+      // stale on shard 1 only; shards 0 and 2 are read fresh
+      const stale = await commitOf(
+        s,
+        t,
+        'segments/x2.seg',
+        [
+          { partition: 0, count: 1 },
+          { partition: 17, count: 2 },
+          { partition: 33, count: 2 },
+          { partition: 34, count: 2 },
+        ],
+        {},
+        new Map([[1, cold1 as ShardHead]]),
+      );
       const r = await s.commitAppend(stale);
       expect(r.kind).toBe('rejected');
       if (r.kind !== 'rejected') return;
-      expect([...r.movedHeads.keys()]).toEqual([partitionRef(t.topicId, 17)]);
-      expect(r.movedHeads.get(partitionRef(t.topicId, 17))?.nextOffset).toBe(5);
+      expect([...r.movedShards.keys()]).toEqual([shardRef(t.topicId, 1)]);
+      expect(r.movedShards.get(shardRef(t.topicId, 1))?.heads[1]?.nextOffset).toBe(5);
       const heads = await s.getHeads(t.topicId, [0, 16, 17, 32, 33, 34]);
-      expect(heads.map((h) => h.nextOffset)).toEqual([0, 0, 5, 0, 3, 0]);
-      // the fresh commit applies to all four; retention on one partition leaves its shard's others alone
-      const [h17] = await s.getHeads(t.topicId, [17]);
-      const fresh = commitOf(t, 'segments/x3.seg', [
-        { partition: 0, head: EMPTY_HEAD, count: 1 },
-        { partition: 17, head: h17 as PartitionHead, count: 2 },
-        { partition: 33, head: h33 as PartitionHead, count: 2 },
-        { partition: 34, head: EMPTY_HEAD, count: 2 },
+      expect(heads.map((h) => h.nextOffset)).toEqual([0, 0, 5, 0, 0, 0]);
+      expect(await s.readCalls(t.topicId, 2, -1, 10)).toEqual([]);
+      // the fresh commit applies to all four in three shards; retention on one partition
+      // leaves its shard's others alone
+      const fresh = await commitOf(s, t, 'segments/x3.seg', [
+        { partition: 0, count: 1 },
+        { partition: 17, count: 2 },
+        { partition: 33, count: 2 },
+        { partition: 34, count: 2 },
       ]);
       expect((await s.commitAppend(fresh)).kind).toBe('committed');
+      expect((await s.getShardHeads(t.topicId, [0, 1, 2])).map((h) => h.seq)).toEqual([1, 2, 1]);
+      expect(await s.getSegmentFile('segments/x3.seg')).toMatchObject({ refs: 3, bases: [0, 5, 0, 0] });
       expect(await s.advanceStartOffset(t.topicId, 33, 0, 2, 100)).toBe('ok');
       const after = await s.getHeads(t.topicId, [0, 17, 33, 34]);
       expect(after.map((h) => [h.startOffset, h.nextOffset, h.bytes])).toEqual([
         [0, 1, 100],
         [0, 7, 200],
-        [2, 5, 100],
+        [2, 2, 0],
         [0, 2, 100],
       ]);
+      // releasing a call item: once, with its segment reference
+      const [call] = await s.readCalls(t.topicId, 2, -1, 1);
+      expect(call?.chunks.map((e) => [e.partition, e.baseOffset, e.lastOffset])).toEqual([
+        [33, 0, 1],
+        [34, 0, 1],
+      ]);
+      const release = [{ seq: 0, segmentKey: 'segments/x3.seg' }];
+      expect(await s.releaseCalls(t.topicId, 2, release, NOW)).toBe(1);
+      expect(await s.releaseCalls(t.topicId, 2, release, NOW)).toBe(0);
+      expect(await s.getSegmentFile('segments/x3.seg')).toMatchObject({ refs: 2, releasedMs: NOW });
+      expect(await s.queryIndex(t.topicId, 34, 0, 10, 10)).toEqual([]);
+      expect((await s.queryIndex(t.topicId, 17, 0, 10, 10)).map((e) => e.lastOffset)).toEqual([4, 6]);
       await s.deleteHeads(t.topicId, t.partitions);
       expect((await s.getHeads(t.topicId, [17, 33])).map((h) => h.nextOffset)).toEqual([0, 0]);
+    });
+
+    it('finds any offset of any partition among many calls, scanning when near and searching when far', async () => {
+      const s = await make();
+      const t = topic('long', 3);
+      await s.createTopic(t);
+      // 80 calls, each touching partition 0 and one of 1 or 2; partition 2 only every 4th call
+      const expected = new Map<number, [number, number][]>([
+        [0, []],
+        [1, []],
+        [2, []],
+      ]);
+      for (let i = 0; i < 80; i++) {
+        const other = i % 4 === 0 ? 2 : 1;
+        const parts = [
+          { partition: 0, count: 1 + (i % 3) },
+          { partition: other, count: 2 },
+        ];
+        const c = await commitOf(s, t, `segments/l${i}.seg`, parts);
+        expect((await s.commitAppend(c)).kind).toBe('committed');
+        for (const p of c.partitions) expected.get(p.entry.partition)?.push([p.entry.baseOffset, p.entry.lastOffset]);
+      }
+      const cold = coldViews.get(s)?.() ?? s;
+      for (const view of [cold, s]) {
+        for (const [partition, chunks] of expected) {
+          const last = (chunks[chunks.length - 1] as [number, number])[1];
+          for (const from of [0, 1, Math.floor(last / 3), Math.floor(last / 2), last - 1, last]) {
+            const want = chunks.filter(([, l]) => l >= from && l <= last).slice(0, 3);
+            const got = await view.queryIndex(t.topicId, partition, from, last, 3);
+            expect(got.map((e) => [e.baseOffset, e.lastOffset])).toEqual(want);
+          }
+          // bounded above, inclusive
+          const mid = chunks[10] as [number, number];
+          const got = await view.queryIndex(t.topicId, partition, mid[0], mid[1], 10);
+          expect(got.map((e) => [e.baseOffset, e.lastOffset])).toEqual([mid]);
+          expect(await view.queryIndex(t.topicId, partition, last + 1, last + 10, 10)).toEqual([]);
+        }
+      }
+      expect((await s.readCalls(t.topicId, 0, 70, 100)).map((c) => c.seq)).toEqual([71, 72, 73, 74, 75, 76, 77, 78, 79]);
     });
 
     it('rejects a commit to a deleted or re-created topic', async () => {
@@ -213,7 +306,7 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       await s.createTopic(t);
       await s.deleteTopic('gone', t.topicId, NOW);
       await s.createTopic(topic('gone'));
-      const r = await s.commitAppend(commitOf(t, 'segments/g.seg', [{ partition: 0, head: EMPTY_HEAD, count: 1 }]));
+      const r = await s.commitAppend(await commitOf(s, t, 'segments/g.seg', [{ partition: 0, count: 1 }]));
       expect(r.kind === 'rejected' && r.goneTopics).toEqual([t.topicId]);
       expect((await s.getHeads(t.topicId, [0]))[0]).toEqual(EMPTY_HEAD);
     });
@@ -223,11 +316,11 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       const t = topic('fence');
       await s.createTopic(t);
       expect(await s.fenceSegment('segments/f1.seg', NOW)).toEqual({ fenced: true });
-      const r = await s.commitAppend(commitOf(t, 'segments/f1.seg', [{ partition: 0, head: EMPTY_HEAD, count: 1 }]));
+      const r = await s.commitAppend(await commitOf(s, t, 'segments/f1.seg', [{ partition: 0, count: 1 }]));
       expect(r.kind === 'rejected' && r.segmentFile?.state).toBe('aborted');
       expect((await s.getHeads(t.topicId, [0]))[0]).toEqual(EMPTY_HEAD);
       // the commit wins the other way round
-      const ok = commitOf(t, 'segments/f2.seg', [{ partition: 3, head: EMPTY_HEAD, count: 2 }]);
+      const ok = await commitOf(s, t, 'segments/f2.seg', [{ partition: 3, count: 2 }]);
       expect((await s.commitAppend(ok)).kind).toBe('committed');
       const f = await s.fenceSegment('segments/f2.seg', NOW);
       expect(f.fenced).toBe(false);
@@ -247,7 +340,7 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       await s.createTopic(t);
       await s.fenceSegment('segments/a.seg', NOW);
       expect(
-        (await s.commitAppend(commitOf(t, 'segments/b.seg', [{ partition: 0, head: EMPTY_HEAD, count: 1 }]))).kind,
+        (await s.commitAppend(await commitOf(s, t, 'segments/b.seg', [{ partition: 0, count: 1 }]))).kind,
       ).toBe('committed');
       const many = Array.from({ length: 130 }, (_, i) => `segments/none-${i}.seg`); // more than one batch
       const files = await s.getSegmentFiles(['segments/a.seg', 'segments/b.seg', ...many]);
@@ -262,13 +355,10 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       const t = topic('idem');
       await s.createTopic(t);
       const idempotency = { key: 'req-1', expiresAtMs: NOW + 1000, result };
-      const c1 = commitOf(t, 'segments/i1.seg', [{ partition: 0, head: EMPTY_HEAD, count: 1 }], { idempotency });
+      const c1 = await commitOf(s, t, 'segments/i1.seg', [{ partition: 0, count: 1 }], { idempotency });
       expect((await s.commitAppend(c1)).kind).toBe('committed');
       expect(await s.getIdempotency('req-1', NOW)).toMatchObject({ key: 'req-1', ...result });
-      const [h] = await s.getHeads(t.topicId, [0]);
-      const dup = commitOf(t, 'segments/i2.seg', [{ partition: 0, head: h as PartitionHead, count: 1 }], {
-        idempotency,
-      });
+      const dup = await commitOf(s, t, 'segments/i2.seg', [{ partition: 0, count: 1 }], { idempotency });
       const r = await s.commitAppend(dup);
       expect(r.kind === 'rejected' && r.idempotency?.requestHash).toBe('h1');
       expect((await s.getHeads(t.topicId, [0]))[0]?.nextOffset).toBe(1);
@@ -282,8 +372,8 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       const s = await make();
       const t = topic('prod');
       await s.createTopic(t);
-      const p = (sequence: number, head: PartitionHead, key: string) =>
-        commitOf(t, key, [{ partition: 0, head, count: 1 }], {
+      const p = (sequence: number, key: string) =>
+        commitOf(s, t, key, [{ partition: 0, count: 1 }], {
           producer: {
             producerId: 'p-1',
             sequence,
@@ -291,13 +381,11 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
             result: { ...result, requestHash: `s${sequence}` },
           },
         });
-      const skip = await s.commitAppend(p(1, EMPTY_HEAD, 'segments/p0.seg'));
+      const skip = await s.commitAppend(await p(1, 'segments/p0.seg'));
       expect(skip.kind === 'rejected' && skip.producer?.nextSequence).toBe(0);
-      expect((await s.commitAppend(p(0, EMPTY_HEAD, 'segments/p1.seg'))).kind).toBe('committed');
-      let [h] = await s.getHeads(t.topicId, [0]);
-      expect((await s.commitAppend(p(1, h as PartitionHead, 'segments/p2.seg'))).kind).toBe('committed');
-      [h] = await s.getHeads(t.topicId, [0]);
-      const again = await s.commitAppend(p(1, h as PartitionHead, 'segments/p3.seg'));
+      expect((await s.commitAppend(await p(0, 'segments/p1.seg'))).kind).toBe('committed');
+      expect((await s.commitAppend(await p(1, 'segments/p2.seg'))).kind).toBe('committed');
+      const again = await s.commitAppend(await p(1, 'segments/p3.seg'));
       expect(again.kind).toBe('rejected');
       if (again.kind !== 'rejected') return;
       expect(again.producer?.nextSequence).toBe(2);
@@ -324,4 +412,8 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
 }
 
 contract('memory', async () => new MemoryLogMetadataStore());
-contract('DynamoDB Local', async () => (await realStores()).metadata);
+contract('DynamoDB Local', async () => {
+  const r = await realStores();
+  coldViews.set(r.metadata, () => storesFromClients(r.s3, r.dynamo, r.bucket, r.table).metadata);
+  return r.metadata;
+});

@@ -153,7 +153,7 @@ export function faultyMetadata(
         // what DynamoDB answers when a concurrent transaction touched one of the items:
         // TransactionCanceled with a TransactionConflict reason, nothing applied
         count(env, 'commit-transaction-conflict');
-        return { kind: 'rejected', movedHeads: new Map(), goneTopics: [], transactionConflict: true };
+        return { kind: 'rejected', movedShards: new Map(), goneTopics: [], transactionConflict: true };
       }
       const out = await write(
         env,
@@ -170,6 +170,8 @@ export function faultyMetadata(
     },
     fenceSegment: (key, nowMs) => write(env, scope, 'fence', { p: 0.5 }, () => m.fenceSegment(key, nowMs)),
     getHeads: (topicId, partitions) => read(env, 'head-read', 0.3, () => m.getHeads(topicId, partitions)),
+    getShardHeads: (topicId, shards) => read(env, 'head-read', 0.3, () => m.getShardHeads(topicId, shards)),
+    readCalls: (...a) => read(env, 'index-read', 0.3, () => m.readCalls(...a)),
     queryIndex: (topicId, partition, from, to, limit) =>
       read(env, 'index-read', 0.3, () => m.queryIndex(topicId, partition, from, to, limit)),
   };
@@ -177,12 +179,7 @@ export function faultyMetadata(
     // retention writes are few per run: their crash point fires more often to be seen at all
     const retention: WriteFaults = { p: 0.3, after: 'crash-during-retention', crashScale: 40 };
     w.advanceStartOffset = (...a) => write(env, scope, 'advance-start', retention, () => m.advanceStartOffset(...a));
-    w.releaseIndexEntries = (...a) =>
-      write(env, scope, 'release-entries', retention, () => m.releaseIndexEntries(...a));
-    w.swapIndexEntries = (...a) =>
-      write(env, scope, 'compaction-swap', { p: 0.3, after: 'crash-during-compaction', crashScale: 3 }, () =>
-        m.swapIndexEntries(...a),
-      );
+    w.releaseCalls = (...a) => write(env, scope, 'release-calls', retention, () => m.releaseCalls(...a));
   }
   return wrap(m, w);
 }

@@ -3,7 +3,13 @@
  * check: the checker must catch each within 20 seeds. (Skipping the CRC check is seeded in
  * the mutation test itself, by replacing the codec module.)
  */
-import type { AppendCommit, GroupStore, LogMetadataStore, OffsetCommit } from '../../lib/storage/ports';
+import {
+  type AppendCommit,
+  type GroupStore,
+  type LogMetadataStore,
+  type OffsetCommit,
+  shardRef,
+} from '../../lib/storage/ports';
 import { wrap as override } from './faults';
 import type { Mutant } from './simulation';
 
@@ -14,13 +20,13 @@ export const dropHeadCas: Mutant = {
       commitAppend: async (c: AppendCommit) => {
         const r = await correct.commitAppend(c);
         if (r.kind !== 'rejected' || r.segmentFile || r.idempotency || r.producer || r.goneTopics.length) return r;
-        // pretend the condition held: force the stale commit in on the current heads…
+        // pretend the condition held: force the stale commit in on the current shard heads…
         const forced = await correct.commitAppend({
           ...c,
           clientToken: `${c.clientToken}!`,
-          partitions: c.partitions.map((p) => {
-            const fresh = r.movedHeads.get(`${p.entry.topicId}#${p.entry.partition}`);
-            return fresh ? { ...p, head: fresh } : p;
+          shards: c.shards.map((s) => {
+            const fresh = r.movedShards.get(shardRef(s.topicId, s.shard));
+            return fresh ? { ...s, head: { seq: fresh.seq, heads: s.head.heads } } : s;
           }),
         });
         // …but answer with the stale bases, as a store without the CAS would have committed them
@@ -91,6 +97,21 @@ export const gcWithoutGraceOrFence: Mutant = {
  */
 export const gcWithoutGrace: Mutant = { maintenance: { orphanGraceMs: 0, readGraceMs: 0 } };
 
+/**
+ * Retention judges call items against the high watermark instead of the start offsets: it
+ * releases call items whose chunks are still within retention, and their records vanish.
+ */
+export const releaseCallsStillNeeded: Mutant = {
+  maintenanceMetadata: (correct) =>
+    override<LogMetadataStore>(correct, {
+      getShardHeads: async (topicId: string, shards: readonly number[]) =>
+        (await correct.getShardHeads(topicId, shards)).map((s) => ({
+          seq: s.seq,
+          heads: s.heads.map((h) => ({ ...h, startOffset: h.nextOffset })),
+        })),
+    }),
+};
+
 /** Every mutant the checker must catch, by name. */
 export const MUTANTS: Record<string, Mutant> = {
   dropHeadCas,
@@ -99,4 +120,5 @@ export const MUTANTS: Record<string, Mutant> = {
   dropLeaseEpochCondition,
   readWithoutHwmBound,
   gcWithoutGraceOrFence,
+  releaseCallsStillNeeded,
 };

@@ -1,6 +1,6 @@
 /**
  * Deterministic simulation of a whole Sluice deployment on the in-memory fakes: producers,
- * a consumer group and maintenance jobs (retention, compaction, GC — two copies at once)
+ * a consumer group and maintenance jobs (retention, GC — two copies at once)
  * run concurrently with faults and crash points injected at the storage ports, clock skew
  * per consumer, and paused workers. One seeded PRNG decides every operation and fault; a
  * discrete-event clock (`SimClock.run`) wakes sleepers in time order only when every worker
@@ -95,7 +95,6 @@ const MAINTENANCE = {
   orphanGraceMs: 20_000,
   readGraceMs: 10_000,
   gcIntervalMs: 5_000,
-  compaction: { compactAfterMs: 2_000, maxEntriesPerSwap: 8 },
 } satisfies MaintenanceSettings;
 const COMMIT_DEADLINE_MS = 30_000;
 
@@ -422,7 +421,7 @@ export async function simulate(seed: number, ops: number, options: SimOptions = 
         stat('maintenance-runs');
         stat('maintenance-units-skipped', r.ok.failures);
         stat('offsets-removed-by-retention', r.ok.offsetsRemoved);
-        stat('compaction-swaps', r.ok.compactionSwaps);
+        stat('calls-released', r.ok.callsReleased);
         stat('objects-deleted', r.ok.gc.orphansDeleted + r.ok.gc.abortedDeleted + r.ok.gc.releasedDeleted);
       } else stat('maintenance-failed');
       await clock.sleep(500 + rng.int(2_000));

@@ -28,7 +28,6 @@ export const REQUIRED: Record<string, (kind: string) => boolean> = {
   'lease acquired, response lost or crash': (k) =>
     k === 'lease-acquire-applied-response-lost' || k === 'crash-after-lease-acquired',
   'crash during retention': (k) => k === 'crash-during-retention',
-  'crash during compaction': (k) => k === 'crash-during-compaction',
   'crash during GC': (k) => k === 'crash-during-gc',
   'GC racing a slow producer (paused past the orphan grace)': (k) => k === 'producer-paused-past-orphan-grace',
 };

@@ -220,127 +220,83 @@ export function retentionSuite(name: string, make: RetentionStoresFactory) {
       expect(keys).not.toContain(stalledKey);
     });
 
-    it('compaction keeps every record byte-identical at its offset, cuts index entries and GETs, and a reader mid-way keeps working', async () => {
+    it('a call item stays until every partition in it has moved past it; then its object goes after the grace', async () => {
       const { log, objects, metadata, clock, job } = await setup();
-      await log.createTopic({ name: 'many', partitions: 12 });
-      const sent: string[][] = Array.from({ length: 12 }, () => []);
-      for (let i = 0; i < 30; i++) {
-        const records = Array.from({ length: 12 }, (_, p) => {
-          const v = `${p}:${i}:${'x'.repeat(1000 + ((i * 7 + p) % 24))}`;
-          sent[p]?.push(v);
-          return rec(v, { partition: p, key: new Uint8Array([p, i]), headers: [['i', new Uint8Array([i])]] });
+      const t = await log.createTopic({ name: 'calls', partitions: 3 });
+      for (let i = 0; i < 4; i++) {
+        await log.append({
+          batches: [{ topic: 'calls', records: [rec(`a${i}`, { partition: 0 }), rec(`b${i}`, { partition: 1 })] }],
         });
-        await log.append({ batches: [{ topic: 'many', records }] });
       }
-      const t = await log.getTopic('many');
-      const readAll = async (reader: SluiceLog) => {
-        const r = await reader.fetch({ topic: 'many', partition: 3, offset: 0, maxRecords: 1000 });
-        return r.records;
-      };
-      const before = new SluiceLog({ objects, metadata, clock, settings: { chunkCacheBytes: 0 } });
-      const old = await readAll(before);
-      const delivered = old.reduce((n, r) => n + (r.value?.byteLength ?? 0) + (r.key?.byteLength ?? 0) + 2, 0);
-      const ampBefore = before.fetchStats.bytesFetched / delivered;
-      expect(before.fetchStats.rangeGets).toBe(30);
-      expect((await metadata.queryIndex(t.topicId, 3, 0, 1000, 1000)).length).toBe(30);
-
-      // a reader that has read the index and is about to GET when compaction swaps
-      const held = holdFirstGet(objects);
-      const midway = new SluiceLog({ objects: held.objects, metadata, clock, settings: { chunkCacheBytes: 0 } });
-      const pendingRead = midway.fetch({ topic: 'many', partition: 5, offset: 0, maxRecords: 1000 });
-      await held.reached();
-
-      await clock.advance(600_001);
-      const r = await job();
-      expect(r.compactionSwaps).toBe(12);
-      held.release();
-      const mid = await pendingRead;
-      expect(mid.records.map((x) => Buffer.from(x.value ?? []).toString())).toEqual(sent[5]);
-
-      for (let p = 0; p < 12; p++) expect((await metadata.queryIndex(t.topicId, p, 0, 1000, 1000)).length).toBe(1);
-      const after = new SluiceLog({ objects, metadata, clock, settings: { chunkCacheBytes: 0 } });
-      const now = await readAll(after);
-      expect(after.fetchStats.rangeGets).toBe(1);
-      const ampAfter = after.fetchStats.bytesFetched / delivered;
-      expect(ampAfter).toBeLessThanOrEqual(1.1);
-      // byte-identical at the same offsets
-      expect(
-        now.map((x) => [
-          x.offset,
-          x.timestamp,
-          Buffer.from(x.key ?? []).toString('hex'),
-          Buffer.from(x.value ?? []).toString(),
-          x.headers.map(([n, v]) => [n, Buffer.from(v ?? []).toString('hex')]),
-        ]),
-      ).toEqual(
-        old.map((x) => [
-          x.offset,
-          x.timestamp,
-          Buffer.from(x.key ?? []).toString('hex'),
-          Buffer.from(x.value ?? []).toString(),
-          x.headers.map(([n, v]) => [n, Buffer.from(v ?? []).toString('hex')]),
-        ]),
-      );
-      // the 30 multi-partition segments are unreferenced now; GC removes them after the grace
+      await log.append({ batches: [{ topic: 'calls', records: [rec('c', { partition: 2 })] }] });
+      expect((await metadata.readCalls(t.topicId, 0, -1, 100)).map((c) => c.chunks.length)).toEqual([2, 2, 2, 2, 1]);
+      // partition 0 moves past three calls; partition 1 still needs them
+      await log.deleteRecords('calls', 0, 3);
+      expect(await metadata.readCalls(t.topicId, 0, -1, 100)).toHaveLength(5);
+      expect((await log.fetch({ topic: 'calls', partition: 1, offset: 0 })).records).toHaveLength(4);
+      // partition 1 moves past two: the first two calls are wholly below and go, the third stays
+      await log.deleteRecords('calls', 1, 2);
+      expect((await metadata.readCalls(t.topicId, 0, -1, 100)).map((c) => c.seq)).toEqual([2, 3, 4]);
+      expect((await log.fetch({ topic: 'calls', partition: 0, offset: 3 })).records.map((r) => r.offset)).toEqual([3]);
+      expect((await log.fetch({ topic: 'calls', partition: 1, offset: 2 })).records.map((r) => r.offset)).toEqual([
+        2, 3,
+      ]);
+      await job();
+      expect(await objectKeys(objects)).toHaveLength(5);
       await clock.advance(GRACE.readGraceMs + 1);
-      const gc = await job();
-      expect(gc.gc.releasedDeleted).toBe(30);
-      expect(await objectKeys(objects)).toHaveLength(12);
-      console.log(
-        `[compaction] partition 3 of 12: ${30} → 1 index entries, ${30} → 1 GETs, read amplification ${ampBefore.toFixed(3)} → ${ampAfter.toFixed(3)}`,
-      );
+      expect((await job()).gc.releasedDeleted).toBe(2);
+      expect(await objectKeys(objects)).toHaveLength(3);
     });
 
-    it('a reader paused past the read grace re-reads the index once; a referenced object that vanished is corruption, never a gap', async () => {
+    it('a reader whose object retention deleted meanwhile is told OFFSET_OUT_OF_RANGE; a referenced object that vanished is corruption, never a gap', async () => {
       const { log, objects, metadata, clock, job } = await setup();
-      await log.createTopic({ name: 'paused', partitions: 2 });
-      const sent: string[] = [];
+      await log.createTopic({ name: 'paused', partitions: 2, retentionMs: 60_000 });
       for (let i = 0; i < 6; i++) {
-        sent.push(`p${i}`);
         await log.append({
           batches: [{ topic: 'paused', records: [rec(`p${i}`, { partition: 0 }), rec(`q${i}`, { partition: 1 })] }],
         });
       }
       const held = holdFirstGet(objects);
       const reader = new SluiceLog({ objects: held.objects, metadata, clock, settings: { chunkCacheBytes: 0 } });
-      const pending = reader.fetch({ topic: 'paused', partition: 0, offset: 0, maxRecords: 100 });
+      const pending = rejection(reader.fetch({ topic: 'paused', partition: 0, offset: 0, maxRecords: 100 }));
       await held.reached();
-      // while it sleeps: compaction replaces its entries, and GC deletes the old objects
-      await clock.advance(600_001);
-      expect((await job()).compactionSwaps).toBe(2);
+      // while it waits: retention removes everything, and GC (with no read grace) the objects
+      await clock.advance(60_001);
+      expect((await job()).offsetsRemoved).toBe(12);
       await clock.advance(GRACE.readGraceMs + 1);
       expect((await job()).gc.releasedDeleted).toBe(6);
       held.release();
-      const r = await pending;
-      expect(r.records.map((x) => Buffer.from(x.value ?? []).toString())).toEqual(sent);
-      // six GETs (one per segment; the paused one found its object gone), then one of the compacted chunk
-      expect(held.gets()).toBe(7);
+      const e = await pending;
+      expect(e.code).toBe('OFFSET_OUT_OF_RANGE');
+      expect(e.details).toMatchObject({ startOffset: 6, highWatermark: 6 });
 
-      // an object deleted while an entry still references it (no retention): an error
-      const [entry] = await metadata.queryIndex((await log.getTopic('paused')).topicId, 1, 0, 100, 1);
+      // an object deleted while a call item still references it (no retention): an error
+      await log.setRetention('paused', { retentionMs: null });
+      await log.append({ batches: [{ topic: 'paused', records: [rec('r', { partition: 1 })] }] });
+      const [entry] = await metadata.queryIndex((await log.getTopic('paused')).topicId, 1, 6, 100, 1);
       await objects.deleteMany([entry?.segmentKey as string]);
       const fresh = new SluiceLog({ objects, metadata, clock, settings: { chunkCacheBytes: 0 } });
-      const e = await rejection(fresh.fetch({ topic: 'paused', partition: 1, offset: 0 }));
-      expect(e.code).toBe('CORRUPT_DATA');
+      const c = await rejection(fresh.fetch({ topic: 'paused', partition: 1, offset: 6 }));
+      expect(c.code).toBe('CORRUPT_DATA');
     });
 
-    it('compaction merges level by level: chunks it merged that are still small merge again in the same run', async () => {
-      const { log, objects, metadata, clock } = await setup();
-      await log.createTopic({ name: 'levels', partitions: 1 });
-      for (let i = 0; i < 40; i++) await log.append({ batches: [{ topic: 'levels', records: [rec(`l${i}`)] }] });
-      await clock.advance(600_001);
-      const r = await runMaintenance(
-        { objects, metadata, clock, random: new SeededRandom(8) },
-        { ...GRACE, compaction: { maxEntriesPerSwap: 5 } },
-      );
-      // 40 → 8 (level 1) → 2 (level 2, five at a time) → 1 (level 3)
-      expect(r.compactionSwaps).toBe(8 + 2 + 1);
-      const t = await log.getTopic('levels');
-      expect(await metadata.queryIndex(t.topicId, 0, 0, 100, 100)).toHaveLength(1);
-      const all = await log.fetch({ topic: 'levels', partition: 0, offset: 0, maxRecords: 100 });
-      expect(all.records.map((x) => Buffer.from(x.value ?? []).toString())).toEqual(
-        Array.from({ length: 40 }, (_, i) => `l${i}`),
-      );
+    it('retention keeps up with a long shard: many calls released in one run, page after page', async () => {
+      const { log, metadata, clock, job } = await setup();
+      const t = await log.createTopic({ name: 'long', partitions: 2, retentionMs: 60_000 });
+      for (let i = 0; i < 260; i++) {
+        await log.append({
+          batches: [{ topic: 'long', records: [rec(`l${i}`, { partition: i % 2 }), rec(`m${i}`, { partition: 1 })] }],
+        });
+      }
+      await clock.advance(30_000);
+      await log.append({ batches: [{ topic: 'long', records: [rec('young', { partition: 0 })] }] });
+      await clock.advance(30_001);
+      const r = await job();
+      expect(r).toMatchObject({ callsReleased: 260, complete: true });
+      expect((await log.describeTopic('long')).offsets.map((o) => o.startOffset)).toEqual([130, 390]);
+      expect((await metadata.readCalls(t.topicId, 0, -1, 10)).map((c) => c.seq)).toEqual([260]);
+      const got = await log.fetch({ topic: 'long', partition: 0, offset: 130 });
+      expect(got.records.map((x) => Buffer.from(x.value ?? []).toString())).toEqual(['young']);
     });
 
     it('GC passes run at most every gcIntervalMs, and a pass in progress resumes where it stopped', async () => {
@@ -350,7 +306,7 @@ export function retentionSuite(name: string, make: RetentionStoresFactory) {
       const job = () =>
         runMaintenance(
           { objects, metadata, clock, random: new SeededRandom(6) },
-          { ...GRACE, gcIntervalMs: 3_600_000, compaction: false },
+          { ...GRACE, gcIntervalMs: 3_600_000 },
         );
       expect((await job()).gc.objectsChecked).toBe(4);
       expect((await job()).gc.objectsChecked).toBe(0); // the last pass is recent

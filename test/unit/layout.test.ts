@@ -4,12 +4,12 @@ import {
   groupItemKind,
   headAttributes,
   headShard,
-  indexSk,
+  callSk,
   keys,
   leaseSkPrefix,
   padOffset,
   parseGroupRegistrySk,
-  parseIndexSk,
+  parseCallSk,
   parseSegmentFilePk,
   parseSegmentObjectKey,
   parseTopicRegistrySk,
@@ -20,14 +20,16 @@ import {
 const TOPIC_ID = '0f0e0d0c-0b0a-4908-8706-050403020100';
 
 describe('persisted key formats', () => {
-  it('index sort keys round-trip and sort like the offsets they hold', () => {
-    const offsets = [0, 1, 9, 10, 99, 100, 2 ** 40, Number.MAX_SAFE_INTEGER];
-    for (const o of offsets) expect(parseIndexSk(indexSk(o))).toBe(o);
-    const sorted = offsets.map(indexSk).sort();
-    expect(sorted.map(parseIndexSk)).toEqual(offsets);
+  it('call sort keys round-trip and sort like the sequences they hold', () => {
+    const seqs = [0, 1, 9, 10, 99, 100, 2 ** 40, Number.MAX_SAFE_INTEGER];
+    for (const q of seqs) expect(parseCallSk(callSk(q))).toBe(q);
+    const sorted = seqs.map(callSk).sort();
+    expect(sorted.map(parseCallSk)).toEqual(seqs);
     expect(padOffset(42)).toBe('00000000000000000042');
     expect(() => padOffset(-1)).toThrow(RangeError);
-    expect(() => parseIndexSk('S#12')).toThrow(RangeError);
+    expect(() => parseCallSk('Q#12')).toThrow(RangeError);
+    // every call item sorts after the bare prefix a reader starts from
+    expect(callSk(0) > 'Q#').toBe(true);
   });
 
   it('segment object keys round-trip and sort by creation time', () => {
@@ -53,7 +55,7 @@ describe('persisted key formats', () => {
     expect(keys.headShard('id', headShard(17))).toEqual({ pk: 'H#id#1', sk: 'HEAD' });
     expect(headShard(15)).toBe(0);
     expect(headAttributes(17)).toEqual({ next: 'n17', start: 's17', bytes: 'b17', maxTs: 't17' });
-    expect(keys.indexEntry('id', 3, 5)).toEqual({ pk: 'P#id#3', sk: 'S#00000000000000000005' });
+    expect(keys.callItem('id', 1, 5)).toEqual({ pk: 'C#id#1', sk: 'Q#00000000000000000005' });
     expect(keys.segmentFile('segments/x.seg').pk).toBe('F#segments/x.seg');
     expect(keys.idempotency('abc').pk).toBe('K#abc');
     expect(keys.producer('p1').pk).toBe('D#p1');
