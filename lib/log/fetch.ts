@@ -1,6 +1,7 @@
 /**
  * Fetch (ARCHITECTURE §5): strongly consistent head read → long-poll while at the high
- * watermark → index Query bounded by the high watermark → Range GET of only the needed
+ * watermark → the partition's chunks in its shard's call items (lib/storage/call-index.ts),
+ * bounded by the high watermark → Range GET of only the needed
  * chunks (coalesced per object, immutable bytes cached) → CRC check → decode → return a
  * contiguous run of offsets starting exactly at the requested one. Never skips.
  */

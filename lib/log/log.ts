@@ -4,7 +4,7 @@
  */
 import { type Clock, systemClock } from '../clock';
 import { ConflictError, InvalidArgumentError } from '../errors';
-import { type RandomSource, systemRandom } from '../ids';
+import { type RandomSource, systemRandom, ulid } from '../ids';
 import { type LogSettings, resolveLogSettings } from '../settings';
 import type { LogMetadataStore, ObjectStore, TopicRecord } from '../storage/ports';
 import { ChunkCache } from './chunk-cache';
@@ -123,7 +123,10 @@ export class SluiceLog {
     if (!Number.isSafeInteger(beforeOffset) || beforeOffset < 0) {
       throw new InvalidArgumentError(`offset ${beforeOffset} must be a non-negative integer`);
     }
-    const r = await trimPartition(this.ctx.metadata, t.topicId, partition, beforeOffset, this.ctx.clock.nowMs());
+    const now = this.ctx.clock.nowMs();
+    const r = await trimPartition(this.ctx.metadata, t.topicId, partition, beforeOffset, now, () =>
+      ulid(now, this.ctx.random),
+    );
     return { startOffset: r.startOffset };
   }
 

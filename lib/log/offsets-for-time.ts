@@ -1,7 +1,7 @@
 /**
  * Offsets for a timestamp: the earliest offset whose record timestamp is ≥ T.
  *
- * Every index entry stores `maxTimestampSoFar`, the running maximum of record timestamps
+ * Every index entry (a chunk of a call item) stores `maxTimestampSoFar`, the running maximum of record timestamps
  * up to and including it; it is monotonic along the partition by construction (the head
  * CAS guarantees each commit extends the head it read). So the first entry whose running
  * max is ≥ T holds the answer (every record before it is < T), and we find it by binary

@@ -6,10 +6,11 @@
  * 1. Advance the partition's start offset (conditional on the one read, never backwards):
  *    from here on a fetch below it answers OFFSET_OUT_OF_RANGE with the new bound.
  * 2. Delete the shard's oldest call items whose every chunk is below its partition's start
- *    offset, releasing their segment references (`releaseBelowStart`). A crash between 1
- *    and 2 leaves such items behind; the next trim of the shard releases them first.
- * 3. Objects are deleted by the GC pass only when nothing references them and a read grace
- *    has passed since the last release (lib/retention/gc.ts).
+ *    offset, releasing their segment references (`releaseBelowStart`) — after queueing their
+ *    segments for GC. A crash between 1 and 2 leaves such items behind; the next trim of the
+ *    shard releases them first.
+ * 3. GC deletes a queued object once nothing references it and the read grace has passed
+ *    (lib/retention/gc.ts).
  *
  * A call item holds the chunks of up to 16 partitions, so storage is reclaimed a call at a
  * time, like Kafka's whole segments: once every partition in it has moved past its chunk.
@@ -18,7 +19,18 @@
 import { InvalidArgumentError, OffsetOutOfRangeError } from '../errors';
 import { shardSlot } from '../storage/call-index';
 import { headShard } from '../storage/layout';
-import type { CallRecord, LogTrim, PartitionHead, PartitionLog, ShardHead } from '../storage/ports';
+import {
+  type CallRecord,
+  type JobState,
+  type LogTrim,
+  type PartitionHead,
+  type PartitionLog,
+  RELEASE_BATCH_MAX,
+  type ShardHead,
+} from '../storage/ports';
+
+/** What trimming needs of the metadata store. */
+export type TrimStore = PartitionLog & LogTrim & Pick<JobState, 'queueRelease'>;
 
 /** What one trim did. */
 export interface TrimOutcome {
@@ -36,11 +48,12 @@ export const RELEASE_PAGE = 100;
  * start offset first wins; this one then changes nothing.
  */
 export async function trimPartition(
-  metadata: PartitionLog & LogTrim,
+  metadata: TrimStore,
   topicId: string,
   partition: number,
   before: number,
   nowMs: number,
+  newId: () => string,
 ): Promise<TrimOutcome> {
   const [head] = await metadata.getHeads(topicId, [partition]);
   const h = head as PartitionHead;
@@ -55,7 +68,7 @@ export async function trimPartition(
       advancedBy = before - h.startOffset;
     }
   }
-  const released = await releaseBelowStart(metadata, topicId, headShard(partition), nowMs);
+  const released = await releaseBelowStart(metadata, topicId, headShard(partition), nowMs, newId);
   return { callsReleased: released.calls, startOffset: advancedBy ? before : h.startOffset, advancedBy };
 }
 
@@ -69,10 +82,11 @@ export function whollyBelowStart(call: CallRecord, head: ShardHead): boolean {
  * the shard head strongly first), page by page; stops at the first call still needed.
  */
 export async function releaseBelowStart(
-  metadata: PartitionLog & LogTrim,
+  metadata: TrimStore,
   topicId: string,
   shard: number,
   nowMs: number,
+  newId: () => string,
   maxPages = 50,
 ): Promise<{ calls: number; complete: boolean }> {
   const [head] = await metadata.getShardHeads(topicId, [shard]);
@@ -85,11 +99,27 @@ export async function releaseBelowStart(
       if (!whollyBelowStart(c, head as ShardHead)) break;
       below.push(c);
     }
-    if (below.length) calls += await metadata.releaseCalls(topicId, shard, below, nowMs);
+    if (below.length) calls += await releaseCalls(metadata, topicId, shard, below, nowMs, newId);
     if (below.length < RELEASE_PAGE) return { calls, complete: true };
     after = (below[below.length - 1] as CallRecord).seq;
   }
   return { calls, complete: false };
+}
+
+/** Queues the calls' segments for GC, then releases the calls (see the module comment). */
+export async function releaseCalls(
+  metadata: TrimStore,
+  topicId: string,
+  shard: number,
+  calls: readonly CallRecord[],
+  nowMs: number,
+  newId: () => string,
+): Promise<number> {
+  const segments = [...new Set(calls.map((c) => c.segmentKey))];
+  for (let i = 0; i < segments.length; i += RELEASE_BATCH_MAX) {
+    await metadata.queueRelease(newId(), nowMs, segments.slice(i, i + RELEASE_BATCH_MAX));
+  }
+  return metadata.releaseCalls(topicId, shard, calls, nowMs);
 }
 
 /** Validates a retention setting (null = none). */

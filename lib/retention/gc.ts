@@ -1,68 +1,120 @@
 /**
- * Object garbage collection: one pass over the segment objects (by listing — orphans are
- * found, not hoped for), deciding each from its segment-file item:
+ * Object garbage collection, incremental: every object is looked at a bounded number of
+ * times in its life, never once per pass over everything retained.
  *
- * - no item, older than `orphanGraceMs`: an orphan (crash after the PUT, commit never
- *   happened). Fence it first (create the item as `aborted`): from then on no producer can
- *   commit it, however slow. Then delete the object.
+ * 1. Released segments (`deleteReleased`). Retention queues the segments of the call items
+ *    it is about to release (before releasing, so a crash in between loses nothing). Once the
+ *    read grace has passed (longer than any fetch can take between reading a call item and
+ *    its GET), each queued segment's item is read strongly: committed with no references
+ *    left → delete the object, then its item. Still referenced (another topic or shard's
+ *    call item holds it, or the release did not happen) → nothing; whichever release drops
+ *    the last reference queues it again.
+ * 2. Orphans (`sweepOrphans`): a cursor walks the segment listing in key (= creation time)
+ *    order, looking at each object once, when it is older than `orphanGraceMs`:
+ *    - no item: an orphan (crash after the PUT, commit never happened). Fence it first
+ *      (create the item as `aborted`): from then on no producer can commit it, however
+ *      slow. Then delete the object.
  *
- *     slow producer                      GC
- *     PUT segment S
- *     … stalls past the orphan grace …   fence F#S: aborted ── ok
- *                                        DELETE S
- *     commit S ── rejected (F#S exists)  → writes a new segment and commits that
+ *        slow producer                      GC
+ *        PUT segment S
+ *        … stalls past the orphan grace …   fence F#S: aborted ── ok
+ *                                           DELETE S
+ *        commit S ── rejected (F#S exists)  → writes a new segment and commits that
  *
- * - `aborted`: fenced by a producer resolving an ambiguous commit, or by GC — never
- *   referenced; delete the object (the item stays, with a TTL, as the fence).
- * - `committed` with no references left, released more than `readGraceMs` ago (longer than
- *   any fetch can take between reading an index entry and its GET): delete the object,
- *   then its item.
+ *    - `aborted`: fenced by a producer resolving an ambiguous commit, or by GC — never
+ *      referenced; delete the object (the item stays, with a TTL, as the fence).
+ *    - committed with no references left, released more than `readGraceMs` ago: delete it
+ *      (a queue entry lost to a crash of an older version is caught here).
+ *    - committed and referenced: left to its release.
  */
 import type { Clock } from '../clock';
 import { ulidTimeMs } from '../ids';
 import { parseSegmentObjectKey, SEGMENT_PREFIX } from '../storage/layout';
-import type { ObjectStore, SegmentFiles } from '../storage/ports';
+import type { JobState, ObjectStore, SegmentFile, SegmentFiles } from '../storage/ports';
 
-/** What a GC pass did. */
+/** What one GC step did. */
 export interface GcOutcome {
   objectsChecked: number;
   orphansDeleted: number;
   abortedDeleted: number;
   releasedDeleted: number;
   bytesDeleted: number;
-  /** Where the next pass continues; undefined when the listing reached its end. */
-  nextStartAfter?: string;
 }
 
-/** One GC pass over up to `maxObjects` segment objects after `startAfter`. */
-export async function collectGarbage(
-  deps: { objects: ObjectStore; metadata: SegmentFiles; clock: Clock },
+type GcDeps = { objects: ObjectStore; metadata: SegmentFiles & JobState; clock: Clock };
+
+/** An empty outcome. */
+export function noGc(): GcOutcome {
+  return { objectsChecked: 0, orphansDeleted: 0, abortedDeleted: 0, releasedDeleted: 0, bytesDeleted: 0 };
+}
+
+/** Whether a committed segment may go: no reference left, released longer ago than the grace. */
+function released(file: SegmentFile, nowMs: number, readGraceMs: number): boolean {
+  return file.state === 'committed' && file.refs <= 0 && file.releasedMs > 0 && file.releasedMs < nowMs - readGraceMs;
+}
+
+/**
+ * Deletes the queued segments whose read grace has passed: up to `maxBatches` batches.
+ * `more` says whether batches are left that are already due.
+ */
+export async function deleteReleased(
+  deps: GcDeps,
+  options: { readGraceMs: number; maxBatches?: number },
+): Promise<GcOutcome & { more: boolean }> {
+  const out = noGc();
+  const now = deps.clock.nowMs();
+  const limit = options.maxBatches ?? 20;
+  const batches = await deps.metadata.readReleases(now - options.readGraceMs, limit);
+  for (const b of batches) {
+    // strongly: a stale item could still show the reference the release just dropped
+    const files = await deps.metadata.getSegmentFiles(b.segmentKeys, true);
+    const gone = [...files.values()].filter((f) => released(f, now, options.readGraceMs));
+    out.objectsChecked += b.segmentKeys.length;
+    if (gone.length > 0) {
+      // objects first, items last: a crash in between leaves items GC's sweep or the next
+      // release finds, never an item-less object that could look like an orphan to commit
+      await deps.objects.deleteMany(gone.map((f) => f.segmentKey));
+      await deps.metadata.deleteSegmentFiles(gone.map((f) => f.segmentKey));
+      out.releasedDeleted += gone.length;
+      out.bytesDeleted += gone.reduce((n, f) => n + f.bytes, 0);
+    }
+    await deps.metadata.deleteReleases([b.ref]);
+  }
+  return { ...out, more: batches.length === limit };
+}
+
+/**
+ * Looks once at each object created after `startAfter` and older than the orphan grace, up
+ * to `maxObjects`. Returns where the next sweep continues (the last object looked at).
+ */
+export async function sweepOrphans(
+  deps: GcDeps,
   options: { orphanGraceMs: number; readGraceMs: number; startAfter?: string; maxObjects?: number },
-): Promise<GcOutcome> {
-  const out: GcOutcome = {
-    objectsChecked: 0,
-    orphansDeleted: 0,
-    abortedDeleted: 0,
-    releasedDeleted: 0,
-    bytesDeleted: 0,
-  };
+): Promise<GcOutcome & { cursor?: string; more: boolean }> {
+  const out = noGc();
+  const now = deps.clock.nowMs();
   const page = await deps.objects.list(SEGMENT_PREFIX, {
     limit: options.maxObjects ?? 1000,
     ...(options.startAfter ? { startAfter: options.startAfter } : {}),
   });
-  const now = deps.clock.nowMs();
-  // one batched, possibly stale read for the page: staleness only ever keeps an object
-  const files = await deps.metadata.getSegmentFiles(
-    page.objects.filter((o) => parseSegmentObjectKey(o.key)).map((o) => o.key),
-  );
+  // keys sort by creation time: stop at the first object still within its grace
+  const due: typeof page.objects = [];
+  let young = false;
   for (const o of page.objects) {
     const parsed = parseSegmentObjectKey(o.key);
-    if (!parsed) continue;
+    if (parsed && ulidTimeMs(parsed.id) > now - options.orphanGraceMs) {
+      young = true;
+      break;
+    }
+    due.push(o);
+  }
+  // one batched, possibly stale read: staleness only ever keeps an object
+  const files = await deps.metadata.getSegmentFiles(due.filter((o) => parseSegmentObjectKey(o.key)).map((o) => o.key));
+  for (const o of due) {
+    if (!parseSegmentObjectKey(o.key)) continue;
     out.objectsChecked++;
-    const createdMs = ulidTimeMs(parsed.id);
     let file = files.get(o.key);
     if (!file) {
-      if (createdMs > now - options.orphanGraceMs) continue;
       const fence = await deps.metadata.fenceSegment(o.key, now);
       if (!fence.fenced) {
         file = fence.file; // the commit won the race: judge it as it is
@@ -77,13 +129,14 @@ export async function collectGarbage(
       await deps.objects.deleteMany([o.key]);
       out.abortedDeleted++;
       out.bytesDeleted += o.size;
-    } else if (file.refs <= 0 && file.releasedMs > 0 && file.releasedMs < now - options.readGraceMs) {
+    } else if (released(file, now, options.readGraceMs)) {
       await deps.objects.deleteMany([o.key]);
-      await deps.metadata.deleteSegmentFile(o.key);
+      await deps.metadata.deleteSegmentFiles([o.key]);
       out.releasedDeleted++;
       out.bytesDeleted += o.size;
     }
   }
-  if (page.nextStartAfter) out.nextStartAfter = page.nextStartAfter;
-  return out;
+  const last = due[due.length - 1];
+  const cursor = last ? last.key : options.startAfter;
+  return { ...out, ...(cursor ? { cursor } : {}), more: !young && page.nextStartAfter !== undefined };
 }

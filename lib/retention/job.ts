@@ -2,16 +2,17 @@
  * The maintenance job: purge deleted topics, apply retention, collect garbage — in that
  * order, incrementally, within a time budget. Every step is a conditional write or an
  * idempotent delete, so it is safe alongside producers, consumers and another copy of
- * itself. GC state is saved in the table (`JOB/gc`): where an unfinished listing stopped, so
- * the next run continues there on any container, and when the last full pass ended, so
- * passes run at most every `gcIntervalMs`.
+ * itself. GC is incremental (lib/retention/gc.ts): the segments retention released, once
+ * their read grace has passed, and a sweep for orphans whose cursor (`JOB/gc`, the last
+ * object looked at) lets the next run continue on any container.
  */
 import type { Clock } from '../clock';
 import { isRetriable } from '../errors';
-import type { RandomSource } from '../ids';
+import { type RandomSource, ulid } from '../ids';
+import { releaseCalls } from '../log/trim';
 import { HEAD_SHARD_SIZE } from '../storage/layout';
 import type { CallRecord, GroupStore, LogMetadataStore, ObjectStore } from '../storage/ports';
-import { collectGarbage, type GcOutcome } from './gc';
+import { deleteReleased, type GcOutcome, noGc, sweepOrphans } from './gc';
 import { applyRetention } from './retention';
 
 /** Job settings (units in the names). */
@@ -22,12 +23,6 @@ export interface MaintenanceSettings {
   readonly orphanGraceMs?: number;
   /** An unreferenced object is deleted only this long after its last release. @default 10 min */
   readonly readGraceMs?: number;
-  /**
-   * A full GC pass over every object starts at most this often (a pass the budget cut
-   * short is resumed on the next run regardless): listing and reading every object's item
-   * every few minutes would cost more than storing it. @default 1 h
-   */
-  readonly gcIntervalMs?: number;
 }
 
 /** What a run did (for logs and metrics). */
@@ -40,8 +35,8 @@ export interface MaintenanceReport {
   /** Call items deleted (their segment references released). */
   callsReleased: number;
   offsetsRemoved: number;
-  gc: Omit<GcOutcome, 'nextStartAfter'>;
-  /** Where the next run continues the GC listing (undefined: the listing is complete). */
+  gc: GcOutcome;
+  /** The last object the orphan sweep has looked at. */
   gcCursor?: string;
   /** Units (a topic purge, a partition, a GC page) that failed with a retriable error and were skipped. */
   failures: number;
@@ -68,6 +63,9 @@ export async function runMaintenance(
   progress: (message: string) => void = () => {},
 ): Promise<MaintenanceReport> {
   const budgetMs = settings.budgetMs ?? 60_000;
+  const orphanGraceMs = settings.orphanGraceMs ?? 3_600_000;
+  const readGraceMs = settings.readGraceMs ?? 600_000;
+  const newId = () => ulid(deps.clock.nowMs(), deps.random);
   const deadline = deps.clock.nowMs() + budgetMs;
   const inBudget = () => deps.clock.nowMs() < deadline;
   const report: MaintenanceReport = {
@@ -76,7 +74,7 @@ export async function runMaintenance(
     shardsChecked: 0,
     callsReleased: 0,
     offsetsRemoved: 0,
-    gc: { objectsChecked: 0, orphansDeleted: 0, abortedDeleted: 0, releasedDeleted: 0, bytesDeleted: 0 },
+    gc: noGc(),
     failures: 0,
     complete: false,
   };
@@ -104,7 +102,7 @@ export async function runMaintenance(
         for (;;) {
           const calls: CallRecord[] = await deps.metadata.readCalls(t.topicId, shard, -1, 100);
           if (calls.length === 0) break;
-          report.callsReleased += await deps.metadata.releaseCalls(t.topicId, shard, calls, deps.clock.nowMs());
+          report.callsReleased += await releaseCalls(deps.metadata, t.topicId, shard, calls, deps.clock.nowMs(), newId);
         }
       }
       await deps.metadata.deleteHeads(t.topicId, t.partitions);
@@ -128,7 +126,7 @@ export async function runMaintenance(
       for (let done = false; !done; ) {
         if (!inBudget()) return report;
         const r = await unit(`retention of ${t.name} partitions ${shard * HEAD_SHARD_SIZE}…`, () =>
-          applyRetention(deps.metadata, t, shard, t, deps.clock.nowMs()),
+          applyRetention(deps.metadata, t, shard, t, deps.clock.nowMs(), newId),
         );
         if (!r) break;
         done = r.complete;
@@ -142,66 +140,38 @@ export async function runMaintenance(
     }
   }
 
-  // 3. garbage collection: resume the pass in progress, or start one if the last is old enough
-  const gc = parseGcState(await deps.metadata.readJobCursor(GC_CURSOR));
-  const gcIntervalMs = settings.gcIntervalMs ?? 3_600_000;
-  if (
-    gc.after === undefined &&
-    gc.lastPassEndedMs !== undefined &&
-    deps.clock.nowMs() - gc.lastPassEndedMs < gcIntervalMs
-  ) {
-    report.complete = true;
-    return report;
+  // 3. garbage collection: what retention released, then the orphan sweep from its cursor
+  const addGc = (g: GcOutcome) => {
+    for (const k of Object.keys(report.gc) as (keyof GcOutcome)[]) report.gc[k] += g[k];
+  };
+  for (let more = true; more; ) {
+    if (!inBudget()) return report;
+    const r = await unit('deleting released segments', () => deleteReleased(deps, { readGraceMs }));
+    if (!r) return report;
+    addGc(r);
+    more = r.more;
   }
-  let cursor = gc.after;
-  do {
-    if (!inBudget()) {
-      if (cursor !== undefined) report.gcCursor = cursor;
-      await deps.metadata.writeJobCursor(GC_CURSOR, JSON.stringify({ ...gc, after: cursor }));
-      return report;
-    }
+  const saved = await deps.metadata.readJobCursor(GC_CURSOR);
+  let cursor = saved;
+  for (let more = true; more; ) {
+    if (!inBudget()) break;
     const startAfter = cursor;
-    const pass = await unit('a GC page', () =>
-      collectGarbage(deps, {
-        orphanGraceMs: settings.orphanGraceMs ?? 3_600_000,
-        readGraceMs: settings.readGraceMs ?? 600_000,
-        ...(startAfter !== undefined ? { startAfter } : {}),
-      }),
+    const r = await unit('the orphan sweep', () =>
+      sweepOrphans(deps, { orphanGraceMs, readGraceMs, ...(startAfter !== undefined ? { startAfter } : {}) }),
     );
-    if (!pass) {
-      // the next run resumes at this page
-      await deps.metadata.writeJobCursor(GC_CURSOR, JSON.stringify({ ...gc, after: cursor }));
-      return report;
-    }
-    for (const k of [
-      'objectsChecked',
-      'orphansDeleted',
-      'abortedDeleted',
-      'releasedDeleted',
-      'bytesDeleted',
-    ] as const) {
-      report.gc[k] += pass[k];
-    }
-    cursor = pass.nextStartAfter;
-  } while (cursor !== undefined);
-  await deps.metadata.writeJobCursor(GC_CURSOR, JSON.stringify({ lastPassEndedMs: deps.clock.nowMs() }));
-  progress(
-    `gc: checked ${report.gc.objectsChecked} objects, deleted ${report.gc.orphansDeleted} orphans, ${report.gc.abortedDeleted} aborted, ${report.gc.releasedDeleted} released (${report.gc.bytesDeleted} bytes)`,
-  );
-  report.complete = report.failures === 0;
-  return report;
-}
-
-/** Where GC stands: the listing position of a pass in progress, and when the last one ended. */
-function parseGcState(saved: string | undefined): { after?: string; lastPassEndedMs?: number } {
-  if (saved === undefined) return {};
-  try {
-    const v = JSON.parse(saved) as { after?: unknown; lastPassEndedMs?: unknown };
-    return {
-      ...(typeof v.after === 'string' ? { after: v.after } : {}),
-      ...(typeof v.lastPassEndedMs === 'number' ? { lastPassEndedMs: v.lastPassEndedMs } : {}),
-    };
-  } catch {
-    return {}; // unreadable: start a fresh pass
+    if (!r) break;
+    addGc(r);
+    cursor = r.cursor;
+    more = r.more;
   }
+  if (cursor !== saved) await deps.metadata.writeJobCursor(GC_CURSOR, cursor);
+  if (cursor !== undefined) report.gcCursor = cursor;
+  const g = report.gc;
+  if (g.orphansDeleted + g.abortedDeleted + g.releasedDeleted > 0) {
+    progress(
+      `gc: checked ${g.objectsChecked} objects, deleted ${g.orphansDeleted} orphans, ${g.abortedDeleted} aborted, ${g.releasedDeleted} released (${g.bytesDeleted} bytes)`,
+    );
+  }
+  report.complete = report.failures === 0 && inBudget();
+  return report;
 }

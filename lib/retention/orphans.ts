@@ -10,7 +10,7 @@ import { ulidTimeMs } from '../ids';
 import { parseSegmentObjectKey, SEGMENT_PREFIX } from '../storage/layout';
 import type { ObjectStore, SegmentFiles } from '../storage/ports';
 
-/** A segment object that no index entry may reference. */
+/** A segment object that no call item may reference. */
 export interface OrphanSegment {
   readonly key: string;
   readonly createdMs: number;

@@ -6,10 +6,10 @@
  * timestamps cannot pin or expire data). By size: the oldest chunks while the partition
  * stays at or above `retentionBytes` without them. GC deletes the objects later.
  */
-import { releaseBelowStart } from '../log/trim';
+import { releaseBelowStart, type TrimStore } from '../log/trim';
 import { shardSlot } from '../storage/call-index';
 import { HEAD_SHARD_SIZE } from '../storage/layout';
-import type { IndexEntry, LogTrim, PartitionHead, PartitionLog } from '../storage/ports';
+import type { IndexEntry, PartitionHead } from '../storage/ports';
 
 /** A topic's retention policy. */
 export interface RetentionPolicy {
@@ -62,11 +62,12 @@ const WINDOW = 1000;
  * releases the call items left wholly below.
  */
 export async function applyRetention(
-  metadata: PartitionLog & LogTrim,
+  metadata: TrimStore,
   topic: { topicId: string; partitions: number },
   shard: number,
   policy: RetentionPolicy,
   nowMs: number,
+  newId: () => string,
 ): Promise<ShardRetentionOutcome> {
   const [head] = await metadata.getShardHeads(topic.topicId, [shard]);
   const calls = await metadata.readCalls(topic.topicId, shard, -1, WINDOW);
@@ -83,8 +84,8 @@ export async function applyRetention(
     if ((await metadata.advanceStartOffset(topic.topicId, p, h.startOffset, to, bytes)) === 'conflict') continue;
     advanced.push({ partition: p, startOffset: to, advancedBy: to - h.startOffset });
   }
-  const released = await releaseBelowStart(metadata, topic.topicId, shard, nowMs);
-    // a full window wholly released may have more due behind it
+  const released = await releaseBelowStart(metadata, topic.topicId, shard, nowMs, newId);
+  // a full window wholly released may have more due behind it
   const more = calls.length === WINDOW && released.calls >= calls.length;
   return { advanced, callsReleased: released.calls, complete: released.complete && !more };
 }

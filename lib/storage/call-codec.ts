@@ -21,7 +21,8 @@ const VERSION = 1;
 /** Packs a call item's body (everything but its key). */
 export function encodeCall(call: CallRecord): Uint8Array {
   const first = call.shard * HEAD_SHARD_SIZE;
-  if (call.nexts.length !== HEAD_SHARD_SIZE) throw new InternalError(`a call item needs ${HEAD_SHARD_SIZE} next offsets`);
+  if (call.nexts.length !== HEAD_SHARD_SIZE)
+    throw new InternalError(`a call item needs ${HEAD_SHARD_SIZE} next offsets`);
   const w = new BinaryWriter().varint(VERSION).bytes(Buffer.from(call.segmentKey, 'utf8')).varint(call.appendMs);
   w.varint(call.nexts.length);
   for (const n of call.nexts) w.varint(n);

@@ -106,8 +106,8 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
     return this.segmentFiles.fenceSegment(...a);
   }
 
-  deleteSegmentFile(...a: Parameters<SegmentFiles['deleteSegmentFile']>) {
-    return this.segmentFiles.deleteSegmentFile(...a);
+  deleteSegmentFiles(...a: Parameters<SegmentFiles['deleteSegmentFiles']>) {
+    return this.segmentFiles.deleteSegmentFiles(...a);
   }
 
   getIdempotency(...a: Parameters<DedupeState['getIdempotency']>) {
@@ -132,5 +132,17 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
 
   writeJobCursor(...a: Parameters<JobState['writeJobCursor']>) {
     return this.jobState.writeJobCursor(...a);
+  }
+
+  queueRelease(...a: Parameters<JobState['queueRelease']>) {
+    return this.jobState.queueRelease(...a);
+  }
+
+  readReleases(...a: Parameters<JobState['readReleases']>) {
+    return this.jobState.readReleases(...a);
+  }
+
+  deleteReleases(...a: Parameters<JobState['deleteReleases']>) {
+    return this.jobState.deleteReleases(...a);
   }
 }

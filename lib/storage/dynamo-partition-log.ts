@@ -3,8 +3,8 @@ import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError, RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
-import { batchGet, batchWrite } from './dynamo-query';
 import { CallCache, callsOf, findChunks, shardSlot } from './call-index';
+import { batchGet, batchWrite } from './dynamo-query';
 import {
   callAttributes,
   DynamoTable,
@@ -41,8 +41,8 @@ import {
   type PartitionLog,
   type ProducerRecord,
   type SegmentFile,
-  type ShardHead,
   type ShardAppend,
+  type ShardHead,
   shardRef,
 } from './ports';
 
@@ -77,7 +77,13 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
     return new Map(shards.map((s) => [s, parseShardHead(found.get(keys.headShard(topicId, s).pk), s)]));
   }
 
-  queryIndex(topicId: string, partition: number, fromOffset: number, toOffset: number, limit: number): Promise<IndexEntry[]> {
+  queryIndex(
+    topicId: string,
+    partition: number,
+    fromOffset: number,
+    toOffset: number,
+    limit: number,
+  ): Promise<IndexEntry[]> {
     return findChunks(this, this.calls, topicId, partition, fromOffset, toOffset, limit);
   }
 

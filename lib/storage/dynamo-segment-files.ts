@@ -1,9 +1,9 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { RetriableError } from '../errors';
-import { awsErrorName, translateAwsError, translated } from './aws-errors';
-import { batchGet } from './dynamo-query';
+import { awsErrorName, translateAwsError } from './aws-errors';
+import { batchGet, batchWrite } from './dynamo-query';
 import { DynamoTable, parseSegmentFile } from './dynamo-table';
 import { keys, TTL_ATTRIBUTE, ttlSeconds } from './layout';
 import type { SegmentFile, SegmentFiles } from './ports';
@@ -15,9 +15,15 @@ export class DynamoSegmentFiles extends DynamoTable implements SegmentFiles {
     return item ? parseSegmentFile(item) : undefined;
   }
 
-  /** Eventually consistent BatchGetItem: half the read units; see the port for why that is safe. */
-  async getSegmentFiles(segmentKeys: readonly string[]): Promise<Map<string, SegmentFile>> {
-    const items = await batchGet(this.db, this.table, segmentKeys.map(keys.segmentFile), false, 'get segment files');
+  /** BatchGetItem, eventually consistent by default: half the read units; see the port for when that is safe. */
+  async getSegmentFiles(segmentKeys: readonly string[], consistent = false): Promise<Map<string, SegmentFile>> {
+    const items = await batchGet(
+      this.db,
+      this.table,
+      segmentKeys.map(keys.segmentFile),
+      consistent,
+      'get segment files',
+    );
     return new Map(items.map(parseSegmentFile).map((f) => [f.segmentKey, f]));
   }
 
@@ -64,9 +70,12 @@ export class DynamoSegmentFiles extends DynamoTable implements SegmentFiles {
     }
   }
 
-  async deleteSegmentFile(segmentKey: string): Promise<void> {
-    await translated('delete segment file', () =>
-      this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.segmentFile(segmentKey) })),
+  async deleteSegmentFiles(segmentKeys: readonly string[]): Promise<void> {
+    await batchWrite(
+      this.db,
+      this.table,
+      segmentKeys.map((k) => ({ DeleteRequest: { Key: { ...keys.segmentFile(k) } } })),
+      'delete segment files',
     );
   }
 }

@@ -20,6 +20,7 @@
  * | committed offset  | G#{group}               | O#{topicId}#{p}      |
  * | group registry    | GROUPS                  | G#{group}            |
  * | job cursor        | JOB                     | {name}               |
+ * | release batch     | JOB                     | R#{atMs:020}#{id}    |
  *
  * The heads of partitions `16·shard … 16·shard + 15` share one item (`HEAD_SHARD_SIZE`), one
  * attribute set per partition (`headAttributes`): a commit touching many partitions of a
@@ -117,7 +118,22 @@ export const keys = {
   groupRegistry: (group: string): ItemKey => ({ pk: 'GROUPS', sk: `G#${group}` }),
   groupRegistryPk: 'GROUPS',
   jobCursor: (name: string): ItemKey => ({ pk: 'JOB', sk: name }),
+  jobPk: 'JOB',
+  releaseBatch: (atMs: number, id: string): ItemKey => ({
+    pk: 'JOB',
+    sk: `${RELEASE_SK_PREFIX}${padOffset(atMs)}#${id}`,
+  }),
 } as const;
+
+/** Sort-key prefix of release batches in the JOB partition (job cursor names never start so). */
+export const RELEASE_SK_PREFIX = 'R#';
+
+/** The time a release batch's sort key holds. */
+export function parseReleaseSk(sk: string): number {
+  const m = /^R#(\d{20})#/.exec(sk);
+  if (!m) throw new RangeError(`not a release batch key: ${sk}`);
+  return Number(m[1]);
+}
 
 /** Sort-key prefix of a topic's leases in a group (they sort before its offsets). */
 export function leaseSkPrefix(topicId: string): string {

@@ -1,5 +1,5 @@
 import { CallCache, callsOf, EMPTY_SHARD_HEAD, findChunks, shardHeadAfter, shardSlot } from './call-index';
-import { HEAD_SHARD_SIZE, headShard } from './layout';
+import { HEAD_SHARD_SIZE, headShard, keys } from './layout';
 import {
   type AppendCommit,
   type CallRecord,
@@ -11,6 +11,8 @@ import {
   type PartitionHead,
   PRODUCER_RESULT_SLOTS,
   type ProducerRecord,
+  RELEASE_BATCH_MAX,
+  type ReleaseBatch,
   type SegmentFile,
   type ShardHead,
   shardRef,
@@ -92,7 +94,13 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     return { seq: h.seq, heads: h.heads.map((x) => ({ ...x })) };
   }
 
-  queryIndex(topicId: string, partition: number, fromOffset: number, toOffset: number, limit: number): Promise<IndexEntry[]> {
+  queryIndex(
+    topicId: string,
+    partition: number,
+    fromOffset: number,
+    toOffset: number,
+    limit: number,
+  ): Promise<IndexEntry[]> {
     return findChunks(this, this.callCache, topicId, partition, fromOffset, toOffset, limit);
   }
 
@@ -293,8 +301,30 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     else this.cursors.set(name, cursor);
   }
 
-  async deleteSegmentFile(segmentKey: string): Promise<void> {
-    this.files.delete(segmentKey);
+  async deleteSegmentFiles(segmentKeys: readonly string[]): Promise<void> {
+    for (const k of segmentKeys) this.files.delete(k);
+  }
+
+  private readonly releases = new Map<string, ReleaseBatch>();
+
+  async queueRelease(id: string, atMs: number, segmentKeys: readonly string[]): Promise<void> {
+    if (segmentKeys.length === 0) return;
+    if (segmentKeys.length > RELEASE_BATCH_MAX)
+      throw new RangeError(`a release batch holds at most ${RELEASE_BATCH_MAX} keys`);
+    const ref = keys.releaseBatch(atMs, id).sk;
+    this.releases.set(ref, { ref, atMs, segmentKeys: [...segmentKeys] });
+  }
+
+  async readReleases(beforeMs: number, limit: number): Promise<ReleaseBatch[]> {
+    return [...this.releases.values()]
+      .filter((b) => b.atMs < beforeMs)
+      .sort((a, b) => (a.ref < b.ref ? -1 : 1))
+      .slice(0, limit)
+      .map((b) => ({ ...b, segmentKeys: [...b.segmentKeys] }));
+  }
+
+  async deleteReleases(refs: readonly string[]): Promise<void> {
+    for (const r of refs) this.releases.delete(r);
   }
 
   private liveIdempotency(key: string, nowMs: number): IdempotencyRecord | undefined {

@@ -80,7 +80,10 @@ export interface ShardHead {
   readonly heads: readonly PartitionHead[];
 }
 
-/** One index entry: where the records `[baseOffset, lastOffset]` of a partition live. */
+/**
+ * One index entry (one chunk of one call item): where the records `[baseOffset, lastOffset]`
+ * of a partition live.
+ */
 export interface IndexEntry {
   readonly topicId: string;
   readonly partition: number;
@@ -263,7 +266,7 @@ export interface TopicCatalog {
   finishTopicPurge(topicId: string): Promise<void>;
 }
 
-/** Each partition's head and segment index, and the one commit that appends to them. */
+/** Head shards, the index (call items), and the one commit that appends to them. */
 export interface PartitionLog {
   /**
    * Heads of the given partitions of one topic (missing = EMPTY_HEAD), strongly consistent
@@ -275,7 +278,10 @@ export interface PartitionLog {
   getShardHeads(topicId: string, shards: readonly number[]): Promise<ShardHead[]>;
   /**
    * Index entries of a partition whose `lastOffset` is in `[fromOffset, toOffset]`, in
-   * offset order, strongly consistent; at most `limit`.
+   * offset order, strongly consistent; at most `limit`. Call items are immutable, so the
+   * adapter caches recent ones: one that retention has released since may still be answered.
+   * Callers ask from at or above the start offset they read, below which every released call
+   * item lies, so they never see one.
    */
   queryIndex(
     topicId: string,
@@ -292,23 +298,27 @@ export interface PartitionLog {
   deleteHeads(topicId: string, partitions: number): Promise<void>;
 }
 
+/** Most segment keys one release batch holds (about 60 bytes each; an item holds 400 KB). */
+export const RELEASE_BATCH_MAX = 5000;
+
 /** The segment-file items: reference counts and the fence that settles every commit. */
 export interface SegmentFiles {
   /** The segment-file item, strongly consistent. */
   getSegmentFile(segmentKey: string): Promise<SegmentFile | undefined>;
   /**
-   * Segment-file items of many segments (absent keys have none), possibly stale: GC may use
-   * a stale answer because it errs only towards keeping — references only ever fall after a
-   * commit, and a missing item is settled by the fence, not by this read.
+   * Segment-file items of many segments (absent keys have none), possibly stale unless
+   * `consistent`: GC's orphan sweep may use a stale answer because it errs only towards
+   * keeping — references only ever fall after a commit, and a missing item is settled by the
+   * fence, not by this read.
    */
-  getSegmentFiles(segmentKeys: readonly string[]): Promise<Map<string, SegmentFile>>;
+  getSegmentFiles(segmentKeys: readonly string[], consistent?: boolean): Promise<Map<string, SegmentFile>>;
   /**
    * Marks a segment aborted iff it has no segment-file item yet; after this no commit can
    * reference it. Returns the existing item if there was one.
    */
   fenceSegment(segmentKey: string, nowMs: number): Promise<{ fenced: true } | { fenced: false; file: SegmentFile }>;
-  /** Forgets a committed segment's item once its object is deleted. */
-  deleteSegmentFile(segmentKey: string): Promise<void>;
+  /** Forgets committed segments' items once their objects are deleted. */
+  deleteSegmentFiles(segmentKeys: readonly string[]): Promise<void>;
 }
 
 /** What idempotency keys and producer sequences already answered. */
@@ -345,8 +355,26 @@ export interface LogTrim {
   ): Promise<number>;
 }
 
-/** Where the maintenance job's long passes continue. */
+/** A batch of segments queued for deletion by the call items that released them. */
+export interface ReleaseBatch {
+  /** The batch's key (to delete it once done). */
+  readonly ref: string;
+  readonly atMs: number;
+  readonly segmentKeys: readonly string[];
+}
+
+/** Where the maintenance job's long passes continue, and the segments it is to delete. */
 export interface JobState {
+  /**
+   * Queues segments whose call items are about to be released (written before the release,
+   * so a crash in between loses nothing: GC re-checks each one's references). `id` is unique
+   * per batch; at most `RELEASE_BATCH_MAX` keys.
+   */
+  queueRelease(id: string, atMs: number, segmentKeys: readonly string[]): Promise<void>;
+  /** Batches queued before `beforeMs`, oldest first, strongly consistent; at most `limit`. */
+  readReleases(beforeMs: number, limit: number): Promise<ReleaseBatch[]>;
+  /** Removes handled batches. */
+  deleteReleases(refs: readonly string[]): Promise<void>;
   /** Where a long job (the GC listing) continues in its next run; undefined if none. */
   readJobCursor(name: string): Promise<string | undefined>;
   /** Saves (or with undefined, clears) a job cursor. Last writer wins: a cursor is a hint. */

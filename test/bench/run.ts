@@ -16,8 +16,8 @@
  *   and emulator drift hit both equally
  * - fetch throughput; S3 PUTs/GETs and DynamoDB write/read units per MB (ConsumedCapacity)
  *   and the implied AWS cost per GB at us-east-1 list prices
- * - maintenance: index entries per GB before and after segment compaction, and the requests
- *   and cost of a steady-state run of the job per GB retained per day
+ * - maintenance: call items (the index) per GB, what a run with nothing due costs, and how
+ *   fast retention and GC release calls — the produce-call rate one scheduled run keeps up with
  * - open loop: one producer with default options offered 100, 1,000 and 5,000 single keyed
  *   sends per second (not awaited one by one): acknowledged rate, records per produce call,
  *   ack p50/p99 — the closed-loop rows above cannot show a producer that falls behind
@@ -422,8 +422,8 @@ async function microBenchmarks(backends: LocalBackends, results: Record<string, 
       ).toFixed(4),
     };
 
-    // 5. maintenance: index entries per GB before/after compaction, and what a run costs
-    progress('maintenance: small multi-partition calls on 12 partitions, then compaction ...');
+    // 5. maintenance: index items per GB, what a quiet run costs, and how fast retention releases
+    progress('maintenance: multi-partition calls on 12 partitions, then retention of all of it ...');
     await admin.createTopic({ name: 'retained', partitions: 12 });
     const writer = new SluiceLog(stores);
     const value = Buffer.alloc(4096, 3);
@@ -436,42 +436,25 @@ async function microBenchmarks(backends: LocalBackends, results: Record<string, 
       calls++;
     }
     const t = await admin.getTopic('retained');
-    const entriesOf = async () => {
-      let n = 0;
-      let bytes = 0;
-      for (let p = 0; p < 12; p++) {
-        for (const e of await stores.metadata.queryIndex(t.topicId, p, 0, Number.MAX_SAFE_INTEGER, 100_000)) {
-          n++;
-          bytes += e.byteLength;
-        }
-      }
-      return { n, bytes };
-    };
-    const before = await entriesOf();
-    const job = (gcIntervalMs?: number) =>
-      runMaintenance(
-        { ...stores, clock: systemClock, random: systemRandom },
-        {
-          budgetMs: 600_000,
-          compaction: { compactAfterMs: 0 },
-          ...(gcIntervalMs !== undefined ? { gcIntervalMs } : {}),
-        },
-      );
-    const compactStart = performance.now();
-    const compacted = await job();
-    const compactSeconds = (performance.now() - compactStart) / 1000;
-    const after = await entriesOf();
-    const retainedGB = after.bytes / 1e9;
-    // steady state over everything the benchmark left (all topics, all objects): a run with
-    // nothing to do and no GC pass due, and one that makes a full GC pass
-    const measure = async (gcIntervalMs?: number) => {
+    // the 12 partitions share head shard 0: one call item per call
+    const callItems = (await stores.metadata.readCalls(t.topicId, 0, -1, 10_000_000)).length;
+    const retainedBytes = (await stores.metadata.getHeads(t.topicId, [...Array(12).keys()])).reduce(
+      (n, h) => n + h.bytes,
+      0,
+    );
+    const measure = async (settings: { readGraceMs?: number }) => {
       s3Counts.clear();
       dbCounts.clear();
       const u0 = await units();
-      await job(gcIntervalMs);
+      const started = performance.now();
+      const report = await runMaintenance(
+        { ...stores, clock: systemClock, random: systemRandom },
+        { budgetMs: 600_000, ...settings },
+      );
+      const seconds = (performance.now() - started) / 1000;
       const u1 = await units();
       const count = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-      return {
+      const m = {
         s3: count(s3Counts),
         lists: s3Counts.get('ListObjectsV2Command') ?? 0,
         gets: s3Counts.get('GetObjectCommand') ?? 0,
@@ -480,46 +463,44 @@ async function microBenchmarks(backends: LocalBackends, results: Record<string, 
         readUnits: u1.read - u0.read,
         writeUnits: u1.write - u0.write,
       };
+      const usd =
+        ((m.lists + m.puts) * PRICES.s3PutPer1k) / 1000 +
+        (m.gets * PRICES.s3GetPer1k) / 1000 +
+        (m.readUnits * PRICES.ddbReadPerM) / 1e6 +
+        (m.writeUnits * PRICES.ddbWritePerM) / 1e6;
+      return { ...m, usd, seconds, report };
     };
-    const quiet = await measure();
-    const withGc = await measure(0);
-    const listed = (await stores.objects.list('segments/', { limit: 100_000 })).objects;
-    const totalGB = listed.reduce((n, o) => n + o.size, 0) / 1e9;
-    const usd = (m: typeof quiet) =>
-      ((m.lists + m.puts) * PRICES.s3PutPer1k) / 1000 +
-      (m.gets * PRICES.s3GetPer1k) / 1000 +
-      (m.readUnits * PRICES.ddbReadPerM) / 1e6 +
-      (m.writeUnits * PRICES.ddbWritePerM) / 1e6;
-    // every 5 minutes a run; a full GC pass every hour (the defaults)
-    const perDay = {
-      requests: 288 * (quiet.s3 + quiet.ddb) + 24 * (withGc.s3 + withGc.ddb - quiet.s3 - quiet.ddb),
-      usd: 288 * usd(quiet) + 24 * (usd(withGc) - usd(quiet)),
-    };
-    // the two parts that grow: per partition (a quiet run reads each one's head and index)
-    // and per object (a GC pass reads each one's item); compacted objects hold ≤ 8 MiB
+    // a run with nothing due (what every 5-minute run pays), then retention of everything
+    // and GC of what it released (the read grace set to 0 so it happens in the same run)
+    const quiet = await measure({});
+    await admin.setRetention('retained', { retentionMs: 1 });
+    await new Promise((r) => setTimeout(r, 20));
+    const expire = await measure({ readGraceMs: 0 });
+    const released = expire.report.callsReleased;
     const partitionsTotal = (await admin.listTopics()).reduce((n, x) => n + x.partitions, 0);
-    const perPartitionMonthUSD = (30 * 288 * usd(quiet)) / partitionsTotal;
-    const gcPerObjectUSD = (usd(withGc) - usd(quiet)) / listed.length;
-    const perGBMonthUSD = 30 * 24 * gcPerObjectUSD * (1e9 / (8 * 1024 * 1024));
     results.maintenance = {
       produceCalls: calls,
-      retainedMB: +(after.bytes / 1e6).toFixed(1),
-      entriesBefore: before.n,
-      entriesAfter: after.n,
-      entriesPerGBAfter: Math.round(after.n / retainedGB),
-      entriesPerGBPerPartitionAfter: Math.round(after.n / retainedGB / 12),
-      compactionSwaps: compacted.compactionSwaps,
-      compactionMBps: +(after.bytes / 1e6 / compactSeconds).toFixed(1),
-      steady: {
-        objects: listed.length,
-        GB: +totalGB.toFixed(3),
-        quietRun: quiet,
-        gcRun: withGc,
-        requestsPerDay: perDay.requests,
-        usdPerDay: +perDay.usd.toFixed(5),
+      retainedMB: +(retainedBytes / 1e6).toFixed(1),
+      callItems,
+      callItemsPerGB: Math.round(callItems / (retainedBytes / 1e9)),
+      quietRun: {
+        s3: quiet.s3,
+        ddb: quiet.ddb,
+        readUnits: quiet.readUnits,
+        writeUnits: quiet.writeUnits,
         partitions: partitionsTotal,
-        usdPerPartitionMonth: +perPartitionMonthUSD.toFixed(5),
-        usdPerGBMonthAt8MiBObjects: +perGBMonthUSD.toFixed(5),
+        usdPerMonth: +(quiet.usd * 288 * 30).toFixed(4),
+      },
+      retention: {
+        callsReleased: released,
+        objectsDeleted: expire.report.gc.releasedDeleted,
+        seconds: +expire.seconds.toFixed(2),
+        callsPerSec: Math.round(released / expire.seconds),
+        writeUnitsPerCall: +(expire.writeUnits / Math.max(1, released)).toFixed(2),
+        readUnitsPerCall: +(expire.readUnits / Math.max(1, released)).toFixed(2),
+        usdPerMillionCalls: +((expire.usd / Math.max(1, released)) * 1e6).toFixed(2),
+        // one run every 5 minutes with a 60 s budget keeps up with this many produce calls a second
+        sustainedCallsPerSec: Math.round(((released / expire.seconds) * 60) / 300),
       },
     };
   }
@@ -568,23 +549,10 @@ function printMicro(r: Record<string, unknown>) {
   const m = r.maintenance as {
     produceCalls: number;
     retainedMB: number;
-    entriesBefore: number;
-    entriesAfter: number;
-    entriesPerGBAfter: number;
-    entriesPerGBPerPartitionAfter: number;
-    compactionSwaps: number;
-    compactionMBps: number;
-    steady: {
-      objects: number;
-      GB: number;
-      quietRun: Record<string, number>;
-      gcRun: Record<string, number>;
-      requestsPerDay: number;
-      usdPerDay: number;
-      partitions: number;
-      usdPerPartitionMonth: number;
-      usdPerGBMonthAt8MiBObjects: number;
-    };
+    callItems: number;
+    callItemsPerGB: number;
+    quietRun: Record<string, number>;
+    retention: Record<string, number>;
   };
   const ol = r.openLoop as { lingerMs: number; phases: Record<string, number>[] } | undefined;
   const row = (...cells: (string | number)[]) => cells.map((x, i) => String(x).padStart(i === 0 ? 22 : 10)).join(' ');
@@ -622,9 +590,9 @@ function printMicro(r: Record<string, unknown>) {
       `per MB consumed: ${f.s3GetsPerMB} S3 GETs, ${f.ddbReadUnitsPerMB} DynamoDB read units`,
       `implied AWS cost (us-east-1 list): $${c.produceUSD} per GB produced, $${c.consumeUSD} per GB consumed`,
       '',
-      `maintenance: ${m.produceCalls} calls x 12 partitions (${m.retainedMB} MB): index entries ${m.entriesBefore} → ${m.entriesAfter} after compaction (${m.compactionSwaps} swaps, ${m.compactionMBps} MB/s), = ${m.entriesPerGBAfter} per GB (${m.entriesPerGBPerPartitionAfter} per GB per partition)`,
-      `steady state over ${m.steady.objects} objects / ${m.steady.GB} GB: a quiet run ${JSON.stringify(m.steady.quietRun)}; with a GC pass ${JSON.stringify(m.steady.gcRun)}`,
-      `  runs every 5 min, a GC pass hourly: ${m.steady.requestsPerDay} requests/day, $${m.steady.usdPerDay}/day here; it grows by $${m.steady.usdPerPartitionMonth} per partition-month and $${m.steady.usdPerGBMonthAt8MiBObjects} per GB-month retained (compacted 8 MiB objects; S3 storage is $0.023)`,
+      `maintenance: ${m.produceCalls} calls x 12 partitions (${m.retainedMB} MB): ${m.callItems} call items (index), = ${m.callItemsPerGB} per GB`,
+      `  a run with nothing due: ${JSON.stringify(m.quietRun)} (every 5 min: $${m.quietRun.usdPerMonth}/month for these partitions)`,
+      `  retention of all of it + GC: ${m.retention.callsReleased} calls released, ${m.retention.objectsDeleted} objects deleted in ${m.retention.seconds} s = ${m.retention.callsPerSec} calls/s; ${m.retention.writeUnitsPerCall} WRU + ${m.retention.readUnitsPerCall} RRU per call ($${m.retention.usdPerMillionCalls} per million calls); a 60 s run every 5 min keeps up with ${m.retention.sustainedCallsPerSec} produce calls/s`,
     ].join('\n'),
   );
 }

@@ -6,27 +6,25 @@
  * its own client, as separate processes would be) offered keyed 1 KiB sends open loop at the
  * scenario's per-producer rate, so every producer batches exactly as in the scenario; a
  * consumer group with the scenario's members (scaled with the producers) tailing the topic;
- * then the maintenance job as the schedule would run it over that data — a compaction run, a
- * retention run that expires everything (what 7-day retention does to every byte in steady
- * state), and an idle run, whose cost every scheduled run pays.
+ * then the maintenance job as the schedule would run it over that data — the orphan sweep over
+ * every object (each is looked at once in its life), a retention run that expires everything
+ * and GC of what it released (what 7-day retention does to every byte in steady state), and
+ * an idle run, whose cost every scheduled run pays.
  *
  * Extrapolation to a month, term by term, by what each term grows with:
  * - by bytes (month bytes / the run's acknowledged bytes): the producers' PUTs and commits,
- *   the consumers' GETs, the maintenance work (compaction, retention, GC of that data);
+ *   the consumers' GETs, the maintenance work (sweep, retention, GC of that data);
  * - by time (month / the run's duration): the consumers' DynamoDB reads (polls of every
  *   partition, whatever the rate) and the group coordination (heartbeats, leases, commits);
  *   a run hosts fewer members than the scenario when it hosts fewer producers, so member
  *   heartbeats of the missing members are not counted (a few WRU per member-minute);
- * - by schedule (every 5 minutes): the cost of a maintenance run with nothing to do;
- * - by objects retained (hourly): a full GC pass checks every object kept, at the metered cost
- *   per object of a pass over the run's compacted objects, times the objects of 7 days in
- *   steady state (8 MiB compacted objects, plus 20 minutes of calls not yet compacted).
+ * - by schedule (every 5 minutes): the cost of a maintenance run with nothing to do.
  * Batching: each hosted producer runs at the scenario's per-producer rate, so it flushes as
  * in the scenario — unless the local backends answer slower than the linger, when its
  * calls carry more records than on AWS; the per-call and per-chunk terms are then scaled to
  * the scenario's flushes (`batchingCorrection`, shown in the table).
  * Storage: 7 days of the rate at the bytes-per-payload-byte the run wrote to S3 (and the
- * table's bytes after compaction). Lambda: the maintenance function (512 MB) for its measured
+ * table's bytes the run left). Lambda: the maintenance function (512 MB) for its measured
  * run times; with HTTP transport, the API function (1,024 MB) for every request's measured
  * handler time, rounded up to the millisecond as Lambda bills.
  */
@@ -61,7 +59,6 @@ const MONTH_S = 730 * 3600;
 const RETENTION_S = 7 * 24 * 3600;
 const MAINTENANCE_RUNS_PER_MONTH = MONTH_S / 300;
 /** A full GC pass starts at most hourly (`gcIntervalMs`). */
-const GC_PASSES_PER_MONTH = MONTH_S / 3600;
 const API_MEMORY_GB = 1;
 const MAINTENANCE_MEMORY_GB = 0.5;
 const KIB = Buffer.alloc(1024, 7);
@@ -315,34 +312,26 @@ export async function runScenario(
   const produceCalls = traffic.produce?.commands['S3:PutObject'] ?? 0;
   await meter.reset();
 
-  // maintenance over the run's data: compaction, then retention of everything, then idle
+  // maintenance over the run's data: the orphan sweep over it (each object is looked at once
+  // in its life), then retention of everything and GC of what it released (what 7-day
+  // retention does to every byte in steady state), then a run with nothing to do
   progress(`scenario (${s.id}): maintenance ...`);
   const maintenance = createSluice(storesOf('maintenance'));
-  let gcChecked = 0;
   const job = async (settings: Parameters<typeof runMaintenance>[1]) => {
     const t = performance.now();
-    const report = await runMaintenance(maintenance.maintenance, { budgetMs: 600_000, ...settings });
-    gcChecked = report.gc.objectsChecked;
+    await runMaintenance(maintenance.maintenance, { budgetMs: 600_000, ...settings });
     if (maintenance.groups) await groupLags(maintenance.groups);
     return (performance.now() - t) / 1000;
   };
-  // compaction, then a GC pass that deletes what it released (work), then a GC pass over what
-  // is retained — the hourly full pass (gcIntervalMs) pays that for every object kept 7 days
-  let workSeconds = await job({ compaction: { compactAfterMs: 0 } });
-  workSeconds += await job({ compaction: false, readGraceMs: 0, gcIntervalMs: 0 });
+  let workSeconds = await job({ orphanGraceMs: 0 });
   const tableBytes = meter.storedItemBytes(name);
-  const compactionWork = await meter.report();
-  await meter.reset();
-  const gcPassSeconds = await job({ compaction: false, gcIntervalMs: 0 });
-  const gcPass = await meter.report();
-  const retainedObjects = gcChecked;
+  const sweep = await meter.report();
   await meter.reset();
   await admin.log.setRetention('events', { retentionMs: 1 });
   await new Promise((r) => setTimeout(r, 20));
-  workSeconds += await job({ readGraceMs: 0, gcIntervalMs: 0, orphanGraceMs: 0 });
+  workSeconds += await job({ readGraceMs: 0, orphanGraceMs: 0 });
   const work = { ...(await meter.report()) };
-  for (const [role, t] of Object.entries(compactionWork))
-    work[role] = sumTallies([t, ...(work[role] ? [work[role]] : [])]);
+  for (const [role, t] of Object.entries(sweep)) work[role] = sumTallies([t, ...(work[role] ? [work[role]] : [])]);
   await meter.reset();
   const idleSeconds = await job({});
   const idle = await meter.report();
@@ -355,12 +344,6 @@ export async function runScenario(
   const batching = batchingCorrection(s, options.lingerMs, acked / Math.max(1, produceCalls));
   const payloadPerByte = (traffic.produce?.s3PutBytes ?? 0) / Math.max(1, ackedBytes);
   const retainedGB = (s.bytesPerSec * RETENTION_S) / 1e9;
-  // a full GC pass checks every retained object, at the metered cost per object checked; in
-  // steady state those are the compacted objects (8 MiB) of 7 days plus the calls' own objects
-  // not yet compacted and released (compactAfterMs + readGraceMs, 20 minutes)
-  const callsPerSec = Math.min((s.producers * 1000) / options.lingerMs, s.bytesPerSec / KIB.byteLength);
-  const steadyObjects = (s.bytesPerSec * RETENTION_S) / (8 * 1024 * 1024) + callsPerSec * 1200;
-  const gcPassesOverRetained = retainedObjects > 0 ? (steadyObjects / retainedObjects) * GC_PASSES_PER_MONTH : 0;
   const none = sumTallies([]);
   const produce = traffic.produce ?? none;
   const consume = traffic.consume ?? none;
@@ -378,14 +361,11 @@ export async function runScenario(
     'consume: group coordination': usd(traffic.groups ?? none) * fTime,
     'maintenance: work': usd(sumTallies(Object.values(work))) * fBytes * batching.chunks,
     'maintenance: scheduled runs': usd(sumTallies(Object.values(idle))) * MAINTENANCE_RUNS_PER_MONTH,
-    'maintenance: hourly GC passes': usd(sumTallies(Object.values(gcPass))) * gcPassesOverRetained,
     'maintenance: Lambda':
       MAINTENANCE_RUNS_PER_MONTH * (PRICES.lambdaRequestPerM / 1e6) +
       MAINTENANCE_MEMORY_GB *
         PRICES.lambdaGBSecond *
-        (workSeconds * fBytes * batching.chunks +
-          idleSeconds * MAINTENANCE_RUNS_PER_MONTH +
-          gcPassSeconds * gcPassesOverRetained),
+        (workSeconds * fBytes * batching.chunks + idleSeconds * MAINTENANCE_RUNS_PER_MONTH),
     'API Lambda (HTTP)':
       lambda(api.produce, API_MEMORY_GB) * fBytes * batching.calls + lambda(api.consume, API_MEMORY_GB) * fTime,
     'storage: S3 (7 days)': retainedGB * payloadPerByte * PRICES.s3GBMonth,
@@ -400,7 +380,6 @@ export async function runScenario(
     [traffic.groups ?? none, fTime],
     [sumTallies(Object.values(work)), fBytes * batching.chunks],
     [sumTallies(Object.values(idle)), MAINTENANCE_RUNS_PER_MONTH],
-    [sumTallies(Object.values(gcPass)), gcPassesOverRetained],
   ] as const;
   const wru = unitsPerMonth.reduce((n, [t, f]) => n + t.wru * f, 0);
   const rru = unitsPerMonth.reduce((n, [t, f]) => n + t.rru * f, 0);

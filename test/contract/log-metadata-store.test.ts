@@ -255,7 +255,9 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       expect(await s.releaseCalls(t.topicId, 2, release, NOW)).toBe(1);
       expect(await s.releaseCalls(t.topicId, 2, release, NOW)).toBe(0);
       expect(await s.getSegmentFile('segments/x3.seg')).toMatchObject({ refs: 2, releasedMs: NOW });
-      expect(await s.queryIndex(t.topicId, 34, 0, 10, 10)).toEqual([]);
+      // (a cold reader: this one may still hold the released item in its cache)
+      expect(await (coldViews.get(s)?.() ?? s).queryIndex(t.topicId, 34, 0, 10, 10)).toEqual([]);
+      expect((await s.readCalls(t.topicId, 2, -1, 10)).map((c) => c.seq)).toEqual([]);
       expect((await s.queryIndex(t.topicId, 17, 0, 10, 10)).map((e) => e.lastOffset)).toEqual([4, 6]);
       await s.deleteHeads(t.topicId, t.partitions);
       expect((await s.getHeads(t.topicId, [17, 33])).map((h) => h.nextOffset)).toEqual([0, 0]);
@@ -297,7 +299,9 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
           expect(await view.queryIndex(t.topicId, partition, last + 1, last + 10, 10)).toEqual([]);
         }
       }
-      expect((await s.readCalls(t.topicId, 0, 70, 100)).map((c) => c.seq)).toEqual([71, 72, 73, 74, 75, 76, 77, 78, 79]);
+      expect((await s.readCalls(t.topicId, 0, 70, 100)).map((c) => c.seq)).toEqual([
+        71, 72, 73, 74, 75, 76, 77, 78, 79,
+      ]);
     });
 
     it('rejects a commit to a deleted or re-created topic', async () => {
@@ -339,9 +343,9 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       const t = topic('files');
       await s.createTopic(t);
       await s.fenceSegment('segments/a.seg', NOW);
-      expect(
-        (await s.commitAppend(await commitOf(s, t, 'segments/b.seg', [{ partition: 0, count: 1 }]))).kind,
-      ).toBe('committed');
+      expect((await s.commitAppend(await commitOf(s, t, 'segments/b.seg', [{ partition: 0, count: 1 }]))).kind).toBe(
+        'committed',
+      );
       const many = Array.from({ length: 130 }, (_, i) => `segments/none-${i}.seg`); // more than one batch
       const files = await s.getSegmentFiles(['segments/a.seg', 'segments/b.seg', ...many]);
       expect([...files.keys()].sort()).toEqual(['segments/a.seg', 'segments/b.seg']);

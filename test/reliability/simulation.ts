@@ -94,7 +94,6 @@ const MAINTENANCE = {
   budgetMs: 10_000,
   orphanGraceMs: 20_000,
   readGraceMs: 10_000,
-  gcIntervalMs: 5_000,
 } satisfies MaintenanceSettings;
 const COMMIT_DEADLINE_MS = 30_000;
 

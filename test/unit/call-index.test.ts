@@ -18,25 +18,27 @@ function history(rng: SeededRandom, calls: number, partitions: number, shard = 0
     const touched = new Set<number>();
     for (let n = 1 + rng.int(3); n > 0; n--) touched.add(rng.int(partitions));
     const appendMs = 1_700_000_000_000 + seq * 10;
-    const chunks: IndexEntry[] = [...touched].sort((a, b) => a - b).map((i, k) => {
-      const count = 1 + rng.int(5);
-      const base = next[i] as number;
-      next[i] = base + count;
-      maxTs = Math.max(maxTs, appendMs + 3);
-      return {
-        topicId: TOPIC,
-        partition: shard * HEAD_SHARD_SIZE + i,
-        baseOffset: base,
-        lastOffset: base + count - 1,
-        segmentKey: `${SEG}${seq}`,
-        byteOffset: 16 + k * 300,
-        byteLength: 300,
-        minTimestamp: appendMs - 5,
-        maxTimestamp: appendMs + 3,
-        maxTimestampSoFar: maxTs,
-        appendMs,
-      };
-    });
+    const chunks: IndexEntry[] = [...touched]
+      .sort((a, b) => a - b)
+      .map((i, k) => {
+        const count = 1 + rng.int(5);
+        const base = next[i] as number;
+        next[i] = base + count;
+        maxTs = Math.max(maxTs, appendMs + 3);
+        return {
+          topicId: TOPIC,
+          partition: shard * HEAD_SHARD_SIZE + i,
+          baseOffset: base,
+          lastOffset: base + count - 1,
+          segmentKey: `${SEG}${seq}`,
+          byteOffset: 16 + k * 300,
+          byteLength: 300,
+          minTimestamp: appendMs - 5,
+          maxTimestamp: appendMs + 3,
+          maxTimestampSoFar: maxTs,
+          appendMs,
+        };
+      });
     out.push({ topicId: TOPIC, shard, seq, segmentKey: `${SEG}${seq}`, appendMs, nexts: [...next], chunks });
   }
   return out;
@@ -78,9 +80,7 @@ describe('call items', () => {
   it('refuse a chunk that does not belong to the call, and a damaged body', () => {
     const [c] = history(new SeededRandom(4), 1, 4) as [CallRecord];
     const first = c.chunks[0] as IndexEntry;
-    expect(() => encodeCall({ ...c, chunks: [{ ...first, lastOffset: first.lastOffset + 1 }] })).toThrow(
-      InternalError,
-    );
+    expect(() => encodeCall({ ...c, chunks: [{ ...first, lastOffset: first.lastOffset + 1 }] })).toThrow(InternalError);
     expect(() => encodeCall({ ...c, chunks: [{ ...first, partition: 40 }] })).toThrow(InternalError);
     expect(() => encodeCall({ ...c, nexts: c.nexts.slice(1) })).toThrow(InternalError);
     const bytes = encodeCall(c);
@@ -97,7 +97,7 @@ describe('finding a partition’s chunks among its shard’s calls', () => {
       const all = history(rng, 1 + rng.int(400), 1 + rng.int(16));
       // retention released a prefix, and some calls further on
       const cut = rng.int(Math.min(all.length, 60));
-      const calls = all.filter((c, i) => i >= cut && rng.next() > 0.1);
+      const calls = all.filter((_, i) => i >= cut && rng.next() > 0.1);
       const { src } = source(calls);
       const warm = new CallCache();
       for (let q = 0; q < 20; q++) {

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom, ulid, ulidTimeMs } from '../../lib/ids';
 import {
+  callSk,
   groupItemKind,
   headAttributes,
   headShard,
-  callSk,
   keys,
   leaseSkPrefix,
   padOffset,
-  parseGroupRegistrySk,
   parseCallSk,
+  parseGroupRegistrySk,
   parseSegmentFilePk,
   parseSegmentObjectKey,
   parseTopicRegistrySk,

@@ -42,11 +42,7 @@ describe('maintenance job under failures', () => {
         },
       },
     });
-    const job = () =>
-      runMaintenance(
-        { objects, metadata: flaky, clock, random: new SeededRandom(1) },
-        { gcIntervalMs: 0 },
-      );
+    const job = () => runMaintenance({ objects, metadata: flaky, clock, random: new SeededRandom(1) }, {});
     const first = await job();
     expect(first).toMatchObject({ failures: 1, offsetsRemoved: 3, complete: false });
     // the unit is a head shard (partitions 0–15); the other shard (16) is done
@@ -73,7 +69,7 @@ describe('retention and append times', () => {
     await log.createTopic({ name: 'times', partitions: 1, retentionMs: 60_000 });
     await late.append({ batches: [{ topic: 'times', records: [rec('first, appended at +5 s')] }] });
     await log.append({ batches: [{ topic: 'times', records: [rec('second, appended at +0 s')] }] });
-    const job = () => runMaintenance({ objects, metadata, clock, random: new SeededRandom(1) }, { gcIntervalMs: 0 });
+    const job = () => runMaintenance({ objects, metadata, clock, random: new SeededRandom(1) });
     // 62 s after the second append, 57 s after the first: the first is not old enough, and
     // the second, though old enough, sits behind it
     await clock.advance(62_000);

@@ -45,13 +45,7 @@ describe('deterministic simulation with faults (fakes)', () => {
     for (const [category, n] of Object.entries(totals.categories())) expect(n, category).toBeGreaterThanOrEqual(50);
     expect(totals.ambiguous).toBeGreaterThanOrEqual(500);
     // the run exercised what it claims to: groups, retention (its call items released) and GC did work
-    for (const k of [
-      'polls',
-      'fenced-commits',
-      'offsets-removed-by-retention',
-      'calls-released',
-      'objects-deleted',
-    ]) {
+    for (const k of ['polls', 'fenced-commits', 'offsets-removed-by-retention', 'calls-released', 'objects-deleted']) {
       expect(totals.stats[k] ?? 0, k).toBeGreaterThan(0);
     }
   }, 300_000);
