@@ -28,7 +28,7 @@ import { type RandomSource, systemRandom, uuidV4 } from '../ids';
 import type { ProduceRecord } from '../log/produce';
 import { choosePartition } from '../records/partitioner';
 import { type RecordHeader, recordSizeBytes } from '../records/types';
-import { checkRecord, type ProduceLimits } from '../records/validate';
+import { CommitBudget, checkRecord, MAX_COMMIT_ITEMS, type ProduceLimits } from '../records/validate';
 import { topicNameProblem } from '../settings';
 import type { Transport } from './transport';
 
@@ -366,8 +366,8 @@ export class Producer {
   }
 
   /**
-   * Takes one produce call's worth from the queue, respecting one call's limits (48
-   * partitions, 10,000 records, `maxBatchBytes`). Partitions are computed here (the same
+   * Takes one produce call's worth from the queue, respecting one call's limits (256
+   * partitions in at most 48 head shards, 10,000 records, `maxBatchBytes`). Partitions are computed here (the same
    * murmur2 the log uses; null keys stick to one partition per call). A message whose
    * partition does not fit stays queued, and so does every later message of that
    * partition, so per-partition order is the send order.
@@ -379,6 +379,7 @@ export class Producer {
     const call: Pending[] = [];
     const rest: Pending[] = [];
     const parts = new Set<string>();
+    const budget = new CommitBudget();
     const blocked = new Set<string>();
     let bytes = 0;
     let i = 0;
@@ -391,12 +392,16 @@ export class Producer {
         continue;
       }
       if (call.length > 0 && (call.length >= limits.maxRecordsPerCall || bytes + p.bytes > maxBytes)) break;
-      if (!parts.has(ref) && parts.size >= limits.maxPartitionsPerCall) {
+      if (
+        !parts.has(ref) &&
+        (parts.size >= limits.maxPartitionsPerCall || budget.itemsWith(p.topic, partition) > MAX_COMMIT_ITEMS)
+      ) {
         blocked.add(ref);
         rest.push(p);
         continue;
       }
       parts.add(ref);
+      budget.add(p.topic, partition);
       bytes += p.bytes;
       call.push({ ...p, record: { ...p.record, partition } });
     }

@@ -30,7 +30,7 @@ import { ulid } from '../ids';
 import { choosePartition } from '../records/partitioner';
 import { type ChunkLocation, encodeSegment } from '../records/segment-codec';
 import type { RecordHeader, RecordInput } from '../records/types';
-import { checkCallTotals, checkRecord } from '../records/validate';
+import { CommitBudget, checkCallTotals, checkRecord, MAX_COMMIT_ITEMS } from '../records/validate';
 import { idempotencyKeyProblem } from '../settings';
 import { shardHeadAfter, shardSlot } from '../storage/call-index';
 import { headShard, segmentObjectKey } from '../storage/layout';
@@ -430,6 +430,7 @@ async function planCall(ctx: LogContext, req: ProduceRequest, nowMs: number): Pr
     topicsByName.set(b.topic, topic);
   }
   const sticky = ctx.sticky++;
+  const budget = new CommitBudget();
   const chunkIndex = new Map<string, number>();
   const chunks: PlannedChunk[] = [];
   const total = req.batches.reduce((n, b) => n + b.records.length, 0);
@@ -449,6 +450,14 @@ async function planCall(ctx: LogContext, req: ProduceRequest, nowMs: number): Pr
             'TOO_MANY_PARTITIONS',
           );
         }
+        const items = budget.itemsWith(topic.topicId, partition);
+        if (items > MAX_COMMIT_ITEMS) {
+          throw new InvalidArgumentError(
+            `this call needs a transaction of ${items} items (DynamoDB allows ${MAX_COMMIT_ITEMS}: 2 per 16 partitions of a topic it touches, 1 per topic, 2 more); touch fewer partitions or topics`,
+            'TOO_MANY_PARTITIONS',
+          );
+        }
+        budget.add(topic.topicId, partition);
         chunkIndex.set(ref, c);
         chunks.push({ topic, partition, records: [] });
       }
@@ -462,14 +471,6 @@ async function planCall(ctx: LogContext, req: ProduceRequest, nowMs: number): Pr
     }
   }
   const topics = [...topicsByName.values()];
-  const shards = new Set(chunks.map((c) => shardRef(c.topic.topicId, headShard(c.partition)))).size;
-  const items = 2 * shards + topics.length + 1 + (req.idempotencyKey || req.producer ? 1 : 0);
-  if (items > 100) {
-    throw new InvalidArgumentError(
-      `this call needs a transaction of ${items} items (DynamoDB allows 100); touch fewer partitions or topics`,
-      'TOO_MANY_PARTITIONS',
-    );
-  }
   // the hash identifies a request for dedupe; calls without a key or sequence skip it
   const deduped = req.idempotencyKey !== undefined || req.producer !== undefined;
   return { chunks, order, topics, requestHash: deduped ? hashRequest(req) : '' };

@@ -22,7 +22,8 @@
  * Batching: each hosted producer runs at the scenario's per-producer rate, so it flushes as
  * in the scenario — unless the local backends answer slower than the linger, when its
  * calls carry more records than on AWS; the per-call and per-chunk terms are then scaled to
- * the scenario's flushes (`batchingCorrection`, shown in the table).
+ * the scenario's flushes (`batchingCorrection`, shown in the table): PUTs per call, GETs per
+ * chunk, commits and maintenance per call item (call × head shard).
  * Storage: 7 days of the rate at the bytes-per-payload-byte the run wrote to S3 (and the
  * table's bytes the run left). Lambda: the maintenance function (512 MB) for its measured
  * run times; with HTTP transport, the API function (1,024 MB) for every request's measured
@@ -130,7 +131,7 @@ export interface ScenarioResult {
   /** What a produce call carries in the scenario on AWS (flush every linger at its rate). */
   readonly scenarioRecordsPerCall: number;
   /** Factors applied to per-call and per-chunk terms when the local run batched more (1 = none). */
-  readonly batchingCorrection: { readonly calls: number; readonly chunks: number };
+  readonly batchingCorrection: { readonly calls: number; readonly chunks: number; readonly shards: number };
   readonly ackP50ms: number;
   readonly ackP99ms: number;
   readonly e2eP50ms: number;
@@ -175,19 +176,26 @@ function timedApp(app: { fetch: Fetch }) {
   };
 }
 
-/** Distinct partitions a flush of `n` uniformly keyed records touches, and the calls it takes. */
-function flushShape(n: number, partitions: number, maxPartitionsPerCall = 48) {
+/**
+ * Distinct partitions a flush of `n` uniformly keyed records touches, the calls it takes
+ * (at most 256 partitions each: the producer's split), and the head shards (16 partitions)
+ * those calls touch in all — what a commit and its call items cost per.
+ */
+function flushShape(n: number, partitions: number, maxPartitionsPerCall = 256) {
   const chunks = partitions * (1 - (1 - 1 / partitions) ** n);
-  return { chunks, calls: Math.max(1, Math.ceil(chunks / maxPartitionsPerCall)) };
+  const calls = Math.max(1, Math.ceil(chunks / maxPartitionsPerCall));
+  const shardCount = Math.ceil(partitions / 16);
+  const shards = calls * shardCount * (1 - (1 - 1 / shardCount) ** (n / calls));
+  return { chunks, calls, shards };
 }
 
 /**
  * When the local backends answer slower than the scenario's linger, the producer's calls
  * carry more records than they would on AWS (it flushes every linger or when a call
- * returns, whichever is later), so the run has fewer calls and chunks per byte than the
- * scenario. The per-call and per-chunk terms are then scaled to the scenario's flushes: a
- * flush every `lingerMs` at the per-producer rate, split as the producer splits it (at
- * most 48 partitions per call). 1 when the run batched as the scenario does.
+ * returns, whichever is later), so the run has fewer calls, chunks and call items per byte
+ * than the scenario. The per-call, per-chunk and per-call-item terms are then scaled to the
+ * scenario's flushes: a flush every `lingerMs` at the per-producer rate, split as the
+ * producer splits it. 1 when the run batched as the scenario does.
  */
 export function batchingCorrection(s: Scenario, lingerMs: number, runRecordsPerCall: number) {
   const perProducer = s.bytesPerSec / s.producers / KIB.byteLength;
@@ -198,10 +206,12 @@ export function batchingCorrection(s: Scenario, lingerMs: number, runRecordsPerC
   while (runFlush / flushShape(runFlush, s.partitions).calls < runRecordsPerCall && runFlush < 1e7) runFlush *= 1.01;
   const run = flushShape(runFlush, s.partitions);
   const scenarioRecordsPerCall = flush / scenario.calls;
-  if (runRecordsPerCall <= scenarioRecordsPerCall * 1.25) return { calls: 1, chunks: 1, scenarioRecordsPerCall };
+  if (runRecordsPerCall <= scenarioRecordsPerCall * 1.25)
+    return { calls: 1, chunks: 1, shards: 1, scenarioRecordsPerCall };
   return {
     calls: scenario.calls / flush / (run.calls / runFlush),
     chunks: scenario.chunks / flush / (run.chunks / runFlush),
+    shards: scenario.shards / flush / (run.shards / runFlush),
     scenarioRecordsPerCall,
   };
 }
@@ -355,17 +365,17 @@ export async function runScenario(
       : 0;
   const monthly: Record<string, number> = {
     'produce: S3 PUTs': putUsd(produce) * fBytes * batching.calls,
-    'produce: DynamoDB': (usd(produce) - putUsd(produce)) * fBytes * batching.chunks,
+    'produce: DynamoDB': (usd(produce) - putUsd(produce)) * fBytes * batching.shards,
     'consume: S3 GETs': getUsd(consume) * fBytes * batching.chunks,
     'consume: DynamoDB polls': (usd(consume) - getUsd(consume)) * fTime,
     'consume: group coordination': usd(traffic.groups ?? none) * fTime,
-    'maintenance: work': usd(sumTallies(Object.values(work))) * fBytes * batching.chunks,
+    'maintenance: work': usd(sumTallies(Object.values(work))) * fBytes * batching.shards,
     'maintenance: scheduled runs': usd(sumTallies(Object.values(idle))) * MAINTENANCE_RUNS_PER_MONTH,
     'maintenance: Lambda':
       MAINTENANCE_RUNS_PER_MONTH * (PRICES.lambdaRequestPerM / 1e6) +
       MAINTENANCE_MEMORY_GB *
         PRICES.lambdaGBSecond *
-        (workSeconds * fBytes * batching.chunks + idleSeconds * MAINTENANCE_RUNS_PER_MONTH),
+        (workSeconds * fBytes * batching.shards + idleSeconds * MAINTENANCE_RUNS_PER_MONTH),
     'API Lambda (HTTP)':
       lambda(api.produce, API_MEMORY_GB) * fBytes * batching.calls + lambda(api.consume, API_MEMORY_GB) * fTime,
     'storage: S3 (7 days)': retainedGB * payloadPerByte * PRICES.s3GBMonth,
@@ -375,10 +385,10 @@ export async function runScenario(
   // the same units on provisioned capacity autoscaled to 70 % of a flat load (EventLog's
   // `capacity: { mode: 'provisioned' }`), at least one unit of each
   const unitsPerMonth = [
-    [produce, fBytes * batching.chunks],
+    [produce, fBytes * batching.shards],
     [consume, fTime],
     [traffic.groups ?? none, fTime],
-    [sumTallies(Object.values(work)), fBytes * batching.chunks],
+    [sumTallies(Object.values(work)), fBytes * batching.shards],
     [sumTallies(Object.values(idle)), MAINTENANCE_RUNS_PER_MONTH],
   ] as const;
   const wru = unitsPerMonth.reduce((n, [t, f]) => n + t.wru * f, 0);
@@ -401,7 +411,11 @@ export async function runScenario(
     acked,
     recordsPerCall: +(acked / Math.max(1, produceCalls)).toFixed(1),
     scenarioRecordsPerCall: +batching.scenarioRecordsPerCall.toFixed(1),
-    batchingCorrection: { calls: +batching.calls.toFixed(2), chunks: +batching.chunks.toFixed(2) },
+    batchingCorrection: {
+      calls: +batching.calls.toFixed(2),
+      chunks: +batching.chunks.toFixed(2),
+      shards: +batching.shards.toFixed(2),
+    },
     ackP50ms: Math.round(pct(ack, 50)),
     ackP99ms: Math.round(pct(ack, 99)),
     e2eP50ms: Math.round(pct(e2e, 50)),
@@ -431,8 +445,10 @@ export function scenarioTable(s: Scenario, runs: readonly ScenarioResult[]): str
     ...runs.map((r) => `${r.recordsPerCall} / ${r.scenarioRecordsPerCall}`),
   ]);
   rows.push([
-    'batching correction calls/chunks',
-    ...runs.map((r) => `×${r.batchingCorrection.calls} / ×${r.batchingCorrection.chunks}`),
+    'batching correction calls/chunks/call items',
+    ...runs.map(
+      (r) => `×${r.batchingCorrection.calls} / ×${r.batchingCorrection.chunks} / ×${r.batchingCorrection.shards}`,
+    ),
   ]);
   rows.push(['ack p50 / p99 ms', ...runs.map((r) => `${r.ackP50ms} / ${r.ackP99ms}`)]);
   rows.push(['produce→consume p50 / p99 ms', ...runs.map((r) => `${r.e2eP50ms} / ${r.e2eP99ms}`)]);

@@ -236,6 +236,7 @@ describe('produce protocol on LocalStack S3 + DynamoDB Local', () => {
       settings: { maxRecordsPerCall: 50, maxCallBytes: 4096, maxRecordBytes: 1024 },
     });
     await log.createTopic({ name: 'valid', partitions: 64 });
+    await log.createTopic({ name: 'wide', partitions: 1024 });
     const big = (n: number) => new Uint8Array(n);
     const cases: [string, () => Promise<unknown>, string][] = [
       ['empty topic name', () => log.createTopic({ name: '', partitions: 1 }), 'INVALID_TOPIC_NAME'],
@@ -337,10 +338,20 @@ describe('produce protocol on LocalStack S3 + DynamoDB Local', () => {
         'INVALID_ARGUMENT',
       ],
       [
-        '49 partitions in one call',
+        '257 partitions in one call',
         () =>
           log.append({
-            batches: [{ topic: 'valid', records: Array.from({ length: 49 }, (_, p) => rec('a', { partition: p })) }],
+            batches: [{ topic: 'wide', records: Array.from({ length: 257 }, (_, p) => rec('a', { partition: p })) }],
+          }),
+        'TOO_MANY_PARTITIONS',
+      ],
+      [
+        '49 head shards in one call (a transaction of 101 items)',
+        () =>
+          log.append({
+            batches: [
+              { topic: 'wide', records: Array.from({ length: 49 }, (_, i) => rec('a', { partition: 16 * i })) },
+            ],
           }),
         'TOO_MANY_PARTITIONS',
       ],

@@ -154,9 +154,9 @@ describe('producer accumulator', () => {
     expect((log.calls[1]?.startedMs ?? 0) - (log.calls[0]?.startedMs ?? 0)).toBeLessThanOrEqual(101);
   });
 
-  it('splits at one call’s limits (48 partitions, maxBatchBytes) and keeps every partition’s order', async () => {
+  it('splits at one call’s limits (256 partitions, maxBatchBytes) and keeps every partition’s order', async () => {
     const clock = new ManualClock();
-    const log = new SlowLog(clock, 10, 200);
+    const log = new SlowLog(clock, 10, 400);
     const producer = new Producer(
       log.transport(),
       { lingerMs: 1, maxBatchBytes: 64 * 1024 },
@@ -164,18 +164,18 @@ describe('producer accumulator', () => {
       new SeededRandom(1),
     );
     const sends = Array.from({ length: 600 }, (_, i) =>
-      producer.send({ topic: 't', messages: [{ partition: i % 150, value: `${i}-${'y'.repeat(300)}` }] }),
+      producer.send({ topic: 't', messages: [{ partition: i % 300, value: `${i}-${'y'.repeat(300)}` }] }),
     );
     await runFor(clock, 2000);
     const acks = (await Promise.all(sends)).map((a) => a[0]);
-    for (const c of log.calls) expect(c.partitions).toBeLessThanOrEqual(48);
+    for (const c of log.calls) expect(c.partitions).toBeLessThanOrEqual(256);
     // per partition, offsets follow the send order
-    for (let p = 0; p < 150; p++) {
+    for (let p = 0; p < 300; p++) {
       const offsets = acks.filter((a) => a?.partition === p).map((a) => a?.offset);
-      expect(offsets).toEqual([0, 1, 2, 3]);
+      expect(offsets).toEqual([0, 1]);
     }
     // each call filled up to a limit before another was needed
-    expect(log.calls.length).toBeLessThanOrEqual(Math.ceil(150 / 48) + Math.ceil((600 * 310) / (64 * 1024)) + 1);
+    expect(log.calls.length).toBeLessThanOrEqual(Math.ceil(300 / 256) + Math.ceil((600 * 310) / (64 * 1024)) + 1);
   });
 
   it('bounds the bytes it holds: a send waits for room, then fails clearly after maxBlockMs with nothing queued', async () => {
@@ -292,6 +292,28 @@ describe('producer accumulator', () => {
     expect((await first)[0]?.offset).toBe(0);
     expect((await Promise.all(more)).map((r) => r[0]?.offset)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     expect(log.calls.map((c) => c.records)).toEqual([1, 30]);
+  });
+
+  it('puts a flush over 288 partitions in one call, and splits only where the commit would exceed 100 items', async () => {
+    const clock = new ManualClock();
+    const log = new SlowLog(clock, 20, 1024);
+    const producer = new Producer(log.transport(), { lingerMs: 10 }, clock, new SeededRandom(2));
+    // 288 contiguous partitions: 18 head shards, one call
+    const wide = Array.from({ length: 288 }, (_, p) =>
+      producer.send({ topic: 't', messages: [{ value: 'w', partition: p }] }),
+    );
+    await runFor(clock, 200);
+    await Promise.all(wide);
+    expect(log.calls.map((c) => c.partitions)).toEqual([256, 32]);
+    // one partition in each of 60 head shards: 48 shards fit one transaction (2 × 48 + 3 items)
+    log.calls.length = 0;
+    const sparse = Array.from({ length: 60 }, (_, i) =>
+      producer.send({ topic: 't', messages: [{ value: 's', partition: 16 * i }] }),
+    );
+    await runFor(clock, 200);
+    await Promise.all(sparse);
+    expect(log.calls.map((c) => c.partitions)).toEqual([48, 12]);
+    await producer.close();
   });
 
   it('checks sends against the limits the server reports, not the defaults', async () => {
