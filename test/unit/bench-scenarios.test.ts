@@ -1,6 +1,6 @@
 /**
  * The benchmark's batching correction: none when a run batched as the scenario does; per
- * call and per chunk when the local backends made its calls larger.
+ * call, per chunk and per call item when the local backends made its calls larger.
  */
 import { describe, expect, it } from 'vitest';
 import { batchingCorrection, SCENARIOS } from '../bench/scenarios';
@@ -10,7 +10,7 @@ const scenario = (id: string) => SCENARIOS.find((s) => s.id === id) as (typeof S
 describe('batchingCorrection', () => {
   it('is 1 when the run flushed every linger at the scenario rate', () => {
     // (a): 1 MB/s over 4 producers = 244 records/s each; 250 ms → 61 records per flush
-    expect(batchingCorrection(scenario('a'), 250, 62)).toMatchObject({ calls: 1, chunks: 1 });
+    expect(batchingCorrection(scenario('a'), 250, 62)).toMatchObject({ calls: 1, chunks: 1, shards: 1 });
     expect(batchingCorrection(scenario('a'), 250, 62).scenarioRecordsPerCall).toBeCloseTo(61, 0);
   });
 
@@ -19,13 +19,18 @@ describe('batchingCorrection', () => {
     const c = batchingCorrection(scenario('a'), 250, 122);
     expect(c.calls).toBeCloseTo(2, 1);
     expect(c.chunks).toBeCloseTo(2, 1);
+    // 12 partitions are one head shard: one call item per call
+    expect(c.shards).toBeCloseTo(2, 1);
   });
 
-  it('counts the 48-partition split of a flush on 288 partitions', () => {
-    // (c): 1,526 records/s per producer, 250 ms → 381 records over ~211 partitions: 5 calls
-    const c = batchingCorrection(scenario('c'), 250, 300);
-    expect(c.scenarioRecordsPerCall).toBeCloseTo(381 / 5, 0);
-    expect(c.calls).toBeGreaterThan(2);
-    expect(c.chunks).toBeGreaterThan(1);
+  it('keeps a flush on 288 partitions in one call, and counts its call items per head shard', () => {
+    // (c): 1,526 records/s per producer, 250 ms → 381 records over ~211 partitions in 18
+    // head shards: one call; run calls of 1,000 records touch all 18 shards too (and more
+    // partitions per record than that: chunks scale by more)
+    const c = batchingCorrection(scenario('c'), 250, 1000);
+    expect(c.scenarioRecordsPerCall).toBeCloseTo(381, 0);
+    expect(c.calls).toBeCloseTo(1000 / 381, 1);
+    expect(c.shards).toBeCloseTo(1000 / 381, 1);
+    expect(c.chunks).toBeGreaterThan(c.calls);
   });
 });
