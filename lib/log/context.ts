@@ -24,6 +24,10 @@ export interface LogContext {
    */
   readonly heads: Map<string, ShardHead>;
   readonly chunks: ChunkCache;
+  /** Partitions (`partitionRef`) this process fetched, with when it last did: read-ahead targets. */
+  readonly readers: Map<string, number>;
+  /** Chunks (`ChunkCache.key`) a GET in flight is bringing as read-ahead, and when it lands. */
+  readonly inflight: Map<string, Promise<void>>;
   /** Round-robin counter for the sticky partition of null-key records. */
   sticky: number;
 }

@@ -9,7 +9,7 @@ import { mapLimit } from '../concurrency';
 import { CorruptDataError, InvalidArgumentError, OffsetOutOfRangeError } from '../errors';
 import { decodeChunk } from '../records/segment-codec';
 import { type LogRecord, recordSizeBytes } from '../records/types';
-import type { IndexEntry, PartitionHead } from '../storage/ports';
+import { type IndexEntry, type PartitionHead, partitionRef } from '../storage/ports';
 import { ChunkCache } from './chunk-cache';
 import type { LogContext } from './context';
 
@@ -69,6 +69,7 @@ async function fetchOnce(
   checkInt('maxBytes', maxBytes, 1, s.maxFetchBytes);
   checkInt('waitMs', waitMs, 0, s.maxFetchWaitMs);
   const topic = await ctx.topics.getWithPartition(req.topic, req.partition);
+  noteReader(ctx, partitionRef(topic.topicId, req.partition));
 
   // A long-poll re-reads the head eventually consistent (half the read units) at pauses
   // doubling from fetchPollIntervalMs to fetchPollMaxIntervalMs. The first read is strong,
@@ -214,34 +215,75 @@ async function selectEntries(
   return out;
 }
 
+/** How long a partition counts as one this process reads (for read-ahead). */
+const READER_WINDOW_MS = 60_000;
+
+/** Records that this process reads a partition (forgetting ones it stopped reading). */
+function noteReader(ctx: LogContext, ref: string): void {
+  const now = ctx.clock.nowMs();
+  ctx.readers.delete(ref); // re-inserted last: the map stays in order of last read
+  ctx.readers.set(ref, now);
+  for (const [k, at] of ctx.readers) {
+    if (at >= now - READER_WINDOW_MS) break;
+    ctx.readers.delete(k);
+  }
+}
+
+type Part = { i: number; e: IndexEntry };
+
 /**
  * Range-GETs the chunks of `entries` (undefined where the object is gone), coalescing
  * chunks of one object that lie close together into one GET. Cache hits come from
  * `ctx.chunks`; the caller caches a chunk only after it decoded (CRC-checked) it.
+ *
+ * Read-ahead: a produce call writes the chunks of many partitions into one object, and a
+ * group member reads several of them. A GET therefore also takes the chunks of the same
+ * object that belong to other partitions this process has read in the last minute (as far
+ * as `coalesceGapBytes` allows), CRC-checks them and caches them, so the member's fetch of
+ * those partitions finds them without a GET of its own; a fetch that wants a chunk a GET in
+ * flight is bringing waits for it. One GET per object and member instead of one per chunk.
  */
 async function readChunks(
   ctx: LogContext,
   entries: IndexEntry[],
   stats?: FetchStats,
 ): Promise<(Uint8Array | undefined)[]> {
+  const key = (e: IndexEntry) => ChunkCache.key(e.segmentKey, e.byteOffset, e.byteLength);
+  // everything up to the GETs runs without an await, so concurrent fetches of this process
+  // see each other's GETs in flight
   const out: (Uint8Array | undefined)[] = new Array(entries.length);
-  const wanted: { i: number; e: IndexEntry }[] = [];
+  const wanted: Part[] = [];
+  const waits: { i: number; e: IndexEntry; landed: Promise<void> }[] = [];
   entries.forEach((e, i) => {
-    const hit = ctx.chunks.get(ChunkCache.key(e.segmentKey, e.byteOffset, e.byteLength));
+    const hit = ctx.chunks.get(key(e));
+    const landed = ctx.inflight.get(key(e));
     if (hit) {
       out[i] = hit;
       if (stats) stats.cacheHits++;
-    } else wanted.push({ i, e });
+    } else if (landed) waits.push({ i, e, landed });
+    else wanted.push({ i, e });
   });
-  // group by object, then merge ranges closer than coalesceGapBytes
-  const byObject = new Map<string, { i: number; e: IndexEntry }[]>();
+  // group by object, with the read-ahead candidates (i = −1)
+  const now = ctx.clock.nowMs();
+  const byObject = new Map<string, Part[]>();
   for (const w of wanted) {
     const list = byObject.get(w.e.segmentKey) ?? [];
     list.push(w);
     byObject.set(w.e.segmentKey, list);
   }
-  const gets: { key: string; start: number; end: number; parts: { i: number; e: IndexEntry }[] }[] = [];
-  for (const [key, list] of byObject) {
+  for (const [segmentKey, list] of byObject) {
+    const taken = new Set(list.map((w) => w.e.byteOffset));
+    for (const e of ctx.metadata.cachedChunksOf(segmentKey)) {
+      const read = ctx.readers.get(partitionRef(e.topicId, e.partition));
+      if (read === undefined || read < now - READER_WINDOW_MS || taken.has(e.byteOffset)) continue;
+      if (ctx.inflight.has(key(e)) || ctx.chunks.get(key(e))) continue;
+      taken.add(e.byteOffset);
+      list.push({ i: -1, e });
+    }
+  }
+  // merge ranges closer than coalesceGapBytes; a range of read-ahead alone is not read
+  const gets: { key: string; start: number; end: number; parts: Part[] }[] = [];
+  for (const [segmentKey, list] of byObject) {
     list.sort((a, b) => a.e.byteOffset - b.e.byteOffset);
     let cur: (typeof gets)[number] | undefined;
     for (const w of list) {
@@ -251,29 +293,105 @@ async function readChunks(
         cur.end = Math.max(cur.end, end);
         cur.parts.push(w);
       } else {
-        cur = { key, start, end, parts: [w] };
+        cur = { key: segmentKey, start, end, parts: [w] };
         gets.push(cur);
       }
     }
   }
-  await mapLimit(gets, 8, async (g) => {
-    const bytes = await ctx.objects.getRange(g.key, g.start, g.end);
-    if (stats) {
-      stats.rangeGets++;
-      stats.bytesFetched += bytes?.byteLength ?? 0;
-    }
-    for (const p of g.parts) {
-      if (!bytes) continue;
-      const from = p.e.byteOffset - g.start;
-      const chunk = bytes.subarray(from, from + p.e.byteLength);
-      if (chunk.byteLength !== p.e.byteLength) {
-        throw new CorruptDataError(
-          `GET ${g.key} returned ${bytes.byteLength} bytes, chunk needs [${p.e.byteOffset}, ${p.e.byteOffset + p.e.byteLength})`,
-        );
-      }
-      // own copy when coalesced: a cached chunk must not pin the whole GET buffer
-      out[p.i] = g.parts.length > 1 ? chunk.slice() : chunk;
-    }
-  });
+  const needed = gets
+    .filter((g) => g.parts.some((p) => p.i >= 0))
+    .map((g) => {
+      // trim read-ahead off the ends when it would make the GET longer than it is worth
+      while (g.parts.length > 1 && (g.parts[g.parts.length - 1] as Part).i < 0 && !worthReading(g)) g.parts.pop();
+      while (g.parts.length > 1 && (g.parts[0] as Part).i < 0 && !worthReading(g)) g.parts.shift();
+      g.start = Math.min(...g.parts.map((p) => p.e.byteOffset));
+      g.end = Math.max(...g.parts.map((p) => p.e.byteOffset + p.e.byteLength));
+      let done!: () => void;
+      const landed = new Promise<void>((r) => {
+        done = r;
+      });
+      for (const p of g.parts) if (p.i < 0) ctx.inflight.set(key(p.e), landed);
+      return { ...g, landed, done };
+    });
+  const missed: { i: number; e: IndexEntry }[] = [];
+  const settle = (g: (typeof needed)[number]) => {
+    for (const p of g.parts) if (p.i < 0 && ctx.inflight.get(key(p.e)) === g.landed) ctx.inflight.delete(key(p.e));
+    g.done();
+  };
+  try {
+    await Promise.all([
+      mapLimit(needed, 8, async (g) => {
+        try {
+          const bytes = await ctx.objects.getRange(g.key, g.start, g.end);
+          if (stats) {
+            stats.rangeGets++;
+            stats.bytesFetched += bytes?.byteLength ?? 0;
+          }
+          for (const p of g.parts) {
+            if (!bytes) continue;
+            const from = p.e.byteOffset - g.start;
+            const chunk = bytes.subarray(from, from + p.e.byteLength);
+            if (chunk.byteLength !== p.e.byteLength) {
+              if (p.i < 0) continue;
+              throw new CorruptDataError(
+                `GET ${g.key} returned ${bytes.byteLength} bytes, chunk needs [${p.e.byteOffset}, ${p.e.byteOffset + p.e.byteLength})`,
+              );
+            }
+            // own copy when coalesced: a cached chunk must not pin the whole GET buffer
+            const own = g.parts.length > 1 ? chunk.slice() : chunk;
+            if (p.i >= 0) out[p.i] = own;
+            else if (checksOut(own, p.e)) ctx.chunks.set(key(p.e), own);
+          }
+        } finally {
+          settle(g);
+        }
+      }),
+      ...waits.map(async (w) => {
+        await w.landed;
+        const hit = ctx.chunks.get(key(w.e));
+        if (hit) out[w.i] = hit;
+        else missed.push(w); // it did not check out, or the object is gone: read it ourselves
+      }),
+    ]);
+  } finally {
+    // a GET that failed stops the others from starting: nobody may wait for them forever
+    for (const g of needed) settle(g);
+  }
+  if (missed.length > 0) {
+    const again = await readChunks(
+      ctx,
+      missed.map((m) => m.e),
+      stats,
+    );
+    missed.forEach((m, j) => {
+      out[m.i] = again[j];
+    });
+  }
   return out;
+}
+
+/**
+ * Whether a GET's read-ahead is worth its bytes. A GET costs about what moving 2 MB does
+ * (Lambda time at ~100 MB/s, or a client's bandwidth), so read-ahead may add up to 2 MiB and
+ * the bytes the GET needs anyway.
+ */
+function worthReading(g: { parts: Part[] }): boolean {
+  const start = Math.min(...g.parts.map((p) => p.e.byteOffset));
+  const end = Math.max(...g.parts.map((p) => p.e.byteOffset + p.e.byteLength));
+  const needed = g.parts.filter((p) => p.i >= 0).reduce((n, p) => n + p.e.byteLength, 0);
+  return end - start <= 2 * needed + 2 * 1024 * 1024;
+}
+
+/** A read-ahead chunk is cached only when it decodes (CRC) as the chunk its entry names. */
+function checksOut(bytes: Uint8Array, e: IndexEntry): boolean {
+  try {
+    const { header } = decodeChunk(bytes, e.baseOffset);
+    return (
+      header.topicId === e.topicId &&
+      header.partition === e.partition &&
+      header.recordCount === e.lastOffset - e.baseOffset + 1
+    );
+  } catch {
+    return false; // the owner's own fetch reads it again and reports what is wrong
+  }
 }

@@ -54,6 +54,8 @@ export class SluiceLog {
       topics: new TopicCache(options.metadata, clock, settings.topicCacheMs),
       heads: new Map(),
       chunks: new ChunkCache(settings.chunkCacheBytes),
+      readers: new Map(),
+      inflight: new Map(),
       sticky: ((seed[0] as number) << 8) | (seed[1] as number),
     };
   }

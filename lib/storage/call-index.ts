@@ -90,11 +90,19 @@ const PAGE = 25;
  */
 export class CallCache {
   private readonly shards = new Map<string, Map<number, CallRecord>>();
+  /** The cached call items of each segment (a call writes one per head shard it touches). */
+  private readonly bySegment = new Map<string, CallRecord[]>();
 
   constructor(
     private readonly perShard = 512,
     private readonly maxShards = 256,
+    private readonly maxSegments = 8192,
   ) {}
+
+  /** Every chunk of `segmentKey` in the call items cached here (none if it has none). */
+  chunksOf(segmentKey: string): IndexEntry[] {
+    return (this.bySegment.get(segmentKey) ?? []).flatMap((c) => c.chunks);
+  }
 
   get(topicId: string, shard: number, seq: number): CallRecord | undefined {
     return this.shards.get(shardRef(topicId, shard))?.get(seq);
@@ -108,6 +116,14 @@ export class CallCache {
         if (this.shards.size >= this.maxShards) this.shards.delete(this.shards.keys().next().value as string);
         m = new Map();
         this.shards.set(ref, m);
+      }
+      if (!m.has(c.seq)) {
+        const same = this.bySegment.get(c.segmentKey) ?? [];
+        same.push(c);
+        this.bySegment.set(c.segmentKey, same);
+        if (this.bySegment.size > this.maxSegments) {
+          this.bySegment.delete(this.bySegment.keys().next().value as string);
+        }
       }
       m.set(c.seq, c);
       if (m.size > this.perShard) {

@@ -82,6 +82,10 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
     return this.partitionLog.queryIndex(...a);
   }
 
+  cachedChunksOf(...a: Parameters<PartitionLog['cachedChunksOf']>) {
+    return this.partitionLog.cachedChunksOf(...a);
+  }
+
   readCalls(...a: Parameters<PartitionLog['readCalls']>) {
     return this.partitionLog.readCalls(...a);
   }

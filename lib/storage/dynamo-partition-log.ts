@@ -87,6 +87,10 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
     return findChunks(this, this.calls, topicId, partition, fromOffset, toOffset, limit);
   }
 
+  cachedChunksOf(segmentKey: string): IndexEntry[] {
+    return this.calls.chunksOf(segmentKey);
+  }
+
   async readCalls(topicId: string, shard: number, afterSeq: number, limit: number): Promise<CallRecord[]> {
     const out: CallRecord[] = [];
     let start: Record<string, unknown> | undefined;

@@ -104,6 +104,10 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     return findChunks(this, this.callCache, topicId, partition, fromOffset, toOffset, limit);
   }
 
+  cachedChunksOf(segmentKey: string): IndexEntry[] {
+    return this.callCache.chunksOf(segmentKey);
+  }
+
   async readCalls(topicId: string, shard: number, afterSeq: number, limit: number): Promise<CallRecord[]> {
     const all = this.calls.get(shardRef(topicId, shard)) ?? [];
     return all.filter((c) => c.seq > afterSeq).slice(0, Math.max(0, limit));

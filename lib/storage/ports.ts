@@ -290,6 +290,12 @@ export interface PartitionLog {
     toOffset: number,
     limit: number,
   ): Promise<IndexEntry[]>;
+  /**
+   * The chunks of a segment's call items this adapter happens to have cached (none if it has
+   * none; no request is made): they let a reader that fetches several partitions get their
+   * chunks of one object with one GET.
+   */
+  cachedChunksOf(segmentKey: string): readonly IndexEntry[];
   /** Call items of a shard with `seq > afterSeq`, oldest first, strongly consistent; at most `limit`. */
   readCalls(topicId: string, shard: number, afterSeq: number, limit: number): Promise<CallRecord[]>;
   /** The one atomic commit of a produce call (see the adapter for the exact conditions). */

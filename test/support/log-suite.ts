@@ -290,6 +290,45 @@ export function logSuite(name: string, stores: StoresFactory) {
       expect(fresh.records).toEqual([]);
     });
 
+    it('a reader of several partitions reads each object once: its other partitions come from the same GET', async () => {
+      const { log, objects, metadata } = await make();
+      await log.createTopic({ name: 'wide', partitions: 12 });
+      let gets = 0;
+      let bytes = 0;
+      const counted: ObjectStore = Object.create(objects, {
+        getRange: {
+          value: async (k: string, a: number, b: number) => {
+            gets++;
+            const r = await objects.getRange(k, a, b);
+            bytes += r?.byteLength ?? 0;
+            return r;
+          },
+        },
+      });
+      const reader = new SluiceLog({ objects: counted, metadata });
+      const mine = [0, 2, 3, 5, 8, 11];
+      // the reader has read these partitions before (it is at their end)
+      for (const p of mine) await reader.fetch({ topic: 'wide', partition: p, offset: 0 });
+      const sent = new Map<number, string[]>();
+      for (let c = 0; c < 10; c++) {
+        const records = Array.from({ length: 12 }, (_, p) => rec(`${c}:${p}:${'z'.repeat(200 + p)}`, { partition: p }));
+        for (const r of records)
+          sent.set(r.partition as number, [...(sent.get(r.partition as number) ?? []), str(r.value) as string]);
+        await log.append({ batches: [{ topic: 'wide', records }] });
+      }
+      // all six at once, as a group member's partition loops do
+      const got = await Promise.all(mine.map((p) => reader.fetch({ topic: 'wide', partition: p, offset: 0 })));
+      got.forEach((r, i) => expect(r.records.map((x) => str(x.value))).toEqual(sent.get(mine[i] as number)));
+      // one GET per object (10), not one per chunk (60); the other six partitions' bytes mostly not read
+      expect(gets).toBeLessThanOrEqual(12);
+      const objectBytes = (await objects.list('segments/')).objects.reduce((n, o) => n + o.size, 0);
+      expect(bytes).toBeLessThan(objectBytes);
+      // a partition this reader never read is not read ahead: its fetch GETs for itself
+      const before = gets;
+      await reader.fetch({ topic: 'wide', partition: 1, offset: 0 });
+      expect(gets - before).toBeGreaterThanOrEqual(1);
+    });
+
     it('serves 32 concurrent appends through ONE log: dense, byte-exact, nothing lost or doubled', async () => {
       // one log shared by every request, as in one server process or one direct-mode client:
       // its caches (heads, topics) are shared state across the concurrent calls
