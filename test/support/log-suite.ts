@@ -318,7 +318,9 @@ export function logSuite(name: string, stores: StoresFactory) {
       }
       // all six at once, as a group member's partition loops do
       const got = await Promise.all(mine.map((p) => reader.fetch({ topic: 'wide', partition: p, offset: 0 })));
-      got.forEach((r, i) => expect(r.records.map((x) => str(x.value))).toEqual(sent.get(mine[i] as number)));
+      got.forEach((r, i) => {
+        expect(r.records.map((x) => str(x.value))).toEqual(sent.get(mine[i] as number));
+      });
       // one GET per object (10), not one per chunk (60); the other six partitions' bytes mostly not read
       expect(gets).toBeLessThanOrEqual(12);
       const objectBytes = (await objects.list('segments/')).objects.reduce((n, o) => n + o.size, 0);
