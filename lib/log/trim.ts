@@ -119,7 +119,12 @@ export async function releaseCalls(
   for (let i = 0; i < segments.length; i += RELEASE_BATCH_MAX) {
     await metadata.queueRelease(newId(), nowMs, segments.slice(i, i + RELEASE_BATCH_MAX));
   }
-  return metadata.releaseCalls(topicId, shard, calls, nowMs);
+  await metadata.releaseCalls(
+    topicId,
+    shard,
+    calls.map((c) => c.seq),
+  );
+  return calls.length;
 }
 
 /** Validates a retention setting (null = none). */

@@ -3,12 +3,15 @@
  * times in its life, never once per pass over everything retained.
  *
  * 1. Released segments (`deleteReleased`). Retention queues the segments of the call items
- *    it is about to release (before releasing, so a crash in between loses nothing). Once the
- *    read grace has passed (longer than any fetch can take between reading a call item and
- *    its GET), each queued segment's item is read strongly: committed with no references
- *    left → delete the object, then its item. Still referenced (another topic or shard's
- *    call item holds it, or the release did not happen) → nothing; whichever release drops
- *    the last reference queues it again.
+ *    it is about to delete (before deleting them, so a crash in between loses nothing).
+ *    Once the read grace has passed, each queued segment's item is read strongly, and the
+ *    call items it names (one per head shard its call touched) are looked up strongly: when
+ *    none exists any more, the object is deleted, then its item. When one still exists
+ *    (another topic or shard still holds it, or the deletion did not happen), nothing: the
+ *    deletion of the last one queues the segment again. No reference count is kept — a
+ *    count would be a conditional write per release; this is one strong read per call item.
+ *    A reader that read a call item just before retention deleted it and GETs after the
+ *    object went is told OFFSET_OUT_OF_RANGE: the records were below the start offset.
  * 2. Orphans (`sweepOrphans`): a cursor walks the segment listing in key (= creation time)
  *    order, looking at each object once, when it is older than `orphanGraceMs`:
  *    - no item: an orphan (crash after the PUT, commit never happened). Fence it first
@@ -23,14 +26,12 @@
  *
  *    - `aborted`: fenced by a producer resolving an ambiguous commit, or by GC — never
  *      referenced; delete the object (the item stays, with a TTL, as the fence).
- *    - committed with no references left, released more than `readGraceMs` ago: delete it
- *      (a queue entry lost to a crash of an older version is caught here).
- *    - committed and referenced: left to its release.
+ *    - committed: left to its release.
  */
 import type { Clock } from '../clock';
 import { ulidTimeMs } from '../ids';
 import { parseSegmentObjectKey, SEGMENT_PREFIX } from '../storage/layout';
-import type { JobState, ObjectStore, SegmentFile, SegmentFiles } from '../storage/ports';
+import { callRefKey, type JobState, type ObjectStore, type SegmentFiles } from '../storage/ports';
 
 /** What one GC step did. */
 export interface GcOutcome {
@@ -48,11 +49,6 @@ export function noGc(): GcOutcome {
   return { objectsChecked: 0, orphansDeleted: 0, abortedDeleted: 0, releasedDeleted: 0, bytesDeleted: 0 };
 }
 
-/** Whether a committed segment may go: no reference left, released longer ago than the grace. */
-function released(file: SegmentFile, nowMs: number, readGraceMs: number): boolean {
-  return file.state === 'committed' && file.refs <= 0 && file.releasedMs > 0 && file.releasedMs < nowMs - readGraceMs;
-}
-
 /**
  * Deletes the queued segments whose read grace has passed: up to `maxBatches` batches.
  * `more` says whether batches are left that are already due.
@@ -66,9 +62,12 @@ export async function deleteReleased(
   const limit = options.maxBatches ?? 20;
   const batches = await deps.metadata.readReleases(now - options.readGraceMs, limit);
   for (const b of batches) {
-    // strongly: a stale item could still show the reference the release just dropped
-    const files = await deps.metadata.getSegmentFiles(b.segmentKeys, true);
-    const gone = [...files.values()].filter((f) => released(f, now, options.readGraceMs));
+    const files = [...(await deps.metadata.getSegmentFiles(b.segmentKeys, true)).values()].filter(
+      (f) => f.state === 'committed',
+    );
+    // strongly: an item deleted just now must not look alive, nor one alive look deleted
+    const alive = await deps.metadata.existingCalls(files.flatMap((f) => f.calls));
+    const gone = files.filter((f) => f.calls.every((c) => !alive.has(callRefKey(c))));
     out.objectsChecked += b.segmentKeys.length;
     if (gone.length > 0) {
       // objects first, items last: a crash in between leaves items GC's sweep or the next
@@ -89,7 +88,7 @@ export async function deleteReleased(
  */
 export async function sweepOrphans(
   deps: GcDeps,
-  options: { orphanGraceMs: number; readGraceMs: number; startAfter?: string; maxObjects?: number },
+  options: { orphanGraceMs: number; startAfter?: string; maxObjects?: number },
 ): Promise<GcOutcome & { cursor?: string; more: boolean }> {
   const out = noGc();
   const now = deps.clock.nowMs();
@@ -128,11 +127,6 @@ export async function sweepOrphans(
     if (file.state === 'aborted') {
       await deps.objects.deleteMany([o.key]);
       out.abortedDeleted++;
-      out.bytesDeleted += o.size;
-    } else if (released(file, now, options.readGraceMs)) {
-      await deps.objects.deleteMany([o.key]);
-      await deps.metadata.deleteSegmentFiles([o.key]);
-      out.releasedDeleted++;
       out.bytesDeleted += o.size;
     }
   }

@@ -157,7 +157,7 @@ export async function runMaintenance(
     if (!inBudget()) break;
     const startAfter = cursor;
     const r = await unit('the orphan sweep', () =>
-      sweepOrphans(deps, { orphanGraceMs, readGraceMs, ...(startAfter !== undefined ? { startAfter } : {}) }),
+      sweepOrphans(deps, { orphanGraceMs, ...(startAfter !== undefined ? { startAfter } : {}) }),
     );
     if (!r) break;
     addGc(r);

@@ -14,7 +14,7 @@
 import { InternalError } from '../errors';
 import { BinaryReader, BinaryWriter } from './binary';
 import { HEAD_SHARD_SIZE } from './layout';
-import type { CallRecord } from './ports';
+import type { CallRecord, CallRef } from './ports';
 
 const VERSION = 1;
 
@@ -88,4 +88,33 @@ export function decodeCall(bytes: Uint8Array, topicId: string, shard: number, se
   }
   r.end();
   return { topicId, shard, seq, segmentKey, appendMs, nexts, chunks };
+}
+
+/**
+ * The call items a segment-file item names, packed: grouped by topic, so a call over 18
+ * head shards of one topic costs the topic id once.
+ *
+ *   varint nTopics · (bytes topicId · varint nCalls · (varint shard · varint seq)*)*
+ */
+export function encodeCallRefs(calls: readonly CallRef[]): Uint8Array {
+  const byTopic = new Map<string, CallRef[]>();
+  for (const c of calls) byTopic.set(c.topicId, [...(byTopic.get(c.topicId) ?? []), c]);
+  const w = new BinaryWriter().varint(byTopic.size);
+  for (const [topicId, list] of byTopic) {
+    w.bytes(Buffer.from(topicId, 'utf8')).varint(list.length);
+    for (const c of list) w.varint(c.shard).varint(c.seq);
+  }
+  return w.done();
+}
+
+/** Unpacks `encodeCallRefs`. */
+export function decodeCallRefs(bytes: Uint8Array, segmentKey: string): CallRef[] {
+  const r = new BinaryReader(bytes, `segment file ${segmentKey}`);
+  const out: CallRef[] = [];
+  for (let t = r.varint(); t > 0; t--) {
+    const topicId = Buffer.from(r.bytes()).toString('utf8');
+    for (let n = r.varint(); n > 0; n--) out.push({ topicId, shard: r.varint(), seq: r.varint() });
+  }
+  r.end();
+  return out;
 }

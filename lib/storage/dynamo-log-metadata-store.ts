@@ -110,6 +110,10 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
     return this.segmentFiles.fenceSegment(...a);
   }
 
+  existingCalls(...a: Parameters<SegmentFiles['existingCalls']>) {
+    return this.segmentFiles.existingCalls(...a);
+  }
+
   deleteSegmentFiles(...a: Parameters<SegmentFiles['deleteSegmentFiles']>) {
     return this.segmentFiles.deleteSegmentFiles(...a);
   }

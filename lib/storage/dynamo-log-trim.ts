@@ -1,11 +1,11 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mapLimit } from '../concurrency';
 import { awsErrorName, translateAwsError } from './aws-errors';
+import { batchWrite } from './dynamo-query';
 import { DynamoTable } from './dynamo-table';
 import { headAttributes, headShard, keys } from './layout';
 import type { LogTrim } from './ports';
 
-/** Moving a partition's start offset and releasing the call items below it. */
+/** Moving a partition's start offset and deleting the call items below it. */
 export class DynamoLogTrim extends DynamoTable implements LogTrim {
   /**
    * Condition: `s{p} = :from AND n{p} >= :to` on the partition's head shard (with
@@ -40,38 +40,13 @@ export class DynamoLogTrim extends DynamoTable implements LogTrim {
     }
   }
 
-  /**
-   * Per call item, one transaction: Delete the item (`attribute_exists(pk)`) and release its
-   * segment reference (refs − 1). An item already deleted fails its condition and releases
-   * nothing, so concurrent or repeated runs never release twice. Items run 8 at a time.
-   */
-  async releaseCalls(
-    topicId: string,
-    shard: number,
-    calls: readonly { seq: number; segmentKey: string }[],
-    nowMs: number,
-  ): Promise<number> {
-    const released = await mapLimit(calls, 8, async (call) => {
-      const r = await this.transact('release call item', [
-        {
-          Delete: {
-            TableName: this.table,
-            Key: keys.callItem(topicId, shard, call.seq),
-            ConditionExpression: 'attribute_exists(pk)',
-          },
-        },
-        {
-          Update: {
-            TableName: this.table,
-            Key: keys.segmentFile(call.segmentKey),
-            UpdateExpression: 'ADD refs :minus SET releasedMs = :now',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeValues: { ':minus': -1, ':now': nowMs },
-          },
-        },
-      ]);
-      return r === 'ok' ? 1 : 0;
-    });
-    return released.reduce<number>((n, x) => n + x, 0);
+  /** BatchWriteItem deletes, 25 a request: 1 write unit per call item, no transaction. */
+  async releaseCalls(topicId: string, shard: number, seqs: readonly number[]): Promise<void> {
+    await batchWrite(
+      this.db,
+      this.table,
+      seqs.map((seq) => ({ DeleteRequest: { Key: { ...keys.callItem(topicId, shard, seq) } } })),
+      'release call items',
+    );
   }
 }

@@ -3,6 +3,7 @@ import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError, RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
+import { encodeCallRefs } from './call-codec';
 import { CallCache, callsOf, findChunks, shardSlot } from './call-index';
 import { batchGet, batchWrite } from './dynamo-query';
 import {
@@ -209,7 +210,7 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
         Item: {
           ...keys.segmentFile(c.segment.key),
           state: 'committed',
-          refs: calls.length,
+          calls: encodeCallRefs(calls),
           bytes: c.segment.bytes,
           createdMs: c.segment.createdMs,
           bases: c.partitions.map((p) => p.entry.baseOffset),

@@ -5,8 +5,8 @@ import { RetriableError } from '../errors';
 import { awsErrorName, translateAwsError } from './aws-errors';
 import { batchGet, batchWrite } from './dynamo-query';
 import { DynamoTable, parseSegmentFile } from './dynamo-table';
-import { keys, TTL_ATTRIBUTE, ttlSeconds } from './layout';
-import type { SegmentFile, SegmentFiles } from './ports';
+import { callSk, keys, TTL_ATTRIBUTE, ttlSeconds } from './layout';
+import { type CallRef, callRefKey, type SegmentFile, type SegmentFiles } from './ports';
 
 /** Segment-file items: references, the fence, and their removal after GC. */
 export class DynamoSegmentFiles extends DynamoTable implements SegmentFiles {
@@ -49,11 +49,9 @@ export class DynamoSegmentFiles extends DynamoTable implements SegmentFiles {
           Item: {
             ...keys.segmentFile(segmentKey),
             state: 'aborted',
-            refs: 0,
             bytes: 0,
             createdMs: nowMs,
             bases: [],
-            releasedMs: nowMs,
             [TTL_ATTRIBUTE]: ttlSeconds(nowMs, 7 * 86_400),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
@@ -68,6 +66,24 @@ export class DynamoSegmentFiles extends DynamoTable implements SegmentFiles {
       if (!file) throw new RetriableError('UNAVAILABLE', `segment file ${segmentKey} vanished while fencing`);
       return { fenced: false, file };
     }
+  }
+
+  /** Strongly consistent BatchGetItem of the call items (≤ 4 KB each: 1 read unit per item). */
+  async existingCalls(calls: readonly CallRef[]): Promise<Set<string>> {
+    const items = await batchGet(
+      this.db,
+      this.table,
+      calls.map((c) => keys.callItem(c.topicId, c.shard, c.seq)),
+      true,
+      'check call items',
+    );
+    const wanted = new Map(calls.map((c) => [`${keys.callItem(c.topicId, c.shard, c.seq).pk}|${callSk(c.seq)}`, c]));
+    const out = new Set<string>();
+    for (const item of items) {
+      const c = wanted.get(`${item.pk as string}|${item.sk as string}`);
+      if (c) out.add(callRefKey(c));
+    }
+    return out;
   }
 
   async deleteSegmentFiles(segmentKeys: readonly string[]): Promise<void> {

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
-import { decodeCall, encodeCall } from './call-codec';
+import { decodeCall, decodeCallRefs, encodeCall } from './call-codec';
 import {
   HEAD_SHARD_SIZE,
   headAttributes,
@@ -123,11 +123,10 @@ export function parseSegmentFile(item: Item): SegmentFile {
   return {
     segmentKey: parseSegmentFilePk(item.pk as string),
     state: item.state as SegmentFile['state'],
-    refs: item.refs as number,
+    calls: item.calls ? decodeCallRefs(item.calls as Uint8Array, parseSegmentFilePk(item.pk as string)) : [],
     bytes: item.bytes as number,
     createdMs: item.createdMs as number,
     bases: (item.bases as number[] | undefined) ?? [],
-    releasedMs: (item.releasedMs as number | undefined) ?? 0,
   };
 }
 

@@ -3,7 +3,9 @@ import { HEAD_SHARD_SIZE, headShard, keys } from './layout';
 import {
   type AppendCommit,
   type CallRecord,
+  type CallRef,
   type CommitOutcome,
+  callRefKey,
   emptyProducer,
   type IdempotencyRecord,
   type IndexEntry,
@@ -175,11 +177,10 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     this.files.set(c.segment.key, {
       segmentKey: c.segment.key,
       state: 'committed',
-      refs: calls.length,
+      calls: calls.map((x) => ({ topicId: x.topicId, shard: x.shard, seq: x.seq })),
       bytes: c.segment.bytes,
       createdMs: c.segment.createdMs,
       bases: c.partitions.map((p) => p.entry.baseOffset),
-      releasedMs: 0,
     });
     if (c.idempotency) {
       this.idempotency.set(c.idempotency.key, {
@@ -228,11 +229,10 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     this.files.set(segmentKey, {
       segmentKey,
       state: 'aborted',
-      refs: 0,
+      calls: [],
       bytes: 0,
       createdMs: nowMs,
       bases: [],
-      releasedMs: nowMs,
     });
     return { fenced: true };
   }
@@ -263,23 +263,21 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     return 'ok';
   }
 
-  async releaseCalls(
-    topicId: string,
-    shard: number,
-    calls: readonly { seq: number; segmentKey: string }[],
-    nowMs: number,
-  ): Promise<number> {
+  async releaseCalls(topicId: string, shard: number, seqs: readonly number[]): Promise<void> {
     const list = this.calls.get(shardRef(topicId, shard)) ?? [];
-    let released = 0;
+    const gone = new Set(seqs);
+    this.calls.set(
+      shardRef(topicId, shard),
+      list.filter((c) => !gone.has(c.seq)),
+    );
+  }
+
+  async existingCalls(calls: readonly CallRef[]): Promise<Set<string>> {
+    const out = new Set<string>();
     for (const c of calls) {
-      const i = list.findIndex((x) => x.seq === c.seq);
-      if (i < 0) continue;
-      list.splice(i, 1);
-      const f = this.files.get(c.segmentKey);
-      if (f) this.files.set(c.segmentKey, { ...f, refs: f.refs - 1, releasedMs: nowMs });
-      released++;
+      if ((this.calls.get(shardRef(c.topicId, c.shard)) ?? []).some((x) => x.seq === c.seq)) out.add(callRefKey(c));
     }
-    return released;
+    return out;
   }
 
   async deleteHeads(topicId: string, partitions: number): Promise<void> {

@@ -116,19 +116,27 @@ export interface CallRecord {
   readonly chunks: readonly IndexEntry[];
 }
 
+/** Which call item: a topic's head shard and the call's sequence in it. */
+export interface CallRef {
+  readonly topicId: string;
+  readonly shard: number;
+  readonly seq: number;
+}
+
 /** A segment object's bookkeeping item: the fence between commit and GC. */
 export interface SegmentFile {
   readonly segmentKey: string;
   /** committed: referenced by call items; aborted: fenced, may never be committed. */
   readonly state: 'committed' | 'aborted';
-  /** Number of call items that reference the object. */
-  readonly refs: number;
+  /**
+   * For committed segments: the call items the commit wrote (one per head shard it touched).
+   * Written once, never counted down: the object may go once none of them exists.
+   */
+  readonly calls: readonly CallRef[];
   readonly bytes: number;
   readonly createdMs: number;
   /** For committed segments: base offset of each chunk, in commit order. */
   readonly bases: readonly number[];
-  /** When the last reference was released (0 if never): GC waits a read grace after it. */
-  readonly releasedMs: number;
 }
 
 /** The stored answer of an idempotent produce call. */
@@ -234,6 +242,11 @@ export function partitionRef(topicId: string, partition: number): string {
   return `${topicId}#${partition}`;
 }
 
+/** Key of a call item in sets: `${topicId}#${shard}#${seq}`. */
+export function callRefKey(c: CallRef): string {
+  return `${c.topicId}#${c.shard}#${c.seq}`;
+}
+
 /** Key of a head shard in maps: `${topicId}#s${shard}`. */
 export function shardRef(topicId: string, shard: number): string {
   return `${topicId}#s${shard}`;
@@ -323,6 +336,8 @@ export interface SegmentFiles {
    * reference it. Returns the existing item if there was one.
    */
   fenceSegment(segmentKey: string, nowMs: number): Promise<{ fenced: true } | { fenced: false; file: SegmentFile }>;
+  /** Which of `calls` still exist, strongly consistent (as `callRefKey`s). */
+  existingCalls(calls: readonly CallRef[]): Promise<Set<string>>;
   /** Forgets committed segments' items once their objects are deleted. */
   deleteSegmentFiles(segmentKeys: readonly string[]): Promise<void>;
 }
@@ -349,16 +364,11 @@ export interface LogTrim {
     bytesRemoved: number,
   ): Promise<'ok' | 'conflict'>;
   /**
-   * Deletes call items of a shard and releases the segment reference each held (refs − 1,
-   * `releasedMs` = now). Idempotent: an item already gone releases nothing. The caller
-   * deletes only items whose every chunk is below its partition's start offset.
+   * Deletes call items of a shard (batched, unconditional: deleting one already gone is
+   * nothing). The caller deletes only items whose every chunk is below its partition's
+   * start offset, after queueing their segments for GC.
    */
-  releaseCalls(
-    topicId: string,
-    shard: number,
-    calls: readonly { seq: number; segmentKey: string }[],
-    nowMs: number,
-  ): Promise<number>;
+  releaseCalls(topicId: string, shard: number, seqs: readonly number[]): Promise<void>;
 }
 
 /** A batch of segments queued for deletion by the call items that released them. */

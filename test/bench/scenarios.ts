@@ -125,6 +125,8 @@ export interface ScenarioResult {
   readonly seconds: number;
   readonly hostedProducers: number;
   readonly members: number;
+  /** GETs scaled from the hosted members to the scenario's (`readersCorrection`). */
+  readonly readersCorrection: number;
   readonly offered: number;
   readonly acked: number;
   readonly recordsPerCall: number;
@@ -214,6 +216,20 @@ export function batchingCorrection(s: Scenario, lingerMs: number, runRecordsPerC
     shards: scenario.shards / flush / (run.shards / runFlush),
     scenarioRecordsPerCall,
   };
+}
+
+/**
+ * A member reads an object with one GET per head shard among the partitions it owns (its
+ * read-ahead sees the chunks of the call items it has read: those of its shards). A run
+ * hosting fewer members than the scenario, each owning more partitions, makes fewer GETs
+ * per object than the scenario's members do in all: this scales them to the scenario's
+ * members, owning `partitions / members` partitions each, spread over the head shards.
+ */
+export function readersCorrection(s: Scenario, hostedMembers: number): number {
+  const shards = Math.ceil(s.partitions / 16);
+  const getsPerObject = (members: number) =>
+    members * shards * (1 - (1 - 1 / shards) ** Math.max(1, s.partitions / members));
+  return getsPerObject(Math.min(s.members, s.partitions)) / getsPerObject(Math.min(hostedMembers, s.partitions));
 }
 
 /** Runs one scenario at one linger and transport; `seconds` of offered load. */
@@ -352,6 +368,7 @@ export async function runScenario(
   const fBytes = (s.bytesPerSec * MONTH_S) / Math.max(1, ackedBytes);
   const fTime = MONTH_S / consumeSeconds;
   const batching = batchingCorrection(s, options.lingerMs, acked / Math.max(1, produceCalls));
+  const readers = readersCorrection(s, members);
   const payloadPerByte = (traffic.produce?.s3PutBytes ?? 0) / Math.max(1, ackedBytes);
   const retainedGB = (s.bytesPerSec * RETENTION_S) / 1e9;
   const none = sumTallies([]);
@@ -366,7 +383,7 @@ export async function runScenario(
   const monthly: Record<string, number> = {
     'produce: S3 PUTs': putUsd(produce) * fBytes * batching.calls,
     'produce: DynamoDB': (usd(produce) - putUsd(produce)) * fBytes * batching.shards,
-    'consume: S3 GETs': getUsd(consume) * fBytes * batching.chunks,
+    'consume: S3 GETs': getUsd(consume) * fBytes * batching.chunks * readers,
     'consume: DynamoDB polls': (usd(consume) - getUsd(consume)) * fTime,
     'consume: group coordination': usd(traffic.groups ?? none) * fTime,
     'maintenance: work': usd(sumTallies(Object.values(work))) * fBytes * batching.shards,
@@ -407,6 +424,7 @@ export async function runScenario(
     seconds,
     hostedProducers: s.hosted,
     members,
+    readersCorrection: +readers.toFixed(2),
     offered,
     acked,
     recordsPerCall: +(acked / Math.max(1, produceCalls)).toFixed(1),
@@ -450,6 +468,7 @@ export function scenarioTable(s: Scenario, runs: readonly ScenarioResult[]): str
       (r) => `×${r.batchingCorrection.calls} / ×${r.batchingCorrection.chunks} / ×${r.batchingCorrection.shards}`,
     ),
   ]);
+  rows.push(['GETs scaled to the members', ...runs.map((r) => `×${r.readersCorrection}`)]);
   rows.push(['ack p50 / p99 ms', ...runs.map((r) => `${r.ackP50ms} / ${r.ackP99ms}`)]);
   rows.push(['produce→consume p50 / p99 ms', ...runs.map((r) => `${r.e2eP50ms} / ${r.e2eP99ms}`)]);
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];

@@ -151,7 +151,7 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       // one call item per call and shard: both partitions of c1 share one reference
       expect(await s.getSegmentFile('segments/one.seg')).toMatchObject({
         state: 'committed',
-        refs: 1,
+        calls: [{ topicId: t.topicId, shard: 0, seq: 0 }],
         bases: [0, 0],
       });
       const calls = await s.readCalls(t.topicId, 0, -1, 10);
@@ -236,7 +236,14 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       ]);
       expect((await s.commitAppend(fresh)).kind).toBe('committed');
       expect((await s.getShardHeads(t.topicId, [0, 1, 2])).map((h) => h.seq)).toEqual([1, 2, 1]);
-      expect(await s.getSegmentFile('segments/x3.seg')).toMatchObject({ refs: 3, bases: [0, 5, 0, 0] });
+      expect(await s.getSegmentFile('segments/x3.seg')).toMatchObject({
+        calls: [
+          { topicId: t.topicId, shard: 0, seq: 0 },
+          { topicId: t.topicId, shard: 1, seq: 1 },
+          { topicId: t.topicId, shard: 2, seq: 0 },
+        ],
+        bases: [0, 5, 0, 0],
+      });
       expect(await s.advanceStartOffset(t.topicId, 33, 0, 2, 100)).toBe('ok');
       const after = await s.getHeads(t.topicId, [0, 17, 33, 34]);
       expect(after.map((h) => [h.startOffset, h.nextOffset, h.bytes])).toEqual([
@@ -251,10 +258,13 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
         [33, 0, 1],
         [34, 0, 1],
       ]);
-      const release = [{ seq: 0, segmentKey: 'segments/x3.seg' }];
-      expect(await s.releaseCalls(t.topicId, 2, release, NOW)).toBe(1);
-      expect(await s.releaseCalls(t.topicId, 2, release, NOW)).toBe(0);
-      expect(await s.getSegmentFile('segments/x3.seg')).toMatchObject({ refs: 2, releasedMs: NOW });
+      // deleting a call item (twice is nothing); which of a segment's call items still exist
+      const x3 = (await s.getSegmentFile('segments/x3.seg'))?.calls ?? [];
+      expect((await s.existingCalls(x3)).size).toBe(3);
+      await s.releaseCalls(t.topicId, 2, [0]);
+      await s.releaseCalls(t.topicId, 2, [0]);
+      expect([...(await s.existingCalls(x3))].sort()).toEqual([`${t.topicId}#0#0`, `${t.topicId}#1#1`].sort());
+      expect(await s.existingCalls([])).toEqual(new Set());
       // (a cold reader: this one may still hold the released item in its cache)
       expect(await (coldViews.get(s)?.() ?? s).queryIndex(t.topicId, 34, 0, 10, 10)).toEqual([]);
       expect((await s.readCalls(t.topicId, 2, -1, 10)).map((c) => c.seq)).toEqual([]);
@@ -328,7 +338,11 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       expect((await s.commitAppend(ok)).kind).toBe('committed');
       const f = await s.fenceSegment('segments/f2.seg', NOW);
       expect(f.fenced).toBe(false);
-      expect(!f.fenced && f.file).toMatchObject({ state: 'committed', bases: [0], refs: 1 });
+      expect(!f.fenced && f.file).toMatchObject({
+        state: 'committed',
+        bases: [0],
+        calls: [{ topicId: t.topicId, shard: 0, seq: 0 }],
+      });
       // the same attempt again (same client token, as an SDK retry sends it): success, applied once
       expect((await s.commitAppend(ok)).kind).toBe('committed');
       expect((await s.getHeads(t.topicId, [3]))[0]?.nextOffset).toBe(2);
@@ -350,7 +364,7 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       const files = await s.getSegmentFiles(['segments/a.seg', 'segments/b.seg', ...many]);
       expect([...files.keys()].sort()).toEqual(['segments/a.seg', 'segments/b.seg']);
       expect(files.get('segments/a.seg')?.state).toBe('aborted');
-      expect(files.get('segments/b.seg')).toMatchObject({ state: 'committed', refs: 1, segmentKey: 'segments/b.seg' });
+      expect(files.get('segments/b.seg')).toMatchObject({ state: 'committed', calls: [{ shard: 0, seq: 0 }] });
       expect(await s.getSegmentFiles([])).toEqual(new Map());
     });
 

@@ -172,6 +172,7 @@ export function faultyMetadata(
     getHeads: (topicId, partitions) => read(env, 'head-read', 0.3, () => m.getHeads(topicId, partitions)),
     getShardHeads: (topicId, shards) => read(env, 'head-read', 0.3, () => m.getShardHeads(topicId, shards)),
     readCalls: (...a) => read(env, 'index-read', 0.3, () => m.readCalls(...a)),
+    existingCalls: (...a) => read(env, 'index-read', 0.3, () => m.existingCalls(...a)),
     queryIndex: (topicId, partition, from, to, limit) =>
       read(env, 'index-read', 0.3, () => m.queryIndex(topicId, partition, from, to, limit)),
   };

@@ -3,7 +3,7 @@
  * call, per chunk and per call item when the local backends made its calls larger.
  */
 import { describe, expect, it } from 'vitest';
-import { batchingCorrection, SCENARIOS } from '../bench/scenarios';
+import { batchingCorrection, readersCorrection, SCENARIOS } from '../bench/scenarios';
 
 const scenario = (id: string) => SCENARIOS.find((s) => s.id === id) as (typeof SCENARIOS)[number];
 
@@ -32,5 +32,17 @@ describe('batchingCorrection', () => {
     expect(c.calls).toBeCloseTo(1000 / 381, 1);
     expect(c.shards).toBeCloseTo(1000 / 381, 1);
     expect(c.chunks).toBeGreaterThan(c.calls);
+  });
+});
+
+describe('readersCorrection', () => {
+  it('scales one hosted member to the scenario’s members, by the head shards each one reads', () => {
+    // (a): 12 partitions in one head shard: each of 2 members reads each object once
+    expect(readersCorrection(scenario('a'), 1)).toBeCloseTo(2, 5);
+    expect(readersCorrection(scenario('a'), 2)).toBeCloseTo(1, 5);
+    // (c): 24 members of 12 partitions over 18 shards read ~6 shards each, one member all 18
+    const c = readersCorrection(scenario('c'), 1);
+    expect(c).toBeGreaterThan(10);
+    expect(c).toBeLessThan(13);
   });
 });
