@@ -24,8 +24,8 @@ export interface LogSettings {
   /**
    * Max partitions one produce call may touch (a record names its chunk in one byte). The
    * call's transaction must also fit DynamoDB's 100 items: 2 per head shard of 16
-   * partitions, 1 per topic, the segment file and a dedupe item (`CommitBudget`), so a
-   * call spans at most 48 head shards. @default 256
+   * partitions, the segment file and a dedupe item (`CommitBudget`), so a
+   * call spans at most 49 head shards. @default 256
    */
   readonly maxPartitionsPerCall: number;
   /** How long an idempotency key or producer sequence is remembered. @default 24 h */

@@ -4,8 +4,9 @@
  * 1. Validate and partition the whole call; reject bad input before anything is written.
  * 2. Encode ONE segment for the call (one chunk per touched partition) and PUT it
  *    create-only under a fresh time-ordered key. Nothing is visible yet.
- * 3. Commit in ONE DynamoDB transaction: CAS every touched head shard, put one call item
- *    per shard (the index), the segment-file item (the GC fence) and the dedupe item.
+ * 3. Commit in ONE DynamoDB transaction: CAS every touched head shard (which exist only
+ *    while the topic does), put one call item per shard (the index), the segment-file item
+ *    (the GC fence) and the dedupe item.
  *    Offsets are `base + i`.
  * 4. A lost CAS race returns the fresh shard head; only the commit is redone (offsets inside
  *    a chunk are relative, so the segment is never re-encoded or re-PUT).
@@ -343,7 +344,6 @@ function buildCommit(
   return {
     clientToken: `${segment.id}-${attempt}`,
     nowMs,
-    topics: plan.topics.map((t) => ({ name: t.name, topicId: t.topicId })),
     partitions,
     shards,
     segment: { key: segment.key, bytes: segment.bytes, createdMs: segment.createdMs },
@@ -453,7 +453,7 @@ async function planCall(ctx: LogContext, req: ProduceRequest, nowMs: number): Pr
         const items = budget.itemsWith(topic.topicId, partition);
         if (items > MAX_COMMIT_ITEMS) {
           throw new InvalidArgumentError(
-            `this call needs a transaction of ${items} items (DynamoDB allows ${MAX_COMMIT_ITEMS}: 2 per 16 partitions of a topic it touches, 1 per topic, 2 more); touch fewer partitions or topics`,
+            `this call needs a transaction of ${items} items (DynamoDB allows ${MAX_COMMIT_ITEMS}: 2 per 16 partitions of a topic it touches, 2 more); touch fewer partitions`,
             'TOO_MANY_PARTITIONS',
           );
         }

@@ -36,30 +36,23 @@ export function produceLimits(s: LogSettings): ProduceLimits {
 
 /**
  * The one transaction a produce call commits: 2 items per head shard it touches (16
- * partitions of a topic share one), 1 per topic, the segment file and a dedupe item —
- * DynamoDB allows 100. Both the log and the client's batching count it here.
+ * partitions of a topic share one), the segment file and a dedupe item — DynamoDB allows
+ * 100, so 49 head shards. Both the log and the client's batching count it here.
  */
 export const MAX_COMMIT_ITEMS = 100;
 
 /** Counts the commit items of a call as partitions are added to it. */
 export class CommitBudget {
   private readonly shards = new Set<string>();
-  private readonly topics = new Set<string>();
 
   /** The items if `(topic, partition)` joined the call. */
   itemsWith(topic: string, partition: number): number {
     const shard = `${topic}#${Math.floor(partition / HEAD_SHARD_SIZE)}`;
-    return (
-      2 * (this.shards.size + (this.shards.has(shard) ? 0 : 1)) +
-      this.topics.size +
-      (this.topics.has(topic) ? 0 : 1) +
-      2
-    );
+    return 2 * (this.shards.size + (this.shards.has(shard) ? 0 : 1)) + 2;
   }
 
   add(topic: string, partition: number): void {
     this.shards.add(`${topic}#${Math.floor(partition / HEAD_SHARD_SIZE)}`);
-    this.topics.add(topic);
   }
 }
 

@@ -138,10 +138,11 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
    * The commit of a produce call: ONE TransactWriteItems, all or nothing.
    *
    * Items and conditions:
-   * - per topic, ConditionCheck `topicId = :tid` (deleted / re-created topics reject)
-   * - per head shard touched, one Update: `q = :seq` (absent when `:seq` is 0) — the CAS
-   *   that makes offsets dense: nothing was committed to any partition of the shard since
-   *   the head was read — moving `q` by one and setting the new heads of its partitions
+   * - per head shard touched, one Update: `q = :seq` — the CAS that makes offsets dense:
+   *   nothing was committed to any partition of the shard since the head was read — moving
+   *   `q` by one and setting the new heads of its partitions. Head shards are created with
+   *   their topic and deleted with it, so the same condition rejects a commit to a deleted
+   *   or re-created topic (no item: no `q`) without a check of the topic item.
    * - per head shard touched, Put call item `seq`, `attribute_not_exists(pk)`: the call's
    *   chunks in the shard and every partition's next offset after it
    * - Put segment file `attribute_not_exists(pk)`: the fence against GC and against our
@@ -159,7 +160,6 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
    */
   async commitAppend(c: AppendCommit): Promise<CommitOutcome> {
     type Role =
-      | { role: 'topic'; topicId: string }
       | { role: 'heads'; shard: ShardAppend }
       | { role: 'call' }
       | { role: 'file' }
@@ -168,17 +168,6 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
     const roles: Role[] = [];
     const items: TransactItem[] = [];
     const ALL_OLD = 'ALL_OLD' as const;
-    for (const t of c.topics) {
-      roles.push({ role: 'topic', topicId: t.topicId });
-      items.push({
-        ConditionCheck: {
-          TableName: this.table,
-          Key: keys.topic(t.name),
-          ConditionExpression: 'topicId = :tid',
-          ExpressionAttributeValues: { ':tid': t.topicId },
-        },
-      });
-    }
     const calls = callsOf(c);
     c.shards.forEach((s, i) => {
       const call = calls[i] as CallRecord;
@@ -299,10 +288,12 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
         }
         const old = reason.Item ? (unmarshall(reason.Item) as Item) : undefined;
         switch (role.role) {
-          case 'topic':
-            goneTopics.push(role.topicId);
-            break;
           case 'heads': {
+            // no head shard: the topic was deleted (with its heads) or re-created (new id)
+            if (!old) {
+              if (!goneTopics.includes(role.shard.topicId)) goneTopics.push(role.shard.topicId);
+              break;
+            }
             const fresh = parseShardHead(old, role.shard.shard);
             // the condition failed, yet the sequence did not move: it raced a change we cannot see
             if (fresh.seq === role.shard.head.seq) transactionConflict = true;
@@ -351,7 +342,7 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
 
 /**
  * The Update of one head shard for the partitions of a commit in it: the CAS on the shard's
- * call sequence (absent counts as 0), the sequence moved by one, and each partition's new head.
+ * call sequence (the item must exist), the sequence moved by one, and each partition's new head.
  */
 function headShardUpdate(
   seq: number,
@@ -365,8 +356,7 @@ function headShardUpdate(
   const sets: string[] = ['#q = :seq1'];
   const adds: string[] = [];
   const names: Record<string, string> = { '#q': SHARD_SEQ_ATTRIBUTE };
-  const values: Record<string, unknown> = { ':zero': 0, ':seq1': seq + 1 };
-  if (seq > 0) values[':seq'] = seq;
+  const values: Record<string, unknown> = { ':zero': 0, ':seq': seq, ':seq1': seq + 1 };
   parts.forEach((p, i) => {
     const a = headAttributes(p.entry.partition);
     Object.assign(names, { [`#n${i}`]: a.next, [`#s${i}`]: a.start, [`#b${i}`]: a.bytes, [`#t${i}`]: a.maxTs });
@@ -380,7 +370,7 @@ function headShardUpdate(
   });
   return {
     UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}`,
-    ConditionExpression: seq === 0 ? 'attribute_not_exists(#q)' : '#q = :seq',
+    ConditionExpression: '#q = :seq',
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
   };

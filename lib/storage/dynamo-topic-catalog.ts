@@ -2,18 +2,20 @@ import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { translated } from './aws-errors';
 import { queryPartition } from './dynamo-query';
 import { DynamoTable, parseTopic, type TransactItem, topicAttributes } from './dynamo-table';
-import { type ItemKey, keys } from './layout';
+import { HEAD_SHARD_SIZE, type ItemKey, keys, SHARD_SEQ_ATTRIBUTE } from './layout';
 import type { TopicCatalog, TopicRecord } from './ports';
 
 /** The topic catalogue on the table: topic items, the topic registry and deleted-topic records. */
 export class DynamoTopicCatalog extends DynamoTable implements TopicCatalog {
   /**
    * Condition: no topic item of that name (`attribute_not_exists(pk)`), written together
-   * with its registry entry. Failure means the name is taken: `'exists'`.
+   * with its registry entry and its head shards (call sequence 0). Failure means the name is
+   * taken: `'exists'`.
    */
   async createTopic(t: TopicRecord): Promise<'created' | 'exists'> {
     const body = topicAttributes(t);
     const r = await this.transact('create topic', [
+      ...this.newHeadShards(t.topicId, 0, t.partitions),
       {
         Put: {
           TableName: this.table,
@@ -56,7 +58,11 @@ export class DynamoTopicCatalog extends DynamoTable implements TopicCatalog {
         ExpressionAttributeValues: { ':to': to, ':id': topicId, ':from': from },
       },
     });
-    const r = await this.transact('add partitions', [update(keys.topic(name)), update(keys.topicRegistry(name))]);
+    const r = await this.transact('add partitions', [
+      update(keys.topic(name)),
+      update(keys.topicRegistry(name)),
+      ...this.newHeadShards(topicId, from, to),
+    ]);
     return r === 'ok' ? 'ok' : 'conflict';
   }
 
@@ -80,8 +86,9 @@ export class DynamoTopicCatalog extends DynamoTable implements TopicCatalog {
   }
 
   /**
-   * Condition: the topic item still has id `topicId`. Deletes it and its registry entry and
-   * records `DELETED/T#{topicId}` for the data purge, atomically. Failure → `'not-found'`.
+   * Condition: the topic item still has id `topicId`. Deletes it, its registry entry and its
+   * head shards (from here no commit to it can apply) and records `DELETED/T#{topicId}` for
+   * the data purge, atomically. Failure → `'not-found'`.
    */
   async deleteTopic(name: string, topicId: string, nowMs: number): Promise<'deleted' | 'not-found'> {
     const topic = await this.getTopic(name);
@@ -96,6 +103,10 @@ export class DynamoTopicCatalog extends DynamoTable implements TopicCatalog {
         },
       },
       { Delete: { TableName: this.table, Key: keys.topicRegistry(name) } },
+      ...Array.from(
+        { length: Math.ceil(topic.partitions / HEAD_SHARD_SIZE) },
+        (_, s): TransactItem => ({ Delete: { TableName: this.table, Key: keys.headShard(topicId, s) } }),
+      ),
       {
         Put: {
           TableName: this.table,
@@ -104,6 +115,18 @@ export class DynamoTopicCatalog extends DynamoTable implements TopicCatalog {
       },
     ]);
     return r === 'ok' ? 'deleted' : 'not-found';
+  }
+
+  /** Puts of the head shards that partitions `from … to − 1` add (shards already there stay). */
+  private newHeadShards(topicId: string, from: number, to: number): TransactItem[] {
+    const first = Math.ceil(from / HEAD_SHARD_SIZE);
+    return Array.from({ length: Math.max(0, Math.ceil(to / HEAD_SHARD_SIZE) - first) }, (_, i) => ({
+      Put: {
+        TableName: this.table,
+        Item: { ...keys.headShard(topicId, first + i), [SHARD_SEQ_ATTRIBUTE]: 0 },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    }));
   }
 
   async listDeletedTopics() {

@@ -45,6 +45,7 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
   async createTopic(topic: TopicRecord): Promise<'created' | 'exists'> {
     if (this.topics.has(topic.name)) return 'exists';
     this.topics.set(topic.name, { ...topic });
+    this.addHeadShards(topic.topicId, 0, topic.partitions);
     return 'created';
   }
 
@@ -61,6 +62,7 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     const t = this.topics.get(name);
     if (!t || t.topicId !== topicId || t.partitions !== from) return 'conflict';
     this.topics.set(name, { ...t, partitions: to });
+    this.addHeadShards(topicId, from, to);
     return 'ok';
   }
 
@@ -79,8 +81,16 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     const t = this.topics.get(name);
     if (!t || t.topicId !== topicId) return 'not-found';
     this.topics.delete(name);
+    for (let s = 0; s * HEAD_SHARD_SIZE < t.partitions; s++) this.shardHeads.delete(shardRef(topicId, s));
     this.deletedTopics.set(topicId, { name, partitions: t.partitions, deletedMs: nowMs });
     return 'deleted';
+  }
+
+  /** The head shards partitions `from … to − 1` add, at call sequence 0 (as the topic item's write creates them). */
+  private addHeadShards(topicId: string, from: number, to: number): void {
+    for (let s = Math.ceil(from / HEAD_SHARD_SIZE); s * HEAD_SHARD_SIZE < to; s++) {
+      if (!this.shardHeads.has(shardRef(topicId, s))) this.shardHeads.set(shardRef(topicId, s), EMPTY_SHARD_HEAD);
+    }
   }
 
   async getHeads(topicId: string, partitions: readonly number[]): Promise<PartitionHead[]> {
@@ -127,10 +137,12 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     const movedShards = new Map<string, ShardHead>();
     const goneTopics: string[] = [];
     const transactionConflict = false;
-    for (const t of c.topics) {
-      if (this.topics.get(t.name)?.topicId !== t.topicId) goneTopics.push(t.topicId);
-    }
     for (const s of c.shards) {
+      // no head shard: the topic was deleted (with its heads) or re-created (new id)
+      if (!this.shardHeads.has(shardRef(s.topicId, s.shard))) {
+        if (!goneTopics.includes(s.topicId)) goneTopics.push(s.topicId);
+        continue;
+      }
       const current = this.shardHead(s.topicId, s.shard);
       if (current.seq !== s.head.seq) movedShards.set(shardRef(s.topicId, s.shard), current);
     }

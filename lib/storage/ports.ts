@@ -199,8 +199,6 @@ export interface AppendCommit {
   /** Deterministic per attempt (≤ 36 chars), so SDK retries of an attempt are idempotent. */
   readonly clientToken: string;
   readonly nowMs: number;
-  /** Topics whose id must still be current (a deleted or re-created topic fails the commit). */
-  readonly topics: readonly { name: string; topicId: string }[];
   readonly partitions: readonly PartitionAppend[];
   /** Every head shard the partitions fall in, each once. */
   readonly shards: readonly ShardAppend[];
@@ -222,7 +220,7 @@ export interface CommitRejection {
   readonly kind: 'rejected';
   /** Fresh heads of shards whose `seq` moved (key: `shardRef(topicId, shard)`). */
   readonly movedShards: ReadonlyMap<string, ShardHead>;
-  /** Topic ids that are gone or were re-created. */
+  /** Topic ids that are gone or were re-created (their head shards no longer exist). */
   readonly goneTopics: readonly string[];
   /** The segment-file item already existed (ours, committed; or fenced by GC/abort). */
   readonly segmentFile?: SegmentFile;
@@ -254,7 +252,11 @@ export function shardRef(topicId: string, shard: number): string {
 
 /** The topic catalogue: names, ids, partition counts, retention, deletion and purge records. */
 export interface TopicCatalog {
-  /** Creates the topic iff no topic of that name exists; `'exists'` otherwise. */
+  /**
+   * Creates the topic iff no topic of that name exists, with its head shards (commits
+   * require them: deleting them with the topic is what stops writes to a deleted topic);
+   * `'exists'` otherwise.
+   */
   createTopic(topic: TopicRecord): Promise<'created' | 'exists'>;
   /** The topic, or undefined. */
   getTopic(name: string): Promise<TopicRecord | undefined>;
@@ -271,7 +273,7 @@ export interface TopicCatalog {
     topicId: string,
     retention: { retentionMs: number | null; retentionBytes: number | null },
   ): Promise<'ok' | 'conflict'>;
-  /** Removes the topic (iff its id is `topicId`) and records it for data purge. */
+  /** Removes the topic and its head shards (iff its id is `topicId`) and records it for data purge. */
   deleteTopic(name: string, topicId: string, nowMs: number): Promise<'deleted' | 'not-found'>;
   /** Deleted topics whose data is still to be purged. */
   listDeletedTopics(): Promise<{ topicId: string; name: string; partitions: number; deletedMs: number }[]>;

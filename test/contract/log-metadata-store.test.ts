@@ -59,7 +59,6 @@ async function commitOf(
   return {
     clientToken: `${segmentKey.slice(-20)}-0`,
     nowMs: NOW,
-    topics: [{ name: t.name, topicId: t.topicId }],
     partitions: parts.map(({ partition, count }, i) => {
       const head = (heads.get(headShard(partition)) as ShardHead).heads[partition % 16] ?? EMPTY_HEAD;
       const entry: IndexEntry = {

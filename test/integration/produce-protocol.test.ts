@@ -348,11 +348,11 @@ describe('produce protocol on LocalStack S3 + DynamoDB Local', () => {
         'TOO_MANY_PARTITIONS',
       ],
       [
-        '49 head shards in one call (a transaction of 101 items)',
+        '50 head shards in one call (a transaction of 102 items)',
         () =>
           log.append({
             batches: [
-              { topic: 'wide', records: Array.from({ length: 49 }, (_, i) => rec('a', { partition: 16 * i })) },
+              { topic: 'wide', records: Array.from({ length: 50 }, (_, i) => rec('a', { partition: 16 * i })) },
             ],
           }),
         'TOO_MANY_PARTITIONS',

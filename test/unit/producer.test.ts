@@ -305,14 +305,14 @@ describe('producer accumulator', () => {
     await runFor(clock, 200);
     await Promise.all(wide);
     expect(log.calls.map((c) => c.partitions)).toEqual([256, 32]);
-    // one partition in each of 60 head shards: 48 shards fit one transaction (2 × 48 + 3 items)
+    // one partition in each of 60 head shards: 49 shards fit one transaction (2 × 49 + 2 items)
     log.calls.length = 0;
     const sparse = Array.from({ length: 60 }, (_, i) =>
       producer.send({ topic: 't', messages: [{ value: 's', partition: 16 * i }] }),
     );
     await runFor(clock, 200);
     await Promise.all(sparse);
-    expect(log.calls.map((c) => c.partitions)).toEqual([48, 12]);
+    expect(log.calls.map((c) => c.partitions)).toEqual([49, 11]);
     await producer.close();
   });
 
