@@ -33,7 +33,7 @@ import { type ChunkLocation, encodeSegment } from '../records/segment-codec';
 import type { RecordHeader, RecordInput } from '../records/types';
 import { CommitBudget, checkCallTotals, checkRecord, MAX_COMMIT_ITEMS } from '../records/validate';
 import { idempotencyKeyProblem } from '../settings';
-import { shardHeadAfter, shardSlot } from '../storage/call-index';
+import { partsIn, shardHeadAfter, shardSlot } from '../storage/call-index';
 import { headShard, segmentObjectKey } from '../storage/layout';
 import {
   type AppendCommit,
@@ -350,11 +350,6 @@ function buildCommit(
     ...(req.idempotencyKey !== undefined ? { idempotency: { key: req.idempotencyKey, expiresAtMs, result } } : {}),
     ...(req.producer ? { producer: { ...req.producer, expiresAtMs, result } } : {}),
   };
-}
-
-/** The partitions of a commit that fall in one of its shards. */
-function partsIn(commit: AppendCommit, s: ShardAppend): AppendCommit['partitions'] {
-  return commit.partitions.filter((p) => p.entry.topicId === s.topicId && headShard(p.entry.partition) === s.shard);
 }
 
 /**

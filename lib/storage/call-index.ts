@@ -33,12 +33,18 @@ export function shardSlot(partition: number): number {
   return partition - headShard(partition) * HEAD_SHARD_SIZE;
 }
 
+/** The partitions of a commit that fall in one of its head shards. */
+export function partsIn(
+  commit: AppendCommit,
+  s: { readonly topicId: string; readonly shard: number },
+): AppendCommit['partitions'] {
+  return commit.partitions.filter((p) => p.entry.topicId === s.topicId && headShard(p.entry.partition) === s.shard);
+}
+
 /** The call items a commit writes, one per shard, in the order of `commit.shards`. */
 export function callsOf(commit: AppendCommit): CallRecord[] {
   return commit.shards.map((s) => {
-    const chunks = commit.partitions
-      .filter((p) => p.entry.topicId === s.topicId && headShard(p.entry.partition) === s.shard)
-      .map((p) => p.entry);
+    const chunks = partsIn(commit, s).map((p) => p.entry);
     if (chunks.length === 0) throw new InternalError(`commit names shard ${s.shard} but has no chunk in it`);
     const nexts = s.head.heads.map((h) => h.nextOffset);
     for (const e of chunks) nexts[shardSlot(e.partition)] = e.lastOffset + 1;

@@ -4,7 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError, RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
 import { encodeCallRefs } from './call-codec';
-import { CallCache, callsOf, findChunks, shardSlot } from './call-index';
+import { CallCache, callsOf, findChunks, partsIn, shardSlot } from './call-index';
 import { batchGet, batchWrite } from './dynamo-query';
 import {
   callAttributes,
@@ -176,10 +176,7 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
         Update: {
           TableName: this.table,
           Key: keys.headShard(s.topicId, s.shard),
-          ...headShardUpdate(
-            s.head.seq,
-            c.partitions.filter((p) => p.entry.topicId === s.topicId && headShard(p.entry.partition) === s.shard),
-          ),
+          ...headShardUpdate(s.head.seq, partsIn(c, s)),
           ReturnValuesOnConditionCheckFailure: ALL_OLD,
         },
       });

@@ -1,4 +1,4 @@
-import { CallCache, callsOf, EMPTY_SHARD_HEAD, findChunks, shardHeadAfter, shardSlot } from './call-index';
+import { CallCache, callsOf, EMPTY_SHARD_HEAD, findChunks, partsIn, shardHeadAfter, shardSlot } from './call-index';
 import { HEAD_SHARD_SIZE, headShard, keys } from './layout';
 import {
   type AppendCommit,
@@ -178,10 +178,7 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     c.shards.forEach((s, i) => {
       const ref = shardRef(s.topicId, s.shard);
       const current = this.shardHead(s.topicId, s.shard);
-      const parts = c.partitions.filter(
-        (p) => p.entry.topicId === s.topicId && headShard(p.entry.partition) === s.shard,
-      );
-      this.shardHeads.set(ref, shardHeadAfter(current, parts));
+      this.shardHeads.set(ref, shardHeadAfter(current, partsIn(c, s)));
       const list = this.calls.get(ref) ?? [];
       list.push(calls[i] as CallRecord);
       this.calls.set(ref, list);
