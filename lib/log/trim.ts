@@ -77,9 +77,14 @@ export function whollyBelowStart(call: CallRecord, head: ShardHead): boolean {
   return call.chunks.every((e) => e.lastOffset < (head.heads[shardSlot(e.partition)] as PartitionHead).startOffset);
 }
 
+/** Pages of call items one release reads at most. */
+const RELEASE_MAX_PAGES = 50;
+
 /**
  * Deletes the leading call items of a shard that lie wholly below the start offsets (reading
  * the shard head strongly first), page by page; stops at the first call still needed.
+ * `oldest`: the shard's oldest call items, when the caller has just read them (retention
+ * decides from them) — they are the first page instead of a second read of the same items.
  */
 export async function releaseBelowStart(
   metadata: TrimStore,
@@ -87,21 +92,20 @@ export async function releaseBelowStart(
   shard: number,
   nowMs: number,
   newId: () => string,
-  maxPages = 50,
+  oldest?: readonly CallRecord[],
 ): Promise<{ calls: number; complete: boolean }> {
   const [head] = await metadata.getShardHeads(topicId, [shard]);
   let calls = 0;
-  let after = -1;
-  for (let page = 0; page < maxPages; page++) {
-    const read = await metadata.readCalls(topicId, shard, after, RELEASE_PAGE);
+  let read = oldest ?? (await metadata.readCalls(topicId, shard, -1, RELEASE_PAGE));
+  for (let page = 0; page < RELEASE_MAX_PAGES; page++) {
     const below: CallRecord[] = [];
     for (const c of read) {
       if (!whollyBelowStart(c, head as ShardHead)) break;
       below.push(c);
     }
     if (below.length) calls += await releaseCalls(metadata, topicId, shard, below, nowMs, newId);
-    if (below.length < RELEASE_PAGE) return { calls, complete: true };
-    after = (below[below.length - 1] as CallRecord).seq;
+    if (below.length < read.length || read.length < RELEASE_PAGE) return { calls, complete: true };
+    read = await metadata.readCalls(topicId, shard, (below[below.length - 1] as CallRecord).seq, RELEASE_PAGE);
   }
   return { calls, complete: false };
 }

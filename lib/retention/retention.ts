@@ -84,7 +84,7 @@ export async function applyRetention(
     if ((await metadata.advanceStartOffset(topic.topicId, p, h.startOffset, to, bytes)) === 'conflict') continue;
     advanced.push({ partition: p, startOffset: to, advancedBy: to - h.startOffset });
   }
-  const released = await releaseBelowStart(metadata, topic.topicId, shard, nowMs, newId);
+  const released = await releaseBelowStart(metadata, topic.topicId, shard, nowMs, newId, calls);
   // a full window wholly released may have more due behind it
   const more = calls.length === WINDOW && released.calls >= calls.length;
   return { advanced, callsReleased: released.calls, complete: released.complete && !more };
