@@ -70,8 +70,8 @@ export async function deleteReleased(
     const gone = files.filter((f) => f.calls.every((c) => !alive.has(callRefKey(c))));
     out.objectsChecked += b.segmentKeys.length;
     if (gone.length > 0) {
-      // objects first, items last: a crash in between leaves items GC's sweep or the next
-      // release finds, never an item-less object that could look like an orphan to commit
+      // objects first, items last, the batch after both: a crash in between leaves the batch
+      // queued for the next run, never an item-less object that could look like an orphan
       await deps.objects.deleteMany(gone.map((f) => f.segmentKey));
       await deps.metadata.deleteSegmentFiles(gone.map((f) => f.segmentKey));
       out.releasedDeleted += gone.length;
