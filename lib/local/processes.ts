@@ -1,6 +1,7 @@
 /**
  * Child processes of the local backends: started on 127.0.0.1, stopped by the code that
- * started them (by their own pid), and killed if this process exits first.
+ * started them (by their own pid, or their own process group when they start children of
+ * their own), and killed if this process exits first.
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { createWriteStream, readdirSync, rmSync, statSync } from 'node:fs';
@@ -25,21 +26,39 @@ function hookExit(): void {
   if (hooked) return;
   hooked = true;
   process.once('exit', () => {
-    for (const p of running) p.child.kill('SIGKILL');
+    for (const p of running) signal(p, 'SIGKILL');
   });
 }
 
-/** Spawns `command`, logging its output to `logFile`. */
+const groups = new WeakSet<ChildProcess>();
+
+/** Signals the process, or its whole group if it leads one (ESRCH: already gone). */
+function signal(p: { child: ChildProcess }, sig: NodeJS.Signals): void {
+  try {
+    if (groups.has(p.child) && p.child.pid !== undefined) process.kill(-p.child.pid, sig);
+    else p.child.kill(sig);
+  } catch {
+    // the group has no members left
+  }
+}
+
+/**
+ * Spawns `command`, logging its output to `logFile`. With `group`, the child leads a
+ * process group of its own and is stopped with everything it started (LocalStack's
+ * DynamoDB JVM and Lambda environments would be orphaned otherwise).
+ */
 export function startProcess(
   name: string,
   command: string,
   args: string[],
-  options: SpawnOptions & { logFile: string },
+  options: SpawnOptions & { logFile: string; group?: boolean },
 ): ManagedProcess {
   hookExit();
   pruneOldLogs(dirname(options.logFile));
   const log = createWriteStream(options.logFile, { flags: 'a' });
-  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { group = false, logFile: _, ...spawnOptions } = options;
+  const child = spawn(command, args, { ...spawnOptions, detached: group, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (group) groups.add(child);
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const exited = new Promise<number | null>((resolve) => {
@@ -52,11 +71,14 @@ export function startProcess(
     exited,
     async stop(graceMs = 5000) {
       running.delete(managed);
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) {
+        signal(managed, 'SIGTERM');
+        const timer = setTimeout(() => signal(managed, 'SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      // whatever of the group outlived its leader
+      if (group) signal(managed, 'SIGKILL');
       log.end();
     },
   };
