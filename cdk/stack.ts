@@ -179,6 +179,11 @@ export class SluiceStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.apiUrl.url, description: 'Sluice HTTP API (SigV4, service "lambda")' });
     new CfnOutput(this, 'Bucket', { value: this.eventLog.bucket.bucketName });
     new CfnOutput(this, 'Table', { value: this.eventLog.table.tableName });
+    new CfnOutput(this, 'ApiFunction', { value: this.api.functionName });
+    new CfnOutput(this, 'MaintenanceFunction', {
+      value: this.maintenance.functionName,
+      description: 'Invoke to run retention and GC now',
+    });
   }
 
   /**

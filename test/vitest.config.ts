@@ -27,6 +27,16 @@ export default defineConfig({
       },
       {
         test: {
+          // the CDK stack deployed into a LocalStack of its own (no globalSetup backends)
+          name: 'deploy',
+          root,
+          include: ['test/deploy/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        test: {
           name: 'backends',
           root,
           include: ['test/contract/**/*.test.ts', 'test/integration/**/*.test.ts'],
