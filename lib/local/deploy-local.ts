@@ -11,10 +11,9 @@ const say = (m: string) => console.log(`[sluice] ${m}`);
 
 async function main() {
   const configured = process.env.AWS_ENDPOINT_URL;
-  let ls: LocalStack | undefined;
   if (!configured)
     say("starting LocalStack with the stack's services (the first start installs it, about a minute) ...");
-  ls = configured ? undefined : await startLocalStack(say, { stack: true });
+  const ls: LocalStack | undefined = configured ? undefined : await startLocalStack(say, { stack: true });
   const endpoint = configured ?? (ls as LocalStack).endpoint;
   const stop = async () => {
     await ls?.process.stop();

@@ -96,6 +96,10 @@ export function synthesizeForLocalStack(stackName: string, region = LOCAL_REGION
   };
 }
 
+function cloudFormation(endpoint: string): CloudFormationClient {
+  return new CloudFormationClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+}
+
 async function failureReasons(cfn: CloudFormationClient, stackName: string): Promise<string> {
   const events = await cfn.send(new DescribeStackEventsCommand({ StackName: stackName }));
   return (events.StackEvents ?? [])
@@ -116,7 +120,7 @@ export async function deployToLocalStack(o: {
   progress(`synthesizing ${stackName} (bundles the functions with esbuild)`);
   const synth = synthesizeForLocalStack(stackName);
   const s3 = localS3Client(o.endpoint);
-  const cfn = new CloudFormationClient({ endpoint: o.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const cfn = cloudFormation(o.endpoint);
   try {
     await s3.send(new CreateBucketCommand({ Bucket: ASSET_BUCKET })).catch((e: Error) => {
       if (e.name !== 'BucketAlreadyOwnedByYou') throw e;
@@ -167,7 +171,7 @@ export async function deployToLocalStack(o: {
 
 /** Deletes the stack and waits until it is gone. */
 export async function deleteLocalStack(endpoint: string, stackName: string, timeoutMs = 120_000): Promise<void> {
-  const cfn = new CloudFormationClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const cfn = cloudFormation(endpoint);
   try {
     await cfn.send(new DeleteStackCommand({ StackName: stackName }));
     await waitUntilStackDeleteComplete(

@@ -36,11 +36,13 @@ import { join } from 'node:path';
 import { jarDir, javaHome } from './dynamodb-local';
 import { REPO_ROOT, stateDir } from './paths';
 import { freePort, type ManagedProcess, run, startProcess, waitUntil } from './processes';
-import { ensureVenv, type Progress } from './venv';
+import { ensureVenv, type Progress, pipInstall } from './venv';
 
 const LOCAL = join(REPO_ROOT, 'lib', 'local');
 const REQUIREMENTS = join(LOCAL, 'localstack-requirements.txt');
 const EXECUTOR = join(LOCAL, 'localstack-lambda-executor');
+/** What pip installs of the executor (bootstrap.mjs is run from the repo). */
+const EXECUTOR_FILES = ['pyproject.toml', 'sluice_lambda_executor.py'];
 const AGENT_SOURCE = join(LOCAL, 'java', 'LoopbackDynamoDbLocal.java');
 
 /** What the deployed stack needs (DynamoDB Streams joins when something reads streams). */
@@ -85,27 +87,18 @@ export async function ensureLocalStackInstalled(
 ): Promise<{ python: string; version: string }> {
   const venv = await ensureVenv('localstack-venv', REQUIREMENTS, 'LocalStack 4.13.1 (host mode)', progress, {
     preferPython: 313,
-    inputs: [join(EXECUTOR, 'pyproject.toml'), join(EXECUTOR, 'sluice_lambda_executor.py')],
+    inputs: EXECUTOR_FILES.map((f) => join(EXECUTOR, f)),
     finish: async (python, version) => {
       await patchForOldPython(python, version);
       // a copy: pip builds in the source directory, which stays clean this way
       const build = join(stateDir(), `executor-build-${process.pid}`);
       rmSync(build, { recursive: true, force: true });
       mkdirSync(build, { recursive: true });
-      for (const f of ['pyproject.toml', 'sluice_lambda_executor.py']) {
+      for (const f of EXECUTOR_FILES) {
         writeFileSync(join(build, f), readFileSync(join(EXECUTOR, f)));
       }
       try {
-        await run(python, [
-          '-m',
-          'pip',
-          'install',
-          '--quiet',
-          '--disable-pip-version-check',
-          '--no-deps',
-          '--no-build-isolation',
-          build,
-        ]);
+        await pipInstall(python, ['--no-build-isolation', build]);
       } finally {
         rmSync(build, { recursive: true, force: true });
       }

@@ -55,6 +55,11 @@ async function findPython(needs: string, prefer?: number): Promise<{ python: str
   );
 }
 
+/** `pip install` into the venv of `python`, quietly, never resolving dependencies (all are pinned). */
+export async function pipInstall(python: string, args: readonly string[]): Promise<void> {
+  await run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', ...args]);
+}
+
 /** How a venv is built beyond its requirements file. */
 export interface VenvOptions {
   /** Prefer this Python (major*100+minor) or newer when the machine has one. */
@@ -90,16 +95,7 @@ export async function ensureVenv(
   const building = `${venv}.building-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
   await run(python, ['-m', 'venv', building]);
-  await run(join(building, 'bin', 'python'), [
-    '-m',
-    'pip',
-    'install',
-    '--quiet',
-    '--disable-pip-version-check',
-    '--no-deps',
-    '-r',
-    requirements,
-  ]);
+  await pipInstall(join(building, 'bin', 'python'), ['-r', requirements]);
   await options.finish?.(join(building, 'bin', 'python'), version);
   writeFileSync(join(building, '.sluice-requirements.sha256'), digest);
   // only `bin/python -m ...` is used, which works from the renamed directory
