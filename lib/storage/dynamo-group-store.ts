@@ -1,13 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  PutCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { RetriableError } from '../errors';
+import { mapLimit } from '../concurrency';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
 import { batchWrite, queryPartition } from './dynamo-query';
 import {
@@ -30,10 +24,13 @@ import type {
 
 type Item = Record<string, unknown>;
 
+/** The lease item's attribute holding the epoch the committed offset was written under. */
+const OFFSET_EPOCH = 'offsetEpoch';
+
 /**
- * `GroupStore` on the Sluice table: members `G#{group}/M#{id}`, leases
- * `G#{group}/L#{topicId}#{p}`, committed offsets `G#{group}/O#{topicId}#{p}` — one
- * partition key per group, so one Query reads a whole group.
+ * `GroupStore` on the Sluice table: members `G#{group}/M#{id}`, and per partition one lease
+ * item `G#{group}/L#{topicId}#{p}` holding the lease (owner, epoch, expiry) and the
+ * committed offset — one partition key per group, so one Query reads a whole group.
  */
 export class DynamoGroupStore implements GroupStore {
   constructor(
@@ -75,8 +72,10 @@ export class DynamoGroupStore implements GroupStore {
       const sk = item.sk as string;
       const kind = groupItemKind(sk);
       if (kind === 'member') members.push(parseMember(item));
-      else if (kind === 'lease') leases.push(parseLease(item));
-      else if (kind === 'offset') offsets.push(parseOffset(item));
+      else if (kind === 'lease') {
+        leases.push(parseLease(item));
+        if (typeof item.offset === 'number') offsets.push(parseOffset(item));
+      }
     }
     return { members, leases, offsets };
   }
@@ -173,86 +172,68 @@ export class DynamoGroupStore implements GroupStore {
   }
 
   /**
-   * One transaction: ConditionCheck the lease (`owner = :me AND epoch = :e`) and update the
-   * offset iff it does not move backwards (`attribute_not_exists(offset) OR offset <= :o`).
-   * Lease condition failed → FENCED (a zombie); offset condition failed → stale.
+   * One conditional UpdateItem on the partition's lease item, where the committed offset
+   * lives: `owner = :me AND epoch = :e` and the offset does not move backwards
+   * (`attribute_not_exists(offset) OR offset <= :o`). 1 write unit, not a 2-item
+   * transaction (4). A failed condition returns the old item: another owner or epoch →
+   * FENCED (a zombie), else the offset was ahead → stale.
    */
   async commitOffset(group: string, c: OffsetCommit): Promise<CommitOffsetOutcome> {
     try {
       await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              ConditionCheck: {
-                TableName: this.table,
-                Key: keys.lease(group, c.topicId, c.partition),
-                ConditionExpression: '#owner = :me AND epoch = :e',
-                ExpressionAttributeNames: { '#owner': 'owner' },
-                ExpressionAttributeValues: { ':me': c.memberId, ':e': c.epoch },
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              },
-            },
-            {
-              Update: {
-                TableName: this.table,
-                Key: keys.committedOffset(group, c.topicId, c.partition),
-                UpdateExpression:
-                  'SET #offset = :o, epoch = :e, metadata = :md, committedMs = :now, topicId = :tid, #partition = :p',
-                ConditionExpression: 'attribute_not_exists(#offset) OR #offset <= :o',
-                ExpressionAttributeNames: { '#offset': 'offset', '#partition': 'partition' },
-                ExpressionAttributeValues: {
-                  ':o': c.offset,
-                  ':e': c.epoch,
-                  ':md': c.metadata,
-                  ':now': c.nowMs,
-                  ':tid': c.topicId,
-                  ':p': c.partition,
-                },
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              },
-            },
-          ],
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.lease(group, c.topicId, c.partition),
+          UpdateExpression: `SET #offset = :o, ${OFFSET_EPOCH} = :e, metadata = :md, committedMs = :now`,
+          ConditionExpression: '#owner = :me AND epoch = :e AND (attribute_not_exists(#offset) OR #offset <= :o)',
+          ExpressionAttributeNames: { '#offset': 'offset', '#owner': 'owner' },
+          ExpressionAttributeValues: {
+            ':me': c.memberId,
+            ':o': c.offset,
+            ':e': c.epoch,
+            ':md': c.metadata,
+            ':now': c.nowMs,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return { status: 'committed' };
     } catch (e) {
-      if (awsErrorName(e) !== 'TransactionCanceledException') throw translateAwsError(e, 'commit offset');
-      const reasons =
-        (e as { CancellationReasons?: { Code?: string; Item?: Record<string, AttributeValue> }[] })
-          .CancellationReasons ?? [];
-      const [leaseReason, offsetReason] = reasons;
-      if (leaseReason?.Code === 'ConditionalCheckFailed') {
-        return { status: 'fenced', lease: leaseReason.Item ? parseLease(unmarshall(leaseReason.Item)) : undefined };
+      if (awsErrorName(e) !== 'ConditionalCheckFailedException') throw translateAwsError(e, 'commit offset');
+      const old = (e as { Item?: Record<string, AttributeValue> }).Item;
+      const item = old ? unmarshall(old) : undefined;
+      if (item && item.owner === c.memberId && item.epoch === c.epoch && typeof item.offset === 'number') {
+        return { status: 'stale', committed: item.offset };
       }
-      if (offsetReason?.Code === 'ConditionalCheckFailed' && offsetReason.Item) {
-        return { status: 'stale', committed: parseOffset(unmarshall(offsetReason.Item)).offset };
-      }
-      throw new RetriableError('UNAVAILABLE', `commit offset cancelled: ${reasons.map((r) => r.Code).join(', ')}`, e);
+      return { status: 'fenced', lease: item ? parseLease(item) : undefined };
     }
   }
 
+  /** Sets the offset attribute of each lease item (created if missing), leaving the lease as it is. */
   async setOffsets(
     group: string,
     offsets: readonly { topicId: string; partition: number; offset: number }[],
     nowMs: number,
   ) {
-    await batchWrite(
-      this.db,
-      this.table,
-      offsets.map((o) => ({
-        PutRequest: {
-          Item: {
-            ...keys.committedOffset(group, o.topicId, o.partition),
-            topicId: o.topicId,
-            partition: o.partition,
-            offset: o.offset,
-            epoch: 0,
-            metadata: null,
-            committedMs: nowMs,
-          },
-        },
-      })),
-      'reset offsets',
+    await mapLimit(offsets, 8, (o) =>
+      translated('reset offsets', () =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: keys.lease(group, o.topicId, o.partition),
+            UpdateExpression: `SET #offset = :o, ${OFFSET_EPOCH} = :zero, metadata = :null, committedMs = :now, topicId = :tid, #partition = :p`,
+            ExpressionAttributeNames: { '#offset': 'offset', '#partition': 'partition' },
+            ExpressionAttributeValues: {
+              ':o': o.offset,
+              ':zero': 0,
+              ':null': null,
+              ':now': nowMs,
+              ':tid': o.topicId,
+              ':p': o.partition,
+            },
+          }),
+        ),
+      ),
     );
   }
 
@@ -279,13 +260,10 @@ export class DynamoGroupStore implements GroupStore {
     }));
   }
 
-  /** Queries the topic's `L#` and `O#` items, deletes them, then `DELETE topicIds :id`. */
+  /** Queries the topic's lease items (leases and offsets), deletes them, then `DELETE topicIds :id`. */
   async forgetTopic(group: string, topicId: string): Promise<number> {
     const pk = keys.groupPk(group);
-    const items = [
-      ...(await queryPartition(this.db, this.table, pk, 'forget topic', leaseSkPrefix(topicId))),
-      ...(await queryPartition(this.db, this.table, pk, 'forget topic', `O#${topicId}#`)),
-    ];
+    const items = await queryPartition(this.db, this.table, pk, 'forget topic', leaseSkPrefix(topicId));
     await batchWrite(
       this.db,
       this.table,
@@ -345,7 +323,7 @@ function parseOffset(item: Item): CommittedOffsetRecord {
     topicId,
     partition,
     offset: item.offset as number,
-    epoch: (item.epoch as number | undefined) ?? 0,
+    epoch: (item[OFFSET_EPOCH] as number | undefined) ?? 0,
     metadata: (item.metadata as string | null | undefined) ?? null,
     committedMs: (item.committedMs as number | undefined) ?? 0,
   };

@@ -17,7 +17,7 @@
  * | deleted topic     | DELETED                 | T#{topicId}          |
  * | group member      | G#{group}               | M#{memberId}         |
  * | partition lease   | G#{group}               | L#{topicId}#{p}      |
- * | committed offset  | G#{group}               | O#{topicId}#{p}      |
+ * |  + committed offset (the same item: one conditional write commits under the lease)  |
  * | group registry    | GROUPS                  | G#{group}            |
  * | job cursor        | JOB                     | {name}               |
  * | release batch     | JOB                     | R#{atMs:020}#{id}    |
@@ -63,9 +63,10 @@ const META = 'META';
 /**
  * The storage layout's version. Data written by an earlier layout is not readable by this one
  * (version 2: partition heads are shared by 16 partitions; dedupe answers are binary.
- * Version 3: one call item per call and head shard replaces one index entry per chunk).
+ * Version 3: one call item per call and head shard replaces one index entry per chunk.
+ * Version 4: a group's committed offset lives in its partition's lease item).
  */
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 
 /** Partitions whose heads share one item. */
 export const HEAD_SHARD_SIZE = 16;
@@ -111,10 +112,6 @@ export const keys = {
     pk: `G#${group}`,
     sk: `L#${topicId}#${partition}`,
   }),
-  committedOffset: (group: string, topicId: string, partition: number): ItemKey => ({
-    pk: `G#${group}`,
-    sk: `O#${topicId}#${partition}`,
-  }),
   groupRegistry: (group: string): ItemKey => ({ pk: 'GROUPS', sk: `G#${group}` }),
   groupRegistryPk: 'GROUPS',
   jobCursor: (name: string): ItemKey => ({ pk: 'JOB', sk: name }),
@@ -135,14 +132,14 @@ export function parseReleaseSk(sk: string): number {
   return Number(m[1]);
 }
 
-/** Sort-key prefix of a topic's leases in a group (they sort before its offsets). */
+/** Sort-key prefix of a topic's lease items (lease and committed offset) in a group. */
 export function leaseSkPrefix(topicId: string): string {
   return `L#${topicId}#`;
 }
 
 /** What an item of a group's partition is, by its sort key. */
-export function groupItemKind(sk: string): 'member' | 'lease' | 'offset' | undefined {
-  return sk.startsWith('M#') ? 'member' : sk.startsWith('L#') ? 'lease' : sk.startsWith('O#') ? 'offset' : undefined;
+export function groupItemKind(sk: string): 'member' | 'lease' | undefined {
+  return sk.startsWith('M#') ? 'member' : sk.startsWith('L#') ? 'lease' : undefined;
 }
 
 /** The segment key of a segment-file item's partition key. */
@@ -151,11 +148,11 @@ export function parseSegmentFilePk(pk: string): string {
   return pk.slice(2);
 }
 
-/** Parses the `{topicId}#{p}` tail of a lease or offset sort key (`L#…` / `O#…`). */
-export function parseGroupPartitionSk(sk: string): { kind: 'L' | 'O'; topicId: string; partition: number } {
-  const m = /^([LO])#([0-9a-f-]{36})#(\d+)$/.exec(sk);
-  if (!m) throw new RangeError(`not a lease or offset sort key: ${sk}`);
-  return { kind: m[1] as 'L' | 'O', topicId: m[2] as string, partition: Number(m[3]) };
+/** Parses the `{topicId}#{p}` tail of a lease item's sort key (`L#…`). */
+export function parseGroupPartitionSk(sk: string): { topicId: string; partition: number } {
+  const m = /^L#([0-9a-f-]{36})#(\d+)$/.exec(sk);
+  if (!m) throw new RangeError(`not a lease sort key: ${sk}`);
+  return { topicId: m[1] as string, partition: Number(m[2]) };
 }
 
 /** The group name of a group registry sort key. */

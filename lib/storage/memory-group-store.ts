@@ -150,15 +150,17 @@ export class MemoryGroupStore implements GroupStore {
 
   async forgetTopic(group: string, topicId: string): Promise<number> {
     const g = this.g(group);
-    let n = 0;
+    // one item per partition (its lease and committed offset), as the table stores them
+    const forgotten = new Set<string>();
     for (const map of [g.leases, g.offsets] as Map<string, { topicId: string }>[]) {
       for (const [k, v] of map) {
         if (v.topicId === topicId) {
           map.delete(k);
-          n++;
+          forgotten.add(k);
         }
       }
     }
+    const n = forgotten.size;
     this.registry.get(group)?.delete(topicId);
     return n;
   }

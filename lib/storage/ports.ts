@@ -505,7 +505,7 @@ export interface GroupStore {
   listGroups(): Promise<{ group: string; topicIds: string[] }[]>;
   /**
    * Topic purge: deletes the group's leases and committed offsets of `topicId` and drops it
-   * from the registry. Idempotent; answers how many items were deleted.
+   * from the registry. Idempotent; answers how many partitions it forgot (one item each).
    */
   forgetTopic(group: string, topicId: string): Promise<number>;
 }

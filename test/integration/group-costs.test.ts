@@ -2,14 +2,16 @@
  * Measured, not argued: DynamoDB writes per member per minute at steady state, and the
  * longest processing gap of partitions that did not move while a member joined.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import type { Consumer } from '../../lib/client/consumer';
 import { Sluice } from '../../lib/client/sluice';
 import { ManualClock } from '../../lib/clock';
-import { type GroupDeps, type HeartbeatResult, heartbeat } from '../../lib/groups/coordinator';
+import { commitOffsets, type GroupDeps, type HeartbeatResult, heartbeat } from '../../lib/groups/coordinator';
 import { resolveGroupSettings } from '../../lib/groups/settings';
 import { SeededRandom } from '../../lib/ids';
+import { localDynamoClient } from '../../lib/local/clients';
 import { SluiceLog } from '../../lib/log/log';
+import { type MeterTally, RequestMeter } from '../../lib/storage/request-meter';
 import { realStores } from '../support/real';
 import { countCommands } from '../support/sdk-faults';
 import { TEST_DAY_MS } from '../support/time';
@@ -117,5 +119,40 @@ describe('consumer-group costs and pauses', () => {
     );
     // no stop-the-world: unaffected partitions keep flowing (a session timeout is 3000 ms)
     expect(longestGap).toBeLessThan(1500);
+  });
+
+  it('an offset commit is one conditional write of 1 unit, under the lease, never backwards', async () => {
+    const stores = await realStores();
+    const meter = new RequestMeter(localDynamoClient(inject('backends').dynamoEndpoint));
+    meter.attachDynamo(stores.dynamo, 'groups');
+    const clock = new ManualClock(TEST_DAY_MS);
+    const log = new SluiceLog({ ...stores, clock });
+    await log.createTopic({ name: 'commits', partitions: 2 });
+    await log.append({
+      batches: [{ topic: 'commits', records: [0, 1, 2].map(() => ({ value: new Uint8Array([1]), partition: 0 })) }],
+    });
+    const deps: GroupDeps = {
+      groups: stores.groups,
+      log,
+      clock,
+      random: new SeededRandom(4),
+      settings: resolveGroupSettings(),
+    };
+    const hb = await heartbeat(deps, 'c', { memberId: 'm', topics: ['commits'] });
+    const epoch = hb.assignments.find((a) => a.partition === 0)?.epoch as number;
+    await meter.reset();
+    const commit = (offset: number, e = epoch) =>
+      commitOffsets(deps, 'c', 'm', [{ topic: 'commits', partition: 0, offset, epoch: e }]);
+    expect(await commit(2)).toEqual([{ topic: 'commits', partition: 0, offset: 2, committed: 2 }]);
+    const t = (await meter.report()).groups as MeterTally;
+    expect(t.units.UpdateItem?.wru).toBe(1);
+    expect(t.commands['DynamoDB:TransactWriteItems']).toBeUndefined();
+    expect(t.wru).toBe(1);
+    // backwards changes nothing and answers what is committed; another epoch is fenced
+    expect(await commit(1)).toEqual([{ topic: 'commits', partition: 0, offset: 1, committed: 2 }]);
+    await expect(commit(3, epoch + 1)).rejects.toMatchObject({ code: 'FENCED' });
+    const state = await stores.groups.readGroup('c');
+    expect(state.offsets).toMatchObject([{ partition: 0, offset: 2, epoch }]);
+    expect(state.leases.find((l) => l.partition === 0)).toMatchObject({ owner: 'm', epoch });
   });
 });

@@ -9,6 +9,7 @@ import {
   leaseSkPrefix,
   padOffset,
   parseCallSk,
+  parseGroupPartitionSk,
   parseGroupRegistrySk,
   parseSegmentFilePk,
   parseSegmentObjectKey,
@@ -68,10 +69,11 @@ describe('persisted key formats', () => {
   it('group items, segment-file keys, the deleted-topic registry and the TTL rule parse back', () => {
     expect(groupItemKind(keys.member('g', 'm1').sk)).toBe('member');
     expect(groupItemKind(keys.lease('g', TOPIC_ID, 3).sk)).toBe('lease');
-    expect(groupItemKind(keys.committedOffset('g', TOPIC_ID, 3).sk)).toBe('offset');
+    expect(groupItemKind('O#1')).toBeUndefined(); // layout 3's offset items are not read
     expect(groupItemKind('X#1')).toBeUndefined();
     expect(keys.lease('g', TOPIC_ID, 3).sk.startsWith(leaseSkPrefix(TOPIC_ID))).toBe(true);
-    expect(keys.committedOffset('g', TOPIC_ID, 3).sk.startsWith(leaseSkPrefix(TOPIC_ID))).toBe(false);
+    expect(parseGroupPartitionSk(keys.lease('g', TOPIC_ID, 3).sk)).toEqual({ topicId: TOPIC_ID, partition: 3 });
+    expect(() => parseGroupPartitionSk(`O#${TOPIC_ID}#3`)).toThrow(RangeError);
     expect(parseSegmentFilePk(keys.segmentFile('segments/2026/01/01/00/x.seg').pk)).toBe(
       'segments/2026/01/01/00/x.seg',
     );
