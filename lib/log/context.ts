@@ -8,6 +8,7 @@ import type { RandomSource } from '../ids';
 import type { LogSettings } from '../settings';
 import type { LogMetadataStore, ObjectStore, ShardHead, TopicCatalog, TopicRecord } from '../storage/ports';
 import type { ChunkCache } from './chunk-cache';
+import type { HeadReads } from './head-reads';
 
 /** Dependencies and caches shared by the log's use cases. */
 export interface LogContext {
@@ -28,6 +29,8 @@ export interface LogContext {
   readonly readers: Map<string, number>;
   /** Chunks (`ChunkCache.key`) a GET in flight is bringing as read-ahead, and when it lands. */
   readonly inflight: Map<string, Promise<void>>;
+  /** Fetches' head reads and long-polls, shared per head shard. */
+  readonly headReads: HeadReads;
   /** Round-robin counter for the sticky partition of null-key records. */
   sticky: number;
 }
@@ -35,6 +38,7 @@ export interface LogContext {
 /** Topic metadata cached for `topicCacheMs`; safe because commits check the topic id. */
 export class TopicCache {
   private readonly entries = new Map<string, { topic: TopicRecord; atMs: number }>();
+  private readonly reading = new Map<string, Promise<TopicRecord>>();
 
   constructor(
     private readonly metadata: Pick<TopicCatalog, 'getTopic'>,
@@ -42,11 +46,26 @@ export class TopicCache {
     private readonly ttlMs: number,
   ) {}
 
-  /** The topic, from cache if fresh; throws TopicNotFoundError. */
+  /**
+   * The topic, from cache if fresh; throws TopicNotFoundError. Concurrent misses share one
+   * read (a member starting on 288 partitions reads its topic once).
+   */
   async get(name: string, options: { fresh?: boolean } = {}): Promise<TopicRecord> {
     const now = this.clock.nowMs();
     const hit = this.entries.get(name);
     if (hit && !options.fresh && now - hit.atMs < this.ttlMs) return hit.topic;
+    const pending = this.reading.get(name);
+    if (pending && !options.fresh) return pending;
+    const read = this.read(name, now);
+    this.reading.set(name, read);
+    try {
+      return await read;
+    } finally {
+      if (this.reading.get(name) === read) this.reading.delete(name);
+    }
+  }
+
+  private async read(name: string, now: number): Promise<TopicRecord> {
     const topic = await this.metadata.getTopic(name);
     if (!topic) {
       this.entries.delete(name);

@@ -71,19 +71,15 @@ async function fetchOnce(
   const topic = await ctx.topics.getWithPartition(req.topic, req.partition);
   noteReader(ctx, partitionRef(topic.topicId, req.partition));
 
-  // A long-poll re-reads the head eventually consistent (half the read units) at pauses
-  // doubling from fetchPollIntervalMs to fetchPollMaxIntervalMs. The first read is strong,
-  // so a fetch sees every commit that finished before it. A stale answer can only be older:
-  // one behind the position is no news (keep waiting); a start offset too low is caught
-  // where the index entries turn out to be gone (retentionRace reads the head strongly).
-  const deadline = ctx.clock.nowMs() + waitMs;
-  let head = await readHead(ctx, topic.topicId, req.partition);
-  let pause = s.fetchPollIntervalMs;
-  while (req.offset === head.nextOffset && ctx.clock.nowMs() < deadline && !req.signal?.aborted) {
-    await ctx.clock.sleep(Math.min(pause, deadline - ctx.clock.nowMs()), req.signal);
-    pause = Math.min(pause * 2, s.fetchPollMaxIntervalMs);
-    const seen = await readHead(ctx, topic.topicId, req.partition, false);
-    if (seen.nextOffset >= req.offset) head = seen;
+  // The first read is strong, so a fetch sees every commit that finished before it. A
+  // long-poll then waits on the shard's shared poll (eventually consistent: a stale answer
+  // can only be older — no news, keep waiting; a start offset too low is caught where the
+  // index entries turn out to be gone, and retentionRace reads the head strongly).
+  let head = await ctx.headReads.read(topic.topicId, req.partition);
+  if (req.offset === head.nextOffset && waitMs > 0 && !req.signal?.aborted) {
+    const deadline = ctx.clock.nowMs() + waitMs;
+    const seen = await ctx.headReads.waitFor(topic.topicId, req.partition, req.offset, deadline, req.signal);
+    if (seen) head = seen;
   }
   outOfRangeCheck(req.offset, head);
   const bounds = { highWatermark: head.nextOffset, startOffset: head.startOffset };
@@ -145,16 +141,6 @@ function checkInt(name: string, v: number, min: number, max: number): void {
   }
 }
 
-async function readHead(
-  ctx: LogContext,
-  topicId: string,
-  partition: number,
-  consistent = true,
-): Promise<PartitionHead> {
-  const [head] = await ctx.metadata.getHeads(topicId, [partition], consistent);
-  return head as PartitionHead;
-}
-
 function outOfRangeCheck(offset: number, head: PartitionHead): void {
   if (offset < head.startOffset) {
     throw new OffsetOutOfRangeError(offset, head.startOffset, head.nextOffset, 'below the start offset');
@@ -176,7 +162,7 @@ async function retentionRace(
   what: string,
   retry: (() => Promise<FetchResult>) | undefined,
 ): Promise<FetchResult> {
-  const head = await readHead(ctx, topicId, req.partition);
+  const head = await ctx.headReads.read(topicId, req.partition);
   if (req.offset < head.startOffset) {
     throw new OffsetOutOfRangeError(req.offset, head.startOffset, head.nextOffset, `retention removed it (${what})`);
   }

@@ -10,6 +10,7 @@ import type { LogMetadataStore, ObjectStore, TopicRecord } from '../storage/port
 import { ChunkCache } from './chunk-cache';
 import { type LogContext, TopicCache } from './context';
 import { type FetchRequest, type FetchResult, type FetchStats, fetchRecords } from './fetch';
+import { HeadReads } from './head-reads';
 import { offsetForTimestamp } from './offsets-for-time';
 import { appendRecords, type ProduceRequest, type ProduceResult } from './produce';
 import {
@@ -56,6 +57,7 @@ export class SluiceLog {
       chunks: new ChunkCache(settings.chunkCacheBytes),
       readers: new Map(),
       inflight: new Map(),
+      headReads: new HeadReads(options.metadata, clock, settings),
       sticky: ((seed[0] as number) << 8) | (seed[1] as number),
     };
   }

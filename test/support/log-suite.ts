@@ -211,6 +211,76 @@ export function logSuite(name: string, stores: StoresFactory) {
       expect((reads.at(-1)?.at ?? 0) - start).toBeGreaterThanOrEqual(5000);
     });
 
+    it('fetches of one process share head reads per head shard: one strong read, one poll loop', async () => {
+      const clock = new ManualClock(TEST_DAY_MS);
+      const s = await stores();
+      const reads: { at: number; consistent: boolean; partitions: number[] }[] = [];
+      const getHeads = s.metadata.getHeads.bind(s.metadata);
+      s.metadata.getHeads = (topicId, partitions, consistent) => {
+        reads.push({ at: clock.nowMs(), consistent: consistent ?? true, partitions: [...partitions] });
+        return getHeads(topicId, partitions, consistent);
+      };
+      const log = new SluiceLog({ ...s, clock });
+      await log.createTopic({ name: 'shared', partitions: 20 }); // head shards 0 (0–15) and 1 (16–19)
+      reads.length = 0;
+      // a member's 20 idle partitions, all long-polling at the end of the log
+      const fetches = Array.from({ length: 20 }, (_, p) =>
+        log.fetch({ topic: 'shared', partition: p, offset: 0, waitMs: 5000 }),
+      );
+      const start = clock.nowMs();
+      const results = await advanceUntilSettled(clock, Promise.all(fetches));
+      expect(results.every((r) => r.records.length === 0)).toBe(true);
+      const strong = reads.filter((r) => r.consistent);
+      // one strong read per shard, each for all of its partitions (20 fetches made 20 before)
+      expect(strong.map((r) => r.partitions.length).sort((a, b) => a - b)).toEqual([4, 16]);
+      // one poll loop per shard: ≤ 7 eventual reads each over 5 s (each fetch polled 7 times before)
+      expect(reads.filter((r) => !r.consistent).length).toBeLessThanOrEqual(14);
+      // every wait ended at the first poll at or after its deadline: at most one pause late
+      expect(clock.nowMs() - start).toBeGreaterThanOrEqual(5000);
+      expect(clock.nowMs() - start).toBeLessThanOrEqual(5000 + 1000 + 200);
+
+      // a record for one partition wakes only its waiter, within a poll or two
+      const waiting = [0, 1].map((p) => log.fetch({ topic: 'shared', partition: p, offset: 0, waitMs: 20_000 }));
+      let p0Done = false;
+      void waiting[0]?.then(() => {
+        p0Done = true;
+      });
+      await clock.advance(300);
+      await log.append({ batches: [{ topic: 'shared', records: [rec('x', { partition: 1 })] }] });
+      const appended = clock.nowMs();
+      const got = await advanceUntilSettled(clock, waiting[1] as Promise<{ records: { value: Uint8Array | null }[] }>);
+      expect(got.records.map((r) => str(r.value))).toEqual(['x']);
+      expect(clock.nowMs() - appended).toBeLessThan(2000);
+      expect(p0Done).toBe(false);
+      expect((await advanceUntilSettled(clock, waiting[0] as Promise<{ records: unknown[] }>)).records).toEqual([]);
+    });
+
+    it('a strong head read asked for while one is in flight sees what committed before it was asked', async () => {
+      const s = await stores();
+      const log = new SluiceLog({ ...s });
+      await log.createTopic({ name: 'fresh', partitions: 2 });
+      const getHeads = s.metadata.getHeads.bind(s.metadata);
+      let hold: Promise<void> | undefined;
+      s.metadata.getHeads = async (topicId, partitions, consistent) => {
+        const gate = hold;
+        const heads = await getHeads(topicId, partitions, consistent); // read now, answered later
+        await gate;
+        return heads;
+      };
+      let release!: () => void;
+      hold = new Promise<void>((r) => {
+        release = r;
+      });
+      const early = log.fetch({ topic: 'fresh', partition: 0, offset: 0 });
+      await new Promise((r) => setTimeout(r, 20)); // its read is in flight (and read an empty log)
+      hold = undefined;
+      await log.append({ batches: [{ topic: 'fresh', records: [rec('a', { partition: 1 })] }] });
+      const late = log.fetch({ topic: 'fresh', partition: 1, offset: 0 });
+      release();
+      expect((await early).highWatermark).toBe(0);
+      expect((await late).records.map((r) => str(r.value))).toEqual(['a']);
+    });
+
     it('a stale head behind the position is no news: the long-poll keeps waiting, no error', async () => {
       const clock = new ManualClock(TEST_DAY_MS);
       const s = await stores();

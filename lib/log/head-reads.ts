@@ -1,0 +1,190 @@
+/**
+ * A process's head reads for fetches, shared per head shard. One shard item holds the heads
+ * of 16 partitions (lib/storage/layout.ts), so one read answers every partition of it that
+ * a group member is fetching — instead of one read per partition and poll:
+ *
+ * - `read` (strongly consistent): a read that starts after the call, shared. A call while
+ *   a read of the shard is in flight waits for the next one, which serves every call that
+ *   arrived meanwhile; calls of the same turn of the event loop share the first.
+ * - `waitFor` (a long-poll): one poll loop per shard while anybody waits, eventually
+ *   consistent (half the units; a stale head only delays), at pauses doubling from
+ *   `fetchPollIntervalMs` to `fetchPollMaxIntervalMs` and back to the start when a poll
+ *   brings news. A waiter is answered with the first head beyond its offset, or with
+ *   nothing at the first poll at or after its deadline (so at most one pause late) — the
+ *   waiters of a shard therefore wake together, and their next strong reads are one.
+ */
+import type { Clock } from '../clock';
+import type { LogSettings } from '../settings';
+import { headShard } from '../storage/layout';
+import type { LogMetadataStore, PartitionHead } from '../storage/ports';
+
+type Heads = Map<number, PartitionHead>;
+
+/** A strong read not yet sent: whoever asks before it is sent is answered by it. */
+interface PendingRead {
+  readonly partitions: Set<number>;
+  readonly result: Promise<Heads>;
+  resolve(heads: Heads): void;
+  reject(e: unknown): void;
+}
+
+interface Waiter {
+  readonly partition: number;
+  readonly offset: number;
+  readonly deadlineMs: number;
+  readonly done: (head: PartitionHead | undefined) => void;
+  readonly fail: (e: unknown) => void;
+}
+
+interface ShardState {
+  readonly topicId: string;
+  readonly ref: string;
+  inflight: boolean;
+  next?: PendingRead;
+  readonly waiters: Set<Waiter>;
+  polling: boolean;
+}
+
+/** Shared head reads of one process (built once per `SluiceLog`). */
+export class HeadReads {
+  private readonly shards = new Map<string, ShardState>();
+
+  constructor(
+    private readonly metadata: Pick<LogMetadataStore, 'getHeads'>,
+    private readonly clock: Clock,
+    private readonly settings: Pick<LogSettings, 'fetchPollIntervalMs' | 'fetchPollMaxIntervalMs'>,
+  ) {}
+
+  /** The partition's head, read strongly consistent after this call was made. */
+  async read(topicId: string, partition: number): Promise<PartitionHead> {
+    const st = this.state(topicId, partition);
+    let pending = st.next;
+    if (!pending) {
+      pending = newPendingRead();
+      st.next = pending;
+      // sent at the end of this turn, or when the read in flight is back
+      if (!st.inflight) setImmediate(() => this.send(st));
+    }
+    pending.partitions.add(partition);
+    return (await pending.result).get(partition) as PartitionHead;
+  }
+
+  /**
+   * Waits until a poll sees the partition's head beyond `offset` (answers that head), or
+   * until the deadline or the signal (answers undefined).
+   */
+  waitFor(
+    topicId: string,
+    partition: number,
+    offset: number,
+    deadlineMs: number,
+    signal?: AbortSignal,
+  ): Promise<PartitionHead | undefined> {
+    const st = this.state(topicId, partition);
+    return new Promise<PartitionHead | undefined>((resolve, reject) => {
+      const settle = () => {
+        st.waiters.delete(waiter);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const waiter: Waiter = {
+        partition,
+        offset,
+        deadlineMs,
+        done: (head) => {
+          settle();
+          resolve(head);
+        },
+        fail: (e) => {
+          settle();
+          reject(e);
+        },
+      };
+      const onAbort = () => waiter.done(undefined);
+      if (signal?.aborted) return resolve(undefined);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      st.waiters.add(waiter);
+      if (!st.polling) void this.poll(st);
+    });
+  }
+
+  private state(topicId: string, partition: number): ShardState {
+    const ref = `${topicId}#${headShard(partition)}`;
+    let st = this.shards.get(ref);
+    if (!st) {
+      st = { topicId, ref, inflight: false, waiters: new Set(), polling: false };
+      this.shards.set(ref, st);
+    }
+    return st;
+  }
+
+  private send(st: ShardState): void {
+    const pending = st.next;
+    if (!pending || st.inflight) return;
+    st.next = undefined;
+    st.inflight = true;
+    const wanted = [...pending.partitions];
+    this.metadata
+      .getHeads(st.topicId, wanted, true)
+      .then((heads) => pending.resolve(new Map(wanted.map((p, i) => [p, heads[i] as PartitionHead]))), pending.reject)
+      .finally(() => {
+        st.inflight = false;
+        // the calls that came while this read was in flight share the next one
+        if (st.next) this.send(st);
+        else this.forget(st);
+      });
+  }
+
+  /** The shard's poll loop: runs while anybody waits. */
+  private async poll(st: ShardState): Promise<void> {
+    st.polling = true;
+    const s = this.settings;
+    let pause = s.fetchPollIntervalMs;
+    let pollAtMs = this.clock.nowMs() + pause;
+    try {
+      while (st.waiters.size > 0) {
+        await this.clock.sleep(pollAtMs - this.clock.nowMs());
+        if (st.waiters.size === 0) break;
+        const waiting = [...st.waiters];
+        const partitions = [...new Set(waiting.map((w) => w.partition))];
+        let seen: Heads;
+        try {
+          const heads = await this.metadata.getHeads(st.topicId, partitions, false);
+          seen = new Map(partitions.map((p, i) => [p, heads[i] as PartitionHead]));
+        } catch (e) {
+          for (const w of waiting) w.fail(e);
+          continue;
+        }
+        let news = false;
+        const now = this.clock.nowMs();
+        for (const w of waiting) {
+          const head = seen.get(w.partition);
+          if (head && head.nextOffset > w.offset) {
+            news = true;
+            w.done(head);
+          } else if (w.deadlineMs <= now) w.done(undefined); // its wait is over
+        }
+        pause = news ? s.fetchPollIntervalMs : Math.min(pause * 2, s.fetchPollMaxIntervalMs);
+        pollAtMs = now + pause;
+      }
+    } finally {
+      st.polling = false;
+      this.forget(st);
+    }
+  }
+
+  private forget(st: ShardState): void {
+    if (this.shards.get(st.ref) === st && st.waiters.size === 0 && !st.polling && !st.inflight && !st.next) {
+      this.shards.delete(st.ref);
+    }
+  }
+}
+
+function newPendingRead(): PendingRead {
+  let resolve!: (heads: Heads) => void;
+  let reject!: (e: unknown) => void;
+  const result = new Promise<Heads>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { partitions: new Set(), result, resolve, reject };
+}
