@@ -13,14 +13,23 @@
  *    slots go to the members that own the most now, so fewer partitions than members
  *    never moves a partition to a newcomer.
  * 2. keep: a partition whose owner is live, subscribed and within its quota stays put.
- *    An over-quota owner keeps the partitions it ranks highest (rendezvous hash).
- * 3. fill: every other partition goes to the eligible member with room that ranks it
- *    highest (rendezvous hash of member and partition).
+ *    An over-quota owner keeps the partitions of the head shards it holds most of, then
+ *    the ones it ranks highest (rendezvous hash).
+ * 3. fill: every other partition, in partition order, goes to the eligible member with
+ *    room that already holds most of its head shard, else to one partly filled, else to
+ *    the one that ranks the shard highest (rendezvous hash of member and shard).
  *
  * So when a member joins, the only partitions that move are the ones it takes; when one
  * dies, only its partitions move. Nothing stops the world.
+ *
+ * Locality: a produce call writes one object with the chunks of every partition, and a
+ * member reads an object once per head shard it reads (its read-ahead sees the call items
+ * of those shards). A fresh group is therefore given contiguous ranges, as Kafka's range
+ * assignor does: 24 members on 288 partitions (18 shards) hold 36 (member, shard) pairs —
+ * GETs per object in all — instead of ~214 when partitions are spread by a hash.
  */
 import { createHash } from 'node:crypto';
+import { headShard } from '../storage/layout';
 
 /** A partition of a topic. */
 export interface TopicPartition {
@@ -42,9 +51,19 @@ export function tpKey(tp: TopicPartition): string {
 }
 
 function rank(memberId: string, tp: TopicPartition): bigint {
-  const h = createHash('sha256').update(`${memberId}\u0000${tp.topic}\u0000${tp.partition}`).digest();
-  return h.readBigUInt64BE(0);
+  return hash64(`${memberId}\u0000${tp.topic}\u0000${tp.partition}`);
 }
+
+function shardRank(memberId: string, tp: TopicPartition): bigint {
+  return hash64(`${memberId}\u0000${tp.topic}\u0000s${headShard(tp.partition)}`);
+}
+
+function hash64(s: string): bigint {
+  return createHash('sha256').update(s).digest().readBigUInt64BE(0);
+}
+
+/** The head shard of a partition, as a map key. */
+const shardKey = (tp: TopicPartition) => `${tp.topic}#${headShard(tp.partition)}`;
 
 /**
  * The target owner of every partition (key: `tpKey`). `owners` holds the current lease
@@ -80,7 +99,19 @@ export function assignPartitions(
   const quota = new Map(byOwnership.map((m, i) => [m.memberId, base + (i < extra ? 1 : 0)]));
   const load = new Map(sorted.map((m) => [m.memberId, 0]));
 
-  // keep: current owners keep what they rank highest, up to their quota
+  // how many partitions of each head shard a member holds (kept and filled so far)
+  const held = new Map<string, Map<string, number>>();
+  const heldIn = (m: string, tp: TopicPartition) => held.get(m)?.get(shardKey(tp)) ?? 0;
+  const give = (tp: TopicPartition, m: string) => {
+    result.set(tpKey(tp), m);
+    load.set(m, (load.get(m) ?? 0) + 1);
+    const byShard = held.get(m) ?? new Map<string, number>();
+    byShard.set(shardKey(tp), (byShard.get(shardKey(tp)) ?? 0) + 1);
+    held.set(m, byShard);
+  };
+
+  // keep: current owners keep, up to their quota, the partitions of the shards they hold
+  // most of, then the ones they rank highest
   const keptBy = new Map<string, TopicPartition[]>();
   for (const tp of assignable) {
     const owner = owners.get(tpKey(tp));
@@ -91,11 +122,15 @@ export function assignPartitions(
     }
   }
   for (const [owner, list] of keptBy) {
-    list.sort((a, b) => cmpRank(rank(owner, b), rank(owner, a)) || (tpKey(a) < tpKey(b) ? -1 : 1));
-    for (const tp of list.slice(0, quota.get(owner) ?? 0)) {
-      result.set(tpKey(tp), owner);
-      load.set(owner, (load.get(owner) ?? 0) + 1);
-    }
+    const inShard = new Map<string, number>();
+    for (const tp of list) inShard.set(shardKey(tp), (inShard.get(shardKey(tp)) ?? 0) + 1);
+    list.sort(
+      (a, b) =>
+        (inShard.get(shardKey(b)) ?? 0) - (inShard.get(shardKey(a)) ?? 0) ||
+        cmpRank(rank(owner, b), rank(owner, a)) ||
+        (tpKey(a) < tpKey(b) ? -1 : 1),
+    );
+    for (const tp of list.slice(0, quota.get(owner) ?? 0)) give(tp, owner);
   }
 
   // fill: unowned partitions to the highest-ranking eligible member with room; a member
@@ -103,11 +138,17 @@ export function assignPartitions(
   // (subscriptions can make perfect balance impossible)
   for (const tp of assignable) {
     if (result.has(tpKey(tp))) continue;
-    const candidates = eligible(tp).sort((a, b) => cmpRank(rank(b, tp), rank(a, tp)) || (a < b ? -1 : 1));
+    const partly = (m: string) => ((load.get(m) ?? 0) > 0 ? 1 : 0);
+    const candidates = eligible(tp).sort(
+      (a, b) =>
+        heldIn(b, tp) - heldIn(a, tp) ||
+        partly(b) - partly(a) ||
+        cmpRank(shardRank(b, tp), shardRank(a, tp)) ||
+        (a < b ? -1 : 1),
+    );
     const withRoom = candidates.find((m) => (load.get(m) ?? 0) < (quota.get(m) ?? 0));
     const chosen = withRoom ?? candidates.reduce((best, m) => ((load.get(m) ?? 0) < (load.get(best) ?? 0) ? m : best));
-    result.set(tpKey(tp), chosen);
-    load.set(chosen, (load.get(chosen) ?? 0) + 1);
+    give(tp, chosen);
   }
   return result;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assignPartitions, type TopicPartition, tpKey } from '../../lib/groups/assignor';
+import { headShard } from '../../lib/storage/layout';
 
 const parts = (topic: string, n: number): TopicPartition[] =>
   Array.from({ length: n }, (_, partition) => ({ topic, partition }));
@@ -77,5 +78,25 @@ describe('sticky assignor with fewer partitions than members', () => {
       const after = assignPartitions(members('m-5', newcomer), parts('t', 1), before);
       expect(after.get('t#0')).toBe('m-5');
     }
+  });
+
+  it('gives a fresh group contiguous ranges, so a member reads few head shards; churn keeps it close', () => {
+    const shardPairs = (a: Map<string, string>) =>
+      new Set([...a].map(([k, m]) => `${m}/${headShard(Number(k.split('#')[1]))}`)).size;
+    const ids = Array.from({ length: 24 }, (_, i) => `member-${(i * 7919) % 1000}-${i}`);
+    const fresh = assignPartitions(members(...ids), parts('t', 288), new Map());
+    expect(Math.max(...counts(fresh).values())).toBe(12);
+    // 24 members × 12 partitions over 18 shards of 16: each member spans 1–2 shards (36
+    // pairs); spread by a hash, a member's 12 partitions lie in ~9 shards (~214 pairs)
+    expect(shardPairs(fresh)).toBeLessThanOrEqual(24 + 17);
+    for (const m of ids) {
+      const mine = [...fresh].filter(([, o]) => o === m).map(([k]) => Number(k.split('#')[1]));
+      expect(Math.max(...mine) - Math.min(...mine)).toBe(11); // one contiguous range
+    }
+    // a member dies, another joins: only their partitions move, and locality stays close
+    const owners = new Map([...fresh].filter(([, m]) => m !== ids[3]));
+    const after = assignPartitions(members(...ids.filter((m) => m !== ids[3]), 'newcomer'), parts('t', 288), owners);
+    expect([...after].filter(([k, m]) => fresh.get(k) !== m).every(([, m]) => m === 'newcomer')).toBe(true);
+    expect(shardPairs(after)).toBeLessThanOrEqual(24 + 17 + 12);
   });
 });
