@@ -34,6 +34,7 @@ import { Sluice } from '../../lib/client/sluice';
 import { systemClock } from '../../lib/clock';
 import { createSluice } from '../../lib/compose';
 import { groupLags } from '../../lib/groups/lag';
+import { assignPartitions } from '../../lib/groups/assignor';
 import { createHttpApp } from '../../lib/http/app';
 import { serveHttpApp } from '../../lib/http/node-server';
 import type { LocalBackends } from '../../lib/local/backends';
@@ -41,6 +42,7 @@ import { localDynamoClient, localS3Client } from '../../lib/local/clients';
 import { ensureBucket, ensureTable } from '../../lib/local/provision';
 import { runMaintenance } from '../../lib/retention/job';
 import { storesFromClients } from '../../lib/storage/aws';
+import { headShard } from '../../lib/storage/layout';
 import { type MeterTally, RequestMeter, sumTallies } from '../../lib/storage/request-meter';
 
 /** us-east-1 list prices (ECONOMICS §1). */
@@ -223,13 +225,20 @@ export function batchingCorrection(s: Scenario, lingerMs: number, runRecordsPerC
  * read-ahead sees the chunks of the call items it has read: those of its shards). A run
  * hosting fewer members than the scenario, each owning more partitions, makes fewer GETs
  * per object than the scenario's members do in all: this scales them to the scenario's
- * members, owning `partitions / members` partitions each, spread over the head shards.
+ * members, as the group's own assignor places them — (member, head shard) pairs.
  */
 export function readersCorrection(s: Scenario, hostedMembers: number): number {
-  const shards = Math.ceil(s.partitions / 16);
-  const getsPerObject = (members: number) =>
-    members * shards * (1 - (1 - 1 / shards) ** Math.max(1, s.partitions / members));
-  return getsPerObject(Math.min(s.members, s.partitions)) / getsPerObject(Math.min(hostedMembers, s.partitions));
+  const getsPerObject = (members: number) => {
+    const ids = Array.from({ length: Math.min(members, s.partitions) }, (_, i) => `member-${i}`);
+    const partitions = Array.from({ length: s.partitions }, (_, partition) => ({ topic: 'events', partition }));
+    const owners = assignPartitions(
+      ids.map((memberId) => ({ memberId, topics: ['events'] })),
+      partitions,
+      new Map(),
+    );
+    return new Set([...owners].map(([k, m]) => `${m}/${headShard(Number(k.split('#')[1]))}`)).size;
+  };
+  return getsPerObject(s.members) / getsPerObject(hostedMembers);
 }
 
 /** Runs one scenario at one linger and transport; `seconds` of offered load. */

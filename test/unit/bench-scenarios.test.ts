@@ -36,13 +36,14 @@ describe('batchingCorrection', () => {
 });
 
 describe('readersCorrection', () => {
-  it('scales one hosted member to the scenario’s members, by the head shards each one reads', () => {
+  it('scales one hosted member to the scenario’s members, by the head shards the assignor gives each', () => {
     // (a): 12 partitions in one head shard: each of 2 members reads each object once
     expect(readersCorrection(scenario('a'), 1)).toBeCloseTo(2, 5);
     expect(readersCorrection(scenario('a'), 2)).toBeCloseTo(1, 5);
-    // (c): 24 members of 12 partitions over 18 shards read ~6 shards each, one member all 18
-    const c = readersCorrection(scenario('c'), 1);
-    expect(c).toBeGreaterThan(10);
-    expect(c).toBeLessThan(13);
+    // (b): 4 members of 12 contiguous partitions over 3 shards: 6 (member, shard) pairs, one member 3
+    expect(readersCorrection(scenario('b'), 1)).toBeCloseTo(2, 5);
+    // (c): 24 members of 12 contiguous partitions over 18 shards read 1–2 shards each (36
+    // pairs), one member all 18 (spread by a hash, ~214 pairs: × 11.9)
+    expect(readersCorrection(scenario('c'), 1)).toBeCloseTo(2, 5);
   });
 });
