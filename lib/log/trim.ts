@@ -64,7 +64,8 @@ export async function trimPartition(
   if (before > h.startOffset) {
     const live = await metadata.queryIndex(topicId, partition, h.startOffset, before - 1, 10_000);
     const bytes = live.filter((e) => e.lastOffset < before).reduce((n, e) => n + e.byteLength, 0);
-    if ((await metadata.advanceStartOffset(topicId, partition, h.startOffset, before, bytes)) === 'ok') {
+    const move = { partition, from: h.startOffset, to: before, bytesRemoved: bytes };
+    if ((await metadata.advanceStartOffsets(topicId, [move])) === 'ok') {
       advancedBy = before - h.startOffset;
     }
   }

@@ -9,7 +9,7 @@
 import { releaseBelowStart, type TrimStore } from '../log/trim';
 import { shardSlot } from '../storage/call-index';
 import { HEAD_SHARD_SIZE } from '../storage/layout';
-import type { IndexEntry, PartitionHead } from '../storage/ports';
+import type { IndexEntry, PartitionHead, StartOffsetMove } from '../storage/ports';
 
 /** A topic's retention policy. */
 export interface RetentionPolicy {
@@ -58,8 +58,8 @@ const WINDOW = 1000;
 
 /**
  * Applies a topic's retention policy to one head shard: reads its oldest call items once,
- * decides every partition's new start offset from them, moves each (conditionally), and
- * releases the call items left wholly below.
+ * decides every partition's new start offset from them, moves them all in one conditional
+ * write, and releases the call items left wholly below.
  */
 export async function applyRetention(
   metadata: TrimStore,
@@ -72,6 +72,7 @@ export async function applyRetention(
   const [head] = await metadata.getShardHeads(topic.topicId, [shard]);
   const calls = await metadata.readCalls(topic.topicId, shard, -1, WINDOW);
   const advanced: ShardRetentionOutcome['advanced'] = [];
+  const moves: StartOffsetMove[] = [];
   const first = shard * HEAD_SHARD_SIZE;
   for (let p = first; p < Math.min(first + HEAD_SHARD_SIZE, topic.partitions); p++) {
     const h = head?.heads[shardSlot(p)] as PartitionHead;
@@ -80,9 +81,13 @@ export async function applyRetention(
     const remove = entriesToRemove(live, h, policy, nowMs);
     if (remove.length === 0) continue;
     const to = (remove[remove.length - 1] as IndexEntry).lastOffset + 1;
-    const bytes = remove.reduce((n, e) => n + e.byteLength, 0);
-    if ((await metadata.advanceStartOffset(topic.topicId, p, h.startOffset, to, bytes)) === 'conflict') continue;
-    advanced.push({ partition: p, startOffset: to, advancedBy: to - h.startOffset });
+    const bytesRemoved = remove.reduce((n, e) => n + e.byteLength, 0);
+    moves.push({ partition: p, from: h.startOffset, to, bytesRemoved });
+  }
+  // every partition of the shard in one conditional write (a conflict: another trim moved
+  // one first — this pass releases what is already below, the next run decides again)
+  if (moves.length > 0 && (await metadata.advanceStartOffsets(topic.topicId, moves)) === 'ok') {
+    for (const m of moves) advanced.push({ partition: m.partition, startOffset: m.to, advancedBy: m.to - m.from });
   }
   const released = await releaseBelowStart(metadata, topic.topicId, shard, nowMs, newId, calls);
   // a full window wholly released may have more due behind it

@@ -126,8 +126,8 @@ export class DynamoLogMetadataStore implements LogMetadataStore {
     return this.dedupeState.getProducer(...a);
   }
 
-  advanceStartOffset(...a: Parameters<LogTrim['advanceStartOffset']>) {
-    return this.logTrim.advanceStartOffset(...a);
+  advanceStartOffsets(...a: Parameters<LogTrim['advanceStartOffsets']>) {
+    return this.logTrim.advanceStartOffsets(...a);
   }
 
   releaseCalls(...a: Parameters<LogTrim['releaseCalls']>) {

@@ -3,40 +3,53 @@ import { awsErrorName, translateAwsError } from './aws-errors';
 import { batchWrite } from './dynamo-query';
 import { DynamoTable } from './dynamo-table';
 import { headAttributes, headShard, keys } from './layout';
-import type { LogTrim } from './ports';
+import type { LogTrim, StartOffsetMove } from './ports';
 
 /** Moving a partition's start offset and deleting the call items below it. */
 export class DynamoLogTrim extends DynamoTable implements LogTrim {
   /**
-   * Condition: `s{p} = :from AND n{p} >= :to` on the partition's head shard (with
-   * `:from < :to`). The start offset only moves forward, and never past the high watermark.
-   * Failure: another retention run moved it first → `'conflict'` (re-read and retry).
+   * One UpdateItem on the head shard, for every move: condition `s{p} = :from AND n{p} >= :to`
+   * each (with `:from < :to`). Start offsets only move forward, and never past the high
+   * watermark. Failure: another trim moved one first → `'conflict'` (re-read and retry).
    */
-  async advanceStartOffset(
-    topicId: string,
-    partition: number,
-    from: number,
-    to: number,
-    bytesRemoved: number,
-  ): Promise<'ok' | 'conflict'> {
-    if (to <= from) return 'conflict';
-    const a = headAttributes(partition);
+  async advanceStartOffsets(topicId: string, moves: readonly StartOffsetMove[]): Promise<'ok' | 'conflict'> {
+    if (moves.length === 0 || moves.some((m) => m.to <= m.from)) return 'conflict';
+    const shard = headShard((moves[0] as StartOffsetMove).partition);
+    if (
+      moves.some((m) => headShard(m.partition) !== shard) ||
+      new Set(moves.map((m) => m.partition)).size < moves.length
+    ) {
+      throw new RangeError('start offsets move within one head shard, each partition once');
+    }
+    const names: Record<string, string> = {};
+    const values: Record<string, number> = {};
+    const sets: string[] = [];
+    const adds: string[] = [];
+    const conditions: string[] = [];
+    moves.forEach((m, i) => {
+      const a = headAttributes(m.partition);
+      Object.assign(names, { [`#s${i}`]: a.start, [`#b${i}`]: a.bytes, [`#n${i}`]: a.next });
+      Object.assign(values, { [`:from${i}`]: m.from, [`:to${i}`]: m.to, [`:minus${i}`]: -m.bytesRemoved });
+      sets.push(`#s${i} = :to${i}`);
+      adds.push(`#b${i} :minus${i}`);
+      const from = m.from === 0 ? `(attribute_not_exists(#s${i}) OR #s${i} = :from${i})` : `#s${i} = :from${i}`;
+      conditions.push(`${from} AND #n${i} >= :to${i}`);
+    });
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: keys.headShard(topicId, headShard(partition)),
-          UpdateExpression: 'SET #s = :to ADD #b :minus',
-          ConditionExpression:
-            from === 0 ? '(attribute_not_exists(#s) OR #s = :from) AND #n >= :to' : '#s = :from AND #n >= :to',
-          ExpressionAttributeNames: { '#s': a.start, '#b': a.bytes, '#n': a.next },
-          ExpressionAttributeValues: { ':from': from, ':to': to, ':minus': -bytesRemoved },
+          Key: keys.headShard(topicId, shard),
+          UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}`,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         }),
       );
       return 'ok';
     } catch (e) {
       if (awsErrorName(e) === 'ConditionalCheckFailedException') return 'conflict';
-      throw translateAwsError(e, 'advance start offset');
+      throw translateAwsError(e, 'advance start offsets');
     }
   }
 

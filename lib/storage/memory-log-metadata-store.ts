@@ -17,6 +17,7 @@ import {
   type ReleaseBatch,
   type SegmentFile,
   type ShardHead,
+  type StartOffsetMove,
   shardRef,
   type TopicRecord,
 } from './ports';
@@ -254,21 +255,23 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
     return this.liveProducer(producerId, nowMs);
   }
 
-  async advanceStartOffset(
-    topicId: string,
-    partition: number,
-    from: number,
-    to: number,
-    bytesRemoved: number,
-  ): Promise<'ok' | 'conflict'> {
-    const ref = shardRef(topicId, headShard(partition));
-    const shard = this.shardHead(topicId, headShard(partition));
-    const i = shardSlot(partition);
-    const cur = shard.heads[i] as PartitionHead;
-    if (cur.startOffset !== from || to <= from || to > cur.nextOffset) return 'conflict';
+  async advanceStartOffsets(topicId: string, moves: readonly StartOffsetMove[]): Promise<'ok' | 'conflict'> {
+    if (moves.length === 0 || moves.some((m) => m.to <= m.from)) return 'conflict';
+    const shardNo = headShard((moves[0] as StartOffsetMove).partition);
+    if (
+      moves.some((m) => headShard(m.partition) !== shardNo) ||
+      new Set(moves.map((m) => m.partition)).size < moves.length
+    ) {
+      throw new RangeError('start offsets move within one head shard, each partition once');
+    }
+    const shard = this.shardHead(topicId, shardNo);
     const heads = [...shard.heads];
-    heads[i] = { ...cur, startOffset: to, bytes: cur.bytes - bytesRemoved };
-    this.shardHeads.set(ref, { seq: shard.seq, heads });
+    for (const m of moves) {
+      const cur = heads[shardSlot(m.partition)] as PartitionHead;
+      if (cur.startOffset !== m.from || m.to > cur.nextOffset) return 'conflict';
+      heads[shardSlot(m.partition)] = { ...cur, startOffset: m.to, bytes: cur.bytes - m.bytesRemoved };
+    }
+    this.shardHeads.set(shardRef(topicId, shardNo), { seq: shard.seq, heads });
     return 'ok';
   }
 

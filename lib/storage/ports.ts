@@ -352,19 +352,22 @@ export interface DedupeState {
   getProducer(producerId: string, nowMs: number): Promise<ProducerRecord | undefined>;
 }
 
+/** One partition's start offset moving forward (`LogTrim.advanceStartOffsets`). */
+export interface StartOffsetMove {
+  readonly partition: number;
+  readonly from: number;
+  readonly to: number;
+  readonly bytesRemoved: number;
+}
+
 /** Moving the start of a partition and deleting the call items below it (retention, purge). */
 export interface LogTrim {
   /**
-   * Moves a partition's start offset from `from` to `to` (`from < to ≤ nextOffset`) and
-   * subtracts `bytesRemoved`; `'conflict'` if the start offset is no longer `from`.
+   * Moves the start offsets of partitions of ONE head shard, all or none, in one
+   * conditional write: each from `from` to `to` (`from < to ≤ nextOffset`), subtracting
+   * `bytesRemoved`; `'conflict'` if any start offset is no longer its `from`.
    */
-  advanceStartOffset(
-    topicId: string,
-    partition: number,
-    from: number,
-    to: number,
-    bytesRemoved: number,
-  ): Promise<'ok' | 'conflict'>;
+  advanceStartOffsets(topicId: string, moves: readonly StartOffsetMove[]): Promise<'ok' | 'conflict'>;
   /**
    * Deletes call items of a shard (batched, unconditional: deleting one already gone is
    * nothing). The caller deletes only items whose every chunk is below its partition's

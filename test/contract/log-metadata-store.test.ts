@@ -243,7 +243,7 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
         ],
         bases: [0, 5, 0, 0],
       });
-      expect(await s.advanceStartOffset(t.topicId, 33, 0, 2, 100)).toBe('ok');
+      expect(await s.advanceStartOffsets(t.topicId, [{ partition: 33, from: 0, to: 2, bytesRemoved: 100 }])).toBe('ok');
       const after = await s.getHeads(t.topicId, [0, 17, 33, 34]);
       expect(after.map((h) => [h.startOffset, h.nextOffset, h.bytes])).toEqual([
         [0, 1, 100],

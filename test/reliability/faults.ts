@@ -179,7 +179,7 @@ export function faultyMetadata(
   if (role === 'maintenance') {
     // retention writes are few per run: their crash point fires more often to be seen at all
     const retention: WriteFaults = { p: 0.3, after: 'crash-during-retention', crashScale: 40 };
-    w.advanceStartOffset = (...a) => write(env, scope, 'advance-start', retention, () => m.advanceStartOffset(...a));
+    w.advanceStartOffsets = (...a) => write(env, scope, 'advance-start', retention, () => m.advanceStartOffsets(...a));
     w.queueRelease = (...a) => write(env, scope, 'queue-release', retention, () => m.queueRelease(...a));
     w.releaseCalls = (...a) => write(env, scope, 'release-calls', retention, () => m.releaseCalls(...a));
     // GC deletes in batches (few writes per run): crash after them more often to be seen

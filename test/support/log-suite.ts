@@ -281,6 +281,32 @@ export function logSuite(name: string, stores: StoresFactory) {
       expect((await late).records.map((r) => str(r.value))).toEqual(['a']);
     });
 
+    it('moves the start offsets of a head shard in one conditional write: all or none', async () => {
+      const s = await stores();
+      const log = new SluiceLog({ ...s });
+      const t = await log.createTopic({ name: 'starts', partitions: 17 });
+      for (let i = 0; i < 3; i++) {
+        await log.append({
+          batches: [{ topic: 'starts', records: [0, 1, 16].map((p) => rec(`r${i}`, { partition: p })) }],
+        });
+      }
+      const starts = async () => (await log.describeTopic('starts')).offsets.map((o) => o.startOffset);
+      const move = (partition: number, from: number, to: number) => ({ partition, from, to, bytesRemoved: 0 });
+      expect(await s.metadata.advanceStartOffsets(t.topicId, [move(0, 0, 2), move(1, 0, 1)])).toBe('ok');
+      // one stale `from`, or one beyond the high watermark: nothing moves
+      expect(await s.metadata.advanceStartOffsets(t.topicId, [move(0, 0, 3), move(1, 1, 2)])).toBe('conflict');
+      expect(await s.metadata.advanceStartOffsets(t.topicId, [move(0, 2, 3), move(1, 1, 4)])).toBe('conflict');
+      expect((await starts()).slice(0, 2)).toEqual([2, 1]);
+      expect(await s.metadata.advanceStartOffsets(t.topicId, [move(0, 2, 3), move(1, 1, 3)])).toBe('ok');
+      expect((await starts()).slice(0, 2)).toEqual([3, 3]);
+      // never backwards, never across head shards
+      expect(await s.metadata.advanceStartOffsets(t.topicId, [move(0, 3, 2)])).toBe('conflict');
+      await expect(s.metadata.advanceStartOffsets(t.topicId, [move(2, 0, 1), move(16, 0, 1)])).rejects.toThrow(
+        RangeError,
+      );
+      expect(await starts()).toEqual([3, 3, ...Array(14).fill(0), 0]);
+    });
+
     it('a stale head behind the position is no news: the long-poll keeps waiting, no error', async () => {
       const clock = new ManualClock(TEST_DAY_MS);
       const s = await stores();

@@ -32,13 +32,13 @@ describe('maintenance job under failures', () => {
     await clock.advance(2000);
     let failOnce = true;
     const flaky: typeof metadata = Object.create(metadata, {
-      advanceStartOffset: {
-        value: async (...args: Parameters<typeof metadata.advanceStartOffset>) => {
-          if (failOnce && args[1] === 0) {
+      advanceStartOffsets: {
+        value: async (...args: Parameters<typeof metadata.advanceStartOffsets>) => {
+          if (failOnce && args[1][0]?.partition === 0) {
             failOnce = false;
             throw new RetriableError('THROTTLED', 'injected');
           }
-          return metadata.advanceStartOffset(...args);
+          return metadata.advanceStartOffsets(...args);
         },
       },
     });
