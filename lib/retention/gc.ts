@@ -42,6 +42,9 @@ export interface GcOutcome {
   bytesDeleted: number;
 }
 
+/** Segments whose items one GC step reads at a time. */
+const SEGMENTS_PER_CHECK = 100;
+
 type GcDeps = { objects: ObjectStore; metadata: SegmentFiles & JobState; clock: Clock };
 
 /** An empty outcome. */
@@ -61,24 +64,28 @@ export async function deleteReleased(
   const now = deps.clock.nowMs();
   const limit = options.maxBatches ?? 20;
   const batches = await deps.metadata.readReleases(now - options.readGraceMs, limit);
-  for (const b of batches) {
-    const files = [...(await deps.metadata.getSegmentFiles(b.segmentKeys, true)).values()].filter(
+  // a segment of a call over many head shards is queued once per shard: each is looked at
+  // once here, however many of the batches name it
+  const keys = [...new Set(batches.flatMap((b) => b.segmentKeys))];
+  for (let i = 0; i < keys.length; i += SEGMENTS_PER_CHECK) {
+    const some = keys.slice(i, i + SEGMENTS_PER_CHECK);
+    const files = [...(await deps.metadata.getSegmentFiles(some, true)).values()].filter(
       (f) => f.state === 'committed',
     );
     // strongly: an item deleted just now must not look alive, nor one alive look deleted
     const alive = await deps.metadata.existingCalls(files.flatMap((f) => f.calls));
     const gone = files.filter((f) => f.calls.every((c) => !alive.has(callRefKey(c))));
-    out.objectsChecked += b.segmentKeys.length;
+    out.objectsChecked += some.length;
     if (gone.length > 0) {
-      // objects first, items last, the batch after both: a crash in between leaves the batch
-      // queued for the next run, never an item-less object that could look like an orphan
+      // objects first, items last, the batches after both: a crash in between leaves the
+      // batches queued for the next run, never an item-less object that could look like an orphan
       await deps.objects.deleteMany(gone.map((f) => f.segmentKey));
       await deps.metadata.deleteSegmentFiles(gone.map((f) => f.segmentKey));
       out.releasedDeleted += gone.length;
       out.bytesDeleted += gone.reduce((n, f) => n + f.bytes, 0);
     }
-    await deps.metadata.deleteReleases([b.ref]);
   }
+  if (batches.length > 0) await deps.metadata.deleteReleases(batches.map((b) => b.ref));
   return { ...out, more: batches.length === limit };
 }
 
