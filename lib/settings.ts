@@ -22,10 +22,10 @@ export interface LogSettings {
    */
   readonly maxHeaderNameLength: number;
   /**
-   * Max partitions one produce call may touch (a record names its chunk in one byte). The
-   * call's transaction must also fit DynamoDB's 100 items: 2 per head shard of 16
-   * partitions, the segment file and a dedupe item (`CommitBudget`), so a
-   * call spans at most 49 head shards. @default 256
+   * Max partitions one produce call may touch. The call's transaction must also fit
+   * DynamoDB's 100 items: 2 per head shard of 48 partitions, the segment file and a dedupe
+   * item (`CommitBudget`), so a call spans at most 49 head shards. A keyed flush over a
+   * 288-partition topic is one call (one PUT, one commit), not two. @default 1024
    */
   readonly maxPartitionsPerCall: number;
   /** How long an idempotency key or producer sequence is remembered. @default 24 h */
@@ -66,7 +66,7 @@ export const DEFAULT_LOG_SETTINGS: LogSettings = {
   maxCallBytes: 5 * 1024 * 1024,
   maxHeadersPerRecord: 64,
   maxHeaderNameLength: 256,
-  maxPartitionsPerCall: 256,
+  maxPartitionsPerCall: 1024,
   dedupeWindowMs: 24 * 60 * 60 * 1000,
   maxCommitAttempts: 50,
   commitDeadlineMs: 30_000,
@@ -91,7 +91,7 @@ const RANGES: { [K in keyof LogSettings]?: readonly [number, number] } = {
   maxCallBytes: [1, 256 * 1024 * 1024],
   maxHeadersPerRecord: [0, 10_000],
   maxHeaderNameLength: [1, 16_383], // ×4 bytes fits the format's u16 name length
-  maxPartitionsPerCall: [1, 256],
+  maxPartitionsPerCall: [1, 4096],
   dedupeWindowMs: [60_000, 30 * 24 * 3600_000],
   maxCommitAttempts: [1, 10_000],
   commitDeadlineMs: [100, 600_000],

@@ -366,8 +366,8 @@ export class Producer {
   }
 
   /**
-   * Takes one produce call's worth from the queue, respecting one call's limits (256
-   * partitions in at most 49 head shards, 10,000 records, `maxBatchBytes`). Partitions are computed here (the same
+   * Takes one produce call's worth from the queue, respecting one call's limits (the
+   * server's `maxPartitionsPerCall`, at most 49 head shards, 10,000 records, `maxBatchBytes`). Partitions are computed here (the same
    * murmur2 the log uses; null keys stick to one partition per call). A message whose
    * partition does not fit stays queued, and so does every later message of that
    * partition, so per-partition order is the send order.

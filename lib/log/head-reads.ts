@@ -1,6 +1,6 @@
 /**
  * A process's head reads for fetches, shared per head shard. One shard item holds the heads
- * of 16 partitions (lib/storage/layout.ts), so one read answers every partition of it that
+ * of 48 partitions (lib/storage/layout.ts), so one read answers every partition of it that
  * a group member is fetching — instead of one read per partition and poll:
  *
  * - `read` (strongly consistent): a read that starts after the call, shared. A call while

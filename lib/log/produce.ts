@@ -34,7 +34,7 @@ import type { RecordHeader, RecordInput } from '../records/types';
 import { CommitBudget, checkCallTotals, checkRecord, MAX_COMMIT_ITEMS } from '../records/validate';
 import { idempotencyKeyProblem } from '../settings';
 import { partsIn, shardHeadAfter, shardSlot } from '../storage/call-index';
-import { headShard, segmentObjectKey } from '../storage/layout';
+import { HEAD_SHARD_SIZE, headShard, segmentObjectKey } from '../storage/layout';
 import {
   type AppendCommit,
   type CommitRejection,
@@ -46,6 +46,7 @@ import {
   shardRef,
   type TopicRecord,
 } from '../storage/ports';
+import { decodeChunkOrder, encodeChunkOrder } from '../storage/stored-result-codec';
 import type { LogContext } from './context';
 
 /** A record as handed to `appendRecords`. */
@@ -84,7 +85,7 @@ interface PlannedChunk {
 interface Plan {
   readonly chunks: PlannedChunk[];
   /** Per record (request order), the index of its chunk. */
-  readonly order: Uint8Array;
+  readonly order: Uint16Array;
   readonly topics: TopicRecord[];
   readonly requestHash: string;
 }
@@ -277,7 +278,7 @@ function replay(stored: StoredProduceResult, plan: Plan, req: ProduceRequest, wh
   if (stored.requestHash !== plan.requestHash) {
     throw new IdempotencyKeyReusedError(`${what} was already used for a different request`);
   }
-  const order = Buffer.from(stored.order, 'base64');
+  const order = decodeChunkOrder(stored.order, stored.chunks.length);
   const next = stored.chunks.map((c) => c.baseOffset);
   let i = 0;
   const batches = req.batches.map((b) => ({
@@ -293,7 +294,7 @@ function replay(stored: StoredProduceResult, plan: Plan, req: ProduceRequest, wh
 }
 
 function storedResultShape(plan: Plan): (bases: readonly number[]) => StoredProduceResult {
-  const order = Buffer.from(plan.order).toString('base64');
+  const order = encodeChunkOrder(plan.order, plan.chunks.length);
   return (bases) => ({
     requestHash: plan.requestHash,
     chunks: plan.chunks.map((c, i) => ({
@@ -429,7 +430,7 @@ async function planCall(ctx: LogContext, req: ProduceRequest, nowMs: number): Pr
   const chunkIndex = new Map<string, number>();
   const chunks: PlannedChunk[] = [];
   const total = req.batches.reduce((n, b) => n + b.records.length, 0);
-  const order = new Uint8Array(total);
+  const order = new Uint16Array(total);
   let i = 0;
   for (const b of req.batches) {
     const topic = topicsByName.get(b.topic) as TopicRecord;
@@ -448,7 +449,7 @@ async function planCall(ctx: LogContext, req: ProduceRequest, nowMs: number): Pr
         const items = budget.itemsWith(topic.topicId, partition);
         if (items > MAX_COMMIT_ITEMS) {
           throw new InvalidArgumentError(
-            `this call needs a transaction of ${items} items (DynamoDB allows ${MAX_COMMIT_ITEMS}: 2 per 16 partitions of a topic it touches, 2 more); touch fewer partitions`,
+            `this call needs a transaction of ${items} items (DynamoDB allows ${MAX_COMMIT_ITEMS}: 2 per ${HEAD_SHARD_SIZE} partitions of a topic it touches, 2 more); touch fewer partitions`,
             'TOO_MANY_PARTITIONS',
           );
         }

@@ -12,7 +12,7 @@
  * 3. GC deletes a queued object once nothing references it and the read grace has passed
  *    (lib/retention/gc.ts).
  *
- * A call item holds the chunks of up to 16 partitions, so storage is reclaimed a call at a
+ * A call item holds the chunks of up to 48 partitions, so storage is reclaimed a call at a
  * time, like Kafka's whole segments: once every partition in it has moved past its chunk.
  * An explicit offset moves the start offset exactly (the chunk holding it stays).
  */

@@ -31,7 +31,7 @@ export interface MaintenanceReport {
   topicsPurged: number;
   /** Leases and committed offsets of deleted topics removed from groups. */
   groupItemsPurged: number;
-  /** Head shards (16 partitions each) retention looked at. */
+  /** Head shards (48 partitions each) retention looked at. */
   shardsChecked: number;
   /** Call items deleted (their segment references released). */
   callsReleased: number;
@@ -120,7 +120,7 @@ export async function runMaintenance(
     progress(`purged deleted topic ${t.name} (${t.topicId})`);
   }
 
-  // 2. retention of every topic with a policy, a head shard (16 partitions) at a time, up to
+  // 2. retention of every topic with a policy, a head shard (48 partitions) at a time, up to
   // 8 shards at once (a shard's pages are sequential: each continues where the last ended)
   for (const t of await deps.metadata.listTopics()) {
     if (t.retentionMs === null && t.retentionBytes === null) continue;

@@ -5,7 +5,7 @@
  *
  *   u8 version (1) · bytes segmentKey · varint appendMs ·
  *   varint nNexts · (varint next)* ·
- *   varint nChunks · (varint partition − 16·shard · varint records · varint byteOffset ·
+ *   varint nChunks · (varint partition − 48·shard · varint records · varint byteOffset ·
  *     varint byteLength · varint minTs · varint maxTs − minTs · varint maxTsSoFar − maxTs)*
  *
  * A chunk's offsets are not stored: it ends where its partition's next offset is after the

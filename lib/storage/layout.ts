@@ -22,10 +22,12 @@
  * | job cursor        | JOB                     | {name}               |
  * | release batch     | JOB                     | R#{atMs:020}#{id}    |
  *
- * The heads of partitions `16·shard … 16·shard + 15` share one item (`HEAD_SHARD_SIZE`), one
+ * The heads of partitions `48·shard … 48·shard + 47` share one item (`HEAD_SHARD_SIZE`), one
  * attribute set per partition (`headAttributes`): a commit touching many partitions of a
  * topic updates a few items, not one per partition, and one conditional write is atomic across
- * the partitions of its shard.
+ * the partitions of its shard. 48 because DynamoDB bills an item write per started KB with a
+ * transaction doubling it: a full shard's head (~1.9 KB) and call item (~1 KB) cost 4 + 2
+ * units for 48 partitions, where three shards of 16 cost 3 × (2 + 2).
  *
  * The index is one call item per produce call per head shard it touched, numbered by the
  * shard's call sequence (`seq` in the head shard, moved by every commit with a
@@ -64,12 +66,13 @@ const META = 'META';
  * The storage layout's version. Data written by an earlier layout is not readable by this one
  * (version 2: partition heads are shared by 16 partitions; dedupe answers are binary.
  * Version 3: one call item per call and head shard replaces one index entry per chunk.
- * Version 4: a group's committed offset lives in its partition's lease item).
+ * Version 4: a group's committed offset lives in its partition's lease item; head shards of
+ * 48 partitions instead of 16).
  */
 export const LAYOUT_VERSION = 4;
 
 /** Partitions whose heads share one item. */
-export const HEAD_SHARD_SIZE = 16;
+export const HEAD_SHARD_SIZE = 48;
 
 /** The head shard holding partition `p`. */
 export function headShard(partition: number): number {

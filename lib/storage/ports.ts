@@ -68,7 +68,7 @@ export const EMPTY_HEAD: PartitionHead = {
 };
 
 /**
- * The heads of one head shard (partitions `16·shard … 16·shard + 15`, `HEAD_SHARD_SIZE`) and
+ * The heads of one head shard (partitions `48·shard … 48·shard + 47`, `HEAD_SHARD_SIZE`) and
  * its call sequence. Every commit to the shard writes call item `seq` and moves `seq` by one
  * (compare-and-set), so the shard's call items are dense and ordered, and the call item
  * records the head of every partition of the shard after it. Missing = all empty, `seq` 0.
@@ -76,7 +76,7 @@ export const EMPTY_HEAD: PartitionHead = {
 export interface ShardHead {
   /** The number of calls committed to the shard: the next call item's sequence. */
   readonly seq: number;
-  /** Heads by partition − 16·shard (always `HEAD_SHARD_SIZE` of them). */
+  /** Heads by partition − 48·shard (always `HEAD_SHARD_SIZE` of them). */
   readonly heads: readonly PartitionHead[];
 }
 
@@ -110,7 +110,7 @@ export interface CallRecord {
   readonly seq: number;
   readonly segmentKey: string;
   readonly appendMs: number;
-  /** Next offset of each partition of the shard after this call (by partition − 16·shard). */
+  /** Next offset of each partition of the shard after this call (by partition − 48·shard). */
   readonly nexts: readonly number[];
   /** The call's chunks in this shard, by partition. */
   readonly chunks: readonly IndexEntry[];

@@ -2,8 +2,9 @@
  * The binary form of a stored produce answer (an idempotency record's or a producer slot's).
  * The dedupe item is rewritten by every idempotent call and DynamoDB bills it by size, so the
  * answer is packed: the raw 32-byte request hash, each topic name once, varint partitions
- * and base offsets, one raw byte per record for the chunk it went to. A 64-record call over
- * 12 partitions stores ~180 bytes instead of ~700 as document attributes.
+ * and base offsets, one raw byte per record for the chunk it went to (two, little-endian,
+ * when the call has more than 256 chunks: `encodeChunkOrder`). A 64-record call over 12
+ * partitions stores ~180 bytes instead of ~700 as document attributes.
  *
  *   u8 version (1) · b64 hash · varint nTopics · (bytes name)* ·
  *   varint nChunks · (varint topic · varint partition · varint base)* · b64 order
@@ -66,4 +67,28 @@ export function decodeStoredResult(
   const order = readBase64(r);
   r.end();
   return { ...(sequence !== undefined ? { sequence } : {}), requestHash, chunks, order };
+}
+
+/**
+ * The chunk of each record (request order) as base64: one byte each when the call has at
+ * most 256 chunks, else two (little-endian). The width follows from the chunk count, which
+ * the stored answer holds.
+ */
+export function encodeChunkOrder(order: ArrayLike<number>, chunks: number): string {
+  const wide = chunks > 256;
+  const bytes = Buffer.alloc(order.length * (wide ? 2 : 1));
+  for (let i = 0; i < order.length; i++) {
+    if (wide) bytes.writeUInt16LE(order[i] as number, 2 * i);
+    else bytes[i] = order[i] as number;
+  }
+  return bytes.toString('base64');
+}
+
+/** The inverse of `encodeChunkOrder`. */
+export function decodeChunkOrder(b64: string, chunks: number): Uint16Array {
+  const bytes = Buffer.from(b64, 'base64');
+  if (chunks <= 256) return Uint16Array.from(bytes);
+  const out = new Uint16Array(bytes.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = bytes.readUInt16LE(2 * i);
+  return out;
 }

@@ -41,8 +41,9 @@ import type { LocalBackends } from '../../lib/local/backends';
 import { localDynamoClient, localS3Client } from '../../lib/local/clients';
 import { ensureBucket, ensureTable } from '../../lib/local/provision';
 import { runMaintenance } from '../../lib/retention/job';
+import { DEFAULT_LOG_SETTINGS } from '../../lib/settings';
 import { storesFromClients } from '../../lib/storage/aws';
-import { headShard } from '../../lib/storage/layout';
+import { HEAD_SHARD_SIZE, headShard } from '../../lib/storage/layout';
 import { type MeterTally, RequestMeter, sumTallies } from '../../lib/storage/request-meter';
 
 /** us-east-1 list prices (ECONOMICS §1). */
@@ -182,13 +183,14 @@ function timedApp(app: { fetch: Fetch }) {
 
 /**
  * Distinct partitions a flush of `n` uniformly keyed records touches, the calls it takes
- * (at most 256 partitions each: the producer's split), and the head shards (16 partitions)
- * those calls touch in all — what a commit and its call items cost per.
+ * (at most `maxPartitionsPerCall` partitions each: the producer's split), and the head
+ * shards (`HEAD_SHARD_SIZE` partitions) those calls touch in all — what a commit and its
+ * call items cost per.
  */
-function flushShape(n: number, partitions: number, maxPartitionsPerCall = 256) {
+function flushShape(n: number, partitions: number, maxPartitionsPerCall = DEFAULT_LOG_SETTINGS.maxPartitionsPerCall) {
   const chunks = partitions * (1 - (1 - 1 / partitions) ** n);
   const calls = Math.max(1, Math.ceil(chunks / maxPartitionsPerCall));
-  const shardCount = Math.ceil(partitions / 16);
+  const shardCount = Math.ceil(partitions / HEAD_SHARD_SIZE);
   const shards = calls * shardCount * (1 - (1 - 1 / shardCount) ** (n / calls));
   return { chunks, calls, shards };
 }

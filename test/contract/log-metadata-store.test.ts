@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { storesFromClients } from '../../lib/storage/aws';
 import { EMPTY_SHARD_HEAD } from '../../lib/storage/call-index';
-import { headShard } from '../../lib/storage/layout';
+import { HEAD_SHARD_SIZE, headShard } from '../../lib/storage/layout';
 import { MemoryLogMetadataStore } from '../../lib/storage/memory-log-metadata-store';
 import {
   type AppendCommit,
@@ -60,7 +60,7 @@ async function commitOf(
     clientToken: `${segmentKey.slice(-20)}-0`,
     nowMs: NOW,
     partitions: parts.map(({ partition, count }, i) => {
-      const head = (heads.get(headShard(partition)) as ShardHead).heads[partition % 16] ?? EMPTY_HEAD;
+      const head = (heads.get(headShard(partition)) as ShardHead).heads[partition % HEAD_SHARD_SIZE] ?? EMPTY_HEAD;
       const entry: IndexEntry = {
         topicId: t.topicId,
         partition,
@@ -198,10 +198,13 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
 
     it('keeps shards apart across many partitions: only moved shards are reported, neighbours untouched', async () => {
       const s = await make();
-      const t = topic('wide', 40);
+      // partitions named by shard: P1 = the second partition of shard 1, and so on
+      const S = HEAD_SHARD_SIZE;
+      const [P0, P16, P17, P32, P33, P34] = [0, S, S + 1, 2 * S, 2 * S + 1, 2 * S + 2];
+      const t = topic('wide', 2 * S + 8);
       await s.createTopic(t);
       const [cold1] = await s.getShardHeads(t.topicId, [1]);
-      const first = await commitOf(s, t, 'segments/x1.seg', [{ partition: 17, count: 5 }]);
+      const first = await commitOf(s, t, 'segments/x1.seg', [{ partition: P17, count: 5 }]);
       expect((await s.commitAppend(first)).kind).toBe('committed');
       // stale on shard 1 only; shards 0 and 2 are read fresh
       const stale = await commitOf(
@@ -209,10 +212,10 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
         t,
         'segments/x2.seg',
         [
-          { partition: 0, count: 1 },
-          { partition: 17, count: 2 },
-          { partition: 33, count: 2 },
-          { partition: 34, count: 2 },
+          { partition: P0, count: 1 },
+          { partition: P17, count: 2 },
+          { partition: P33, count: 2 },
+          { partition: P34, count: 2 },
         ],
         {},
         new Map([[1, cold1 as ShardHead]]),
@@ -222,16 +225,16 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       if (r.kind !== 'rejected') return;
       expect([...r.movedShards.keys()]).toEqual([shardRef(t.topicId, 1)]);
       expect(r.movedShards.get(shardRef(t.topicId, 1))?.heads[1]?.nextOffset).toBe(5);
-      const heads = await s.getHeads(t.topicId, [0, 16, 17, 32, 33, 34]);
+      const heads = await s.getHeads(t.topicId, [P0, P16, P17, P32, P33, P34]);
       expect(heads.map((h) => h.nextOffset)).toEqual([0, 0, 5, 0, 0, 0]);
       expect(await s.readCalls(t.topicId, 2, -1, 10)).toEqual([]);
       // the fresh commit applies to all four in three shards; retention on one partition
       // leaves its shard's others alone
       const fresh = await commitOf(s, t, 'segments/x3.seg', [
-        { partition: 0, count: 1 },
-        { partition: 17, count: 2 },
-        { partition: 33, count: 2 },
-        { partition: 34, count: 2 },
+        { partition: P0, count: 1 },
+        { partition: P17, count: 2 },
+        { partition: P33, count: 2 },
+        { partition: P34, count: 2 },
       ]);
       expect((await s.commitAppend(fresh)).kind).toBe('committed');
       expect((await s.getShardHeads(t.topicId, [0, 1, 2])).map((h) => h.seq)).toEqual([1, 2, 1]);
@@ -243,8 +246,10 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
         ],
         bases: [0, 5, 0, 0],
       });
-      expect(await s.advanceStartOffsets(t.topicId, [{ partition: 33, from: 0, to: 2, bytesRemoved: 100 }])).toBe('ok');
-      const after = await s.getHeads(t.topicId, [0, 17, 33, 34]);
+      expect(await s.advanceStartOffsets(t.topicId, [{ partition: P33, from: 0, to: 2, bytesRemoved: 100 }])).toBe(
+        'ok',
+      );
+      const after = await s.getHeads(t.topicId, [P0, P17, P33, P34]);
       expect(after.map((h) => [h.startOffset, h.nextOffset, h.bytes])).toEqual([
         [0, 1, 100],
         [0, 7, 200],
@@ -254,8 +259,8 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       // releasing a call item: once, with its segment reference
       const [call] = await s.readCalls(t.topicId, 2, -1, 1);
       expect(call?.chunks.map((e) => [e.partition, e.baseOffset, e.lastOffset])).toEqual([
-        [33, 0, 1],
-        [34, 0, 1],
+        [P33, 0, 1],
+        [P34, 0, 1],
       ]);
       // deleting a call item (twice is nothing); which of a segment's call items still exist
       const x3 = (await s.getSegmentFile('segments/x3.seg'))?.calls ?? [];
@@ -265,11 +270,11 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       expect([...(await s.existingCalls(x3))].sort()).toEqual([`${t.topicId}#0#0`, `${t.topicId}#1#1`].sort());
       expect(await s.existingCalls([])).toEqual(new Set());
       // (a cold reader: this one may still hold the released item in its cache)
-      expect(await (coldViews.get(s)?.() ?? s).queryIndex(t.topicId, 34, 0, 10, 10)).toEqual([]);
+      expect(await (coldViews.get(s)?.() ?? s).queryIndex(t.topicId, P34, 0, 10, 10)).toEqual([]);
       expect((await s.readCalls(t.topicId, 2, -1, 10)).map((c) => c.seq)).toEqual([]);
-      expect((await s.queryIndex(t.topicId, 17, 0, 10, 10)).map((e) => e.lastOffset)).toEqual([4, 6]);
+      expect((await s.queryIndex(t.topicId, P17, 0, 10, 10)).map((e) => e.lastOffset)).toEqual([4, 6]);
       await s.deleteHeads(t.topicId, t.partitions);
-      expect((await s.getHeads(t.topicId, [17, 33])).map((h) => h.nextOffset)).toEqual([0, 0]);
+      expect((await s.getHeads(t.topicId, [P17, P33])).map((h) => h.nextOffset)).toEqual([0, 0]);
     });
 
     it('finds any offset of any partition among many calls, scanning when near and searching when far', async () => {

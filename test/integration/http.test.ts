@@ -363,7 +363,7 @@ describe('HTTP API v1', () => {
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('RECORD_TOO_LARGE');
       // the server says what it accepts, and its client checks sends against that before queuing
       const limits = await (await fetch(`${small.url}/v1/limits`)).json();
-      expect(limits).toMatchObject({ maxRecordBytes: 100, maxPartitionsPerCall: 256, maxRecordsPerCall: 10_000 });
+      expect(limits).toMatchObject({ maxRecordBytes: 100, maxPartitionsPerCall: 1024, maxRecordsPerCall: 10_000 });
       const producer = new Sluice({ http: { url: small.url } }).producer({ lingerMs: 0 });
       await expect(
         producer.send({ topic: 'http-small', messages: [{ value: 'x'.repeat(101) }] }),

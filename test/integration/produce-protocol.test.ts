@@ -9,7 +9,7 @@ import { ManualClock } from '../../lib/clock';
 import { SluiceLog } from '../../lib/log/log';
 import type { ProduceRecord, ProduceRequest } from '../../lib/log/produce';
 import { findOrphanSegments } from '../../lib/retention/orphans';
-import { headAttributes, headShard, keys, SEGMENT_PREFIX } from '../../lib/storage/layout';
+import { HEAD_SHARD_SIZE, headAttributes, headShard, keys, SEGMENT_PREFIX } from '../../lib/storage/layout';
 import type { AppendCommit, LogMetadataStore, ObjectStore } from '../../lib/storage/ports';
 import { rec, rejection, str, utf8 } from '../support/log-suite';
 import { realStores } from '../support/real';
@@ -236,7 +236,12 @@ describe('produce protocol on LocalStack S3 + DynamoDB Local', () => {
       settings: { maxRecordsPerCall: 50, maxCallBytes: 4096, maxRecordBytes: 1024 },
     });
     await log.createTopic({ name: 'valid', partitions: 64 });
-    await log.createTopic({ name: 'wide', partitions: 1024 });
+    // three topics of 22 head shards each, for the call limits
+    for (const name of ['wide', 'wide2', 'wide3']) await log.createTopic({ name, partitions: 1024 });
+    const everyShard = (topic: string, shards: number) => ({
+      topic,
+      records: Array.from({ length: shards }, (_, i) => rec('a', { partition: HEAD_SHARD_SIZE * i })),
+    });
     // the same stores with the default call limits, for the partition limits
     const roomy = new SluiceLog(stores);
     const big = (n: number) => new Uint8Array(n);
@@ -340,21 +345,19 @@ describe('produce protocol on LocalStack S3 + DynamoDB Local', () => {
         'INVALID_ARGUMENT',
       ],
       [
-        '257 partitions in one call',
+        '1,025 partitions in one call',
         () =>
           roomy.append({
-            batches: [{ topic: 'wide', records: Array.from({ length: 257 }, (_, p) => rec('a', { partition: p })) }],
+            batches: [
+              { topic: 'wide', records: Array.from({ length: 1024 }, (_, p) => rec('a', { partition: p })) },
+              { topic: 'wide2', records: [rec('a', { partition: 0 })] },
+            ],
           }),
         'TOO_MANY_PARTITIONS',
       ],
       [
         '50 head shards in one call (a transaction of 102 items)',
-        () =>
-          log.append({
-            batches: [
-              { topic: 'wide', records: Array.from({ length: 50 }, (_, i) => rec('a', { partition: 16 * i })) },
-            ],
-          }),
+        () => roomy.append({ batches: [everyShard('wide', 22), everyShard('wide2', 22), everyShard('wide3', 6)] }),
         'TOO_MANY_PARTITIONS',
       ],
       [
@@ -385,7 +388,7 @@ describe('produce protocol on LocalStack S3 + DynamoDB Local', () => {
     // nothing of the rejected calls was written: one object per accepted call, 49 records in all
     expect(await objectCount(stores.objects)).toBe(2);
     expect((await log.describeTopic('valid')).offsets.reduce((n, o) => n + o.highWatermark, 0)).toBe(49);
-    expect((await log.listTopics()).map((t) => t.name)).toEqual(['valid', 'wide']);
+    expect((await log.listTopics()).map((t) => t.name)).toEqual(['valid', 'wide', 'wide2', 'wide3']);
     expect((await log.describeTopic('wide')).offsets.reduce((n, o) => n + o.highWatermark, 0)).toBe(0);
   });
 

@@ -8,6 +8,7 @@ import { type SluiceError, TopicNotFoundError } from '../../lib/errors';
 import { SluiceLog, type SluiceLogOptions } from '../../lib/log/log';
 import type { ProduceRecord } from '../../lib/log/produce';
 import { partitionForKey } from '../../lib/records/partitioner';
+import { HEAD_SHARD_SIZE } from '../../lib/storage/layout';
 import type { LogMetadataStore, ObjectStore } from '../../lib/storage/ports';
 import { TEST_DAY_MS } from './time';
 
@@ -221,18 +222,19 @@ export function logSuite(name: string, stores: StoresFactory) {
         return getHeads(topicId, partitions, consistent);
       };
       const log = new SluiceLog({ ...s, clock });
-      await log.createTopic({ name: 'shared', partitions: 20 }); // head shards 0 (0–15) and 1 (16–19)
+      const partitions = HEAD_SHARD_SIZE + 4; // head shards 0 (0–47) and 1 (48–51)
+      await log.createTopic({ name: 'shared', partitions });
       reads.length = 0;
-      // a member's 20 idle partitions, all long-polling at the end of the log
-      const fetches = Array.from({ length: 20 }, (_, p) =>
+      // a member's idle partitions, all long-polling at the end of the log
+      const fetches = Array.from({ length: partitions }, (_, p) =>
         log.fetch({ topic: 'shared', partition: p, offset: 0, waitMs: 5000 }),
       );
       const start = clock.nowMs();
       const results = await advanceUntilSettled(clock, Promise.all(fetches));
       expect(results.every((r) => r.records.length === 0)).toBe(true);
       const strong = reads.filter((r) => r.consistent);
-      // one strong read per shard, each for all of its partitions (20 fetches made 20 before)
-      expect(strong.map((r) => r.partitions.length).sort((a, b) => a - b)).toEqual([4, 16]);
+      // one strong read per shard, each for all of its partitions (each fetch made one before)
+      expect(strong.map((r) => r.partitions.length).sort((a, b) => a - b)).toEqual([4, HEAD_SHARD_SIZE]);
       // one poll loop per shard: ≤ 7 eventual reads each over 5 s (each fetch polled 7 times before)
       expect(reads.filter((r) => !r.consistent).length).toBeLessThanOrEqual(14);
       // every wait ended at the first poll at or after its deadline: at most one pause late
@@ -284,10 +286,11 @@ export function logSuite(name: string, stores: StoresFactory) {
     it('moves the start offsets of a head shard in one conditional write: all or none', async () => {
       const s = await stores();
       const log = new SluiceLog({ ...s });
-      const t = await log.createTopic({ name: 'starts', partitions: 17 });
+      const last = HEAD_SHARD_SIZE; // the first partition of the second head shard
+      const t = await log.createTopic({ name: 'starts', partitions: last + 1 });
       for (let i = 0; i < 3; i++) {
         await log.append({
-          batches: [{ topic: 'starts', records: [0, 1, 16].map((p) => rec(`r${i}`, { partition: p })) }],
+          batches: [{ topic: 'starts', records: [0, 1, last].map((p) => rec(`r${i}`, { partition: p })) }],
         });
       }
       const starts = async () => (await log.describeTopic('starts')).offsets.map((o) => o.startOffset);
@@ -301,10 +304,33 @@ export function logSuite(name: string, stores: StoresFactory) {
       expect((await starts()).slice(0, 2)).toEqual([3, 3]);
       // never backwards, never across head shards
       expect(await s.metadata.advanceStartOffsets(t.topicId, [move(0, 3, 2)])).toBe('conflict');
-      await expect(s.metadata.advanceStartOffsets(t.topicId, [move(2, 0, 1), move(16, 0, 1)])).rejects.toThrow(
+      await expect(s.metadata.advanceStartOffsets(t.topicId, [move(2, 0, 1), move(last, 0, 1)])).rejects.toThrow(
         RangeError,
       );
-      expect(await starts()).toEqual([3, 3, ...Array(14).fill(0), 0]);
+      expect(await starts()).toEqual([3, 3, ...Array(last - 2).fill(0), 0]);
+    });
+
+    it('commits one call over 300 partitions atomically, and replays its answer to a retry', async () => {
+      const { log } = await make();
+      await log.createTopic({ name: 'wide', partitions: 300 });
+      const records = Array.from({ length: 600 }, (_, i) => rec(`w${i}`, { partition: (i * 7) % 300 }));
+      const req = { batches: [{ topic: 'wide', records }], idempotencyKey: 'wide-call-1' };
+      const first = await log.append(req);
+      expect(first.duplicate).toBe(false);
+      expect(first.batches[0]?.offsets.slice(0, 3)).toEqual([
+        { partition: 0, offset: 0 },
+        { partition: 7, offset: 0 },
+        { partition: 14, offset: 0 },
+      ]);
+      // every partition got its two records, densely, in request order
+      const d = await log.describeTopic('wide');
+      expect(d.offsets.every((o) => o.highWatermark === 2)).toBe(true);
+      const again = await log.append(req);
+      expect(again).toEqual({ ...first, duplicate: true });
+      const got = await log.fetch({ topic: 'wide', partition: 299, offset: 0 });
+      expect(got.records.map((r) => str(r.value))).toEqual(
+        records.flatMap((r, i) => (r.partition === 299 ? [`w${i}`] : [])),
+      );
     });
 
     it('a stale head behind the position is no news: the long-poll keeps waiting, no error', async () => {

@@ -3,6 +3,7 @@ import { SeededRandom, ulid, ulidTimeMs } from '../../lib/ids';
 import {
   callSk,
   groupItemKind,
+  HEAD_SHARD_SIZE,
   headAttributes,
   headShard,
   keys,
@@ -53,8 +54,8 @@ describe('persisted key formats', () => {
   it('item keys use the documented prefixes', () => {
     expect(keys.topic('orders')).toEqual({ pk: 'T#orders', sk: 'META' });
     expect(parseTopicRegistrySk(keys.topicRegistry('orders').sk)).toBe('orders');
-    expect(keys.headShard('id', headShard(17))).toEqual({ pk: 'H#id#1', sk: 'HEAD' });
-    expect(headShard(15)).toBe(0);
+    expect(keys.headShard('id', headShard(HEAD_SHARD_SIZE + 1))).toEqual({ pk: 'H#id#1', sk: 'HEAD' });
+    expect(headShard(HEAD_SHARD_SIZE - 1)).toBe(0);
     expect(headAttributes(17)).toEqual({ next: 'n17', start: 's17', bytes: 'b17', maxTs: 't17' });
     expect(keys.callItem('id', 1, 5)).toEqual({ pk: 'C#id#1', sk: 'Q#00000000000000000005' });
     expect(keys.segmentFile('segments/x.seg').pk).toBe('F#segments/x.seg');

@@ -13,6 +13,7 @@ import { SeededRandom } from '../../lib/ids';
 import type { ProduceRequest, ProduceResult } from '../../lib/log/produce';
 import { produceLimits } from '../../lib/records/validate';
 import { DEFAULT_LOG_SETTINGS } from '../../lib/settings';
+import { HEAD_SHARD_SIZE } from '../../lib/storage/layout';
 import { MemoryLogMetadataStore } from '../../lib/storage/memory-log-metadata-store';
 import { MemoryObjectStore } from '../../lib/storage/memory-object-store';
 
@@ -154,28 +155,33 @@ describe('producer accumulator', () => {
     expect((log.calls[1]?.startedMs ?? 0) - (log.calls[0]?.startedMs ?? 0)).toBeLessThanOrEqual(101);
   });
 
-  it('splits at one call’s limits (256 partitions, maxBatchBytes) and keeps every partition’s order', async () => {
+  it('splits at one call’s limits (maxPartitionsPerCall, maxBatchBytes) and keeps every partition’s order', async () => {
     const clock = new ManualClock();
-    const log = new SlowLog(clock, 10, 400);
+    const limit = DEFAULT_LOG_SETTINGS.maxPartitionsPerCall;
+    const partitions = limit + 44;
+    const log = new SlowLog(clock, 10, partitions);
     const producer = new Producer(
       log.transport(),
-      { lingerMs: 1, maxBatchBytes: 64 * 1024 },
+      { lingerMs: 1, maxBatchBytes: 512 * 1024 },
       clock,
       new SeededRandom(1),
     );
-    const sends = Array.from({ length: 600 }, (_, i) =>
-      producer.send({ topic: 't', messages: [{ partition: i % 300, value: `${i}-${'y'.repeat(300)}` }] }),
+    const sends = Array.from({ length: 2 * partitions }, (_, i) =>
+      producer.send({ topic: 't', messages: [{ partition: i % partitions, value: `${i}-${'y'.repeat(300)}` }] }),
     );
-    await runFor(clock, 2000);
+    await runFor(clock, 4000);
     const acks = (await Promise.all(sends)).map((a) => a[0]);
-    for (const c of log.calls) expect(c.partitions).toBeLessThanOrEqual(256);
+    for (const c of log.calls) expect(c.partitions).toBeLessThanOrEqual(limit);
+    expect(Math.max(...log.calls.map((c) => c.partitions))).toBeGreaterThan(256);
     // per partition, offsets follow the send order
-    for (let p = 0; p < 300; p++) {
+    for (let p = 0; p < partitions; p++) {
       const offsets = acks.filter((a) => a?.partition === p).map((a) => a?.offset);
       expect(offsets).toEqual([0, 1]);
     }
     // each call filled up to a limit before another was needed
-    expect(log.calls.length).toBeLessThanOrEqual(Math.ceil(300 / 256) + Math.ceil((600 * 310) / (64 * 1024)) + 1);
+    expect(log.calls.length).toBeLessThanOrEqual(
+      Math.ceil(partitions / limit) + Math.ceil((2 * partitions * 310) / (512 * 1024)) + 1,
+    );
   });
 
   it('bounds the bytes it holds: a send waits for room, then fails clearly after maxBlockMs with nothing queued', async () => {
@@ -296,19 +302,20 @@ describe('producer accumulator', () => {
 
   it('puts a flush over 288 partitions in one call, and splits only where the commit would exceed 100 items', async () => {
     const clock = new ManualClock();
-    const log = new SlowLog(clock, 20, 1024);
+    const log = new SlowLog(clock, 20, 60 * HEAD_SHARD_SIZE);
     const producer = new Producer(log.transport(), { lingerMs: 10 }, clock, new SeededRandom(2));
-    // 288 contiguous partitions: 18 head shards, one call
+    // 288 contiguous partitions: 6 head shards, one call
     const wide = Array.from({ length: 288 }, (_, p) =>
       producer.send({ topic: 't', messages: [{ value: 'w', partition: p }] }),
     );
     await runFor(clock, 200);
     await Promise.all(wide);
-    expect(log.calls.map((c) => c.partitions)).toEqual([256, 32]);
+    expect(log.calls.map((c) => c.partitions)).toEqual([288]);
     // one partition in each of 60 head shards: 49 shards fit one transaction (2 × 49 + 2 items)
+    // (a topic this wide: 2,880 partitions)
     log.calls.length = 0;
     const sparse = Array.from({ length: 60 }, (_, i) =>
-      producer.send({ topic: 't', messages: [{ value: 's', partition: 16 * i }] }),
+      producer.send({ topic: 't', messages: [{ value: 's', partition: HEAD_SHARD_SIZE * i }] }),
     );
     await runFor(clock, 200);
     await Promise.all(sparse);

@@ -4,6 +4,7 @@ import { RetriableError } from '../../lib/errors';
 import { SeededRandom } from '../../lib/ids';
 import { SluiceLog } from '../../lib/log/log';
 import { runMaintenance } from '../../lib/retention/job';
+import { HEAD_SHARD_SIZE } from '../../lib/storage/layout';
 import { MemoryGroupStore } from '../../lib/storage/memory-group-store';
 import { MemoryLogMetadataStore } from '../../lib/storage/memory-log-metadata-store';
 import { MemoryObjectStore } from '../../lib/storage/memory-object-store';
@@ -23,10 +24,12 @@ describe('maintenance job under failures', () => {
     const metadata = new MemoryLogMetadataStore();
     const clock = new ManualClock(TEST_DAY_MS);
     const log = new SluiceLog({ objects, metadata, clock });
-    await log.createTopic({ name: 'flaky', partitions: 17, retentionMs: 1000 });
+    await log.createTopic({ name: 'flaky', partitions: HEAD_SHARD_SIZE + 1, retentionMs: 1000 });
     for (let i = 0; i < 3; i++) {
       await log.append({
-        batches: [{ topic: 'flaky', records: [rec(`a${i}`, { partition: 0 }), rec(`b${i}`, { partition: 16 })] }],
+        batches: [
+          { topic: 'flaky', records: [rec(`a${i}`, { partition: 0 }), rec(`b${i}`, { partition: HEAD_SHARD_SIZE })] },
+        ],
       });
     }
     await clock.advance(2000);
@@ -45,12 +48,12 @@ describe('maintenance job under failures', () => {
     const job = () => runMaintenance({ objects, metadata: flaky, clock, random: new SeededRandom(1) }, {});
     const first = await job();
     expect(first).toMatchObject({ failures: 1, offsetsRemoved: 3, complete: false });
-    // the unit is a head shard (partitions 0–15); the other shard (16) is done
+    // the unit is a head shard (partitions 0–47); the other shard (48) is done
     const starts = async () => (await log.describeTopic('flaky')).offsets.map((o) => o.startOffset);
-    expect([(await starts())[0], (await starts())[16]]).toEqual([0, 3]);
+    expect([(await starts())[0], (await starts())[HEAD_SHARD_SIZE]]).toEqual([0, 3]);
     const second = await job();
     expect(second).toMatchObject({ failures: 0, offsetsRemoved: 3, complete: true });
-    expect([(await starts())[0], (await starts())[16]]).toEqual([3, 3]);
+    expect([(await starts())[0], (await starts())[HEAD_SHARD_SIZE]]).toEqual([3, 3]);
   });
 });
 

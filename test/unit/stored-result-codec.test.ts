@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeStoredResult, encodeStoredResult } from '../../lib/storage/stored-result-codec';
+import {
+  decodeChunkOrder,
+  decodeStoredResult,
+  encodeChunkOrder,
+  encodeStoredResult,
+} from '../../lib/storage/stored-result-codec';
 
 const result = fc.record({
   requestHash: fc.oneof(
@@ -49,5 +54,16 @@ describe('stored produce answer codec', () => {
     });
     expect(() => decodeStoredResult(bytes.subarray(0, bytes.byteLength - 1))).toThrow(/truncated/);
     expect(() => decodeStoredResult(Uint8Array.from([...bytes, 0]))).toThrow(/trailing/);
+  });
+
+  it('stores each record’s chunk in one byte up to 256 chunks, two beyond, and reads either back', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4096 }), fc.array(fc.nat(4095), { maxLength: 300 }), (chunks, raw) => {
+        const order = raw.map((c) => c % chunks);
+        const b64 = encodeChunkOrder(order, chunks);
+        expect(Buffer.from(b64, 'base64').length).toBe(order.length * (chunks > 256 ? 2 : 1));
+        expect([...decodeChunkOrder(b64, chunks)]).toEqual(order);
+      }),
+    );
   });
 });
