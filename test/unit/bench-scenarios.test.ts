@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { HEAD_SHARD_SIZE } from '../../lib/storage/layout';
-import { batchingCorrection, readersCorrection, SCENARIOS } from '../bench/scenarios';
+import { sumTallies } from '../../lib/storage/request-meter';
+import { batchingCorrection, lessFixed, readersCorrection, SCENARIOS } from '../bench/scenarios';
 
 const scenario = (id: string) => SCENARIOS.find((s) => s.id === id) as (typeof SCENARIOS)[number];
 
@@ -53,5 +54,13 @@ describe('readersCorrection', () => {
       expect(c).toBeGreaterThanOrEqual(members / shards);
       expect(c).toBeLessThanOrEqual((members + shards - 1) / shards);
     }
+  });
+});
+
+describe('lessFixed', () => {
+  it('takes the fixed cost of each run off a work tally, class by class, never below zero', () => {
+    const work = { ...sumTallies([]), s3Put: 2, s3Get: 5, wru: 100, rru: 40 };
+    const fixed = { ...sumTallies([]), s3Put: 1, s3Get: 3, wru: 10, rru: 1 };
+    expect(lessFixed(work, fixed, 2)).toMatchObject({ s3Put: 0, s3Get: 0, wru: 80, rru: 38 });
   });
 });
