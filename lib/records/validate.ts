@@ -35,7 +35,7 @@ export function produceLimits(s: LogSettings): ProduceLimits {
 }
 
 /**
- * The one transaction a produce call commits: 2 items per head shard it touches (16
+ * The one transaction a produce call commits: 2 items per head shard it touches (48
  * partitions of a topic share one), the segment file and a dedupe item — DynamoDB allows
  * 100, so 49 head shards. Both the log and the client's batching count it here.
  */

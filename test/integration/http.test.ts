@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sluice } from '../../lib/client/sluice';
 import { createSluice } from '../../lib/compose';
 import { RetriableError } from '../../lib/errors';
-import { createHttpApp } from '../../lib/http/app';
+import { callBytesInBody, createHttpApp } from '../../lib/http/app';
 import { type RunningServer, serveHttpApp } from '../../lib/http/node-server';
 import { SEGMENT_PREFIX } from '../../lib/storage/layout';
 import type { LogMetadataStore } from '../../lib/storage/ports';
@@ -341,6 +341,35 @@ describe('HTTP API v1', () => {
     const oor = await call('GET', '/v1/topics/http-errors/partitions/0/records?offset=5');
     expect(oor.body.error).toMatchObject({ startOffset: 0, highWatermark: 1 });
     expect(await segmentCount()).toBe(before);
+  });
+
+  it('reports a call size that fits its body limit, and a default producer’s largest calls are accepted', async () => {
+    const sluice = createSluice(stores);
+    const deployed = await serveHttpApp(createHttpApp(sluice), 0); // the deployed 6 MiB body limit
+    const tight = await serveHttpApp(createHttpApp(sluice, { maxBodyBytes: 1024 * 1024 }), 0);
+    try {
+      const limitsOf = async (url: string) =>
+        (await (await fetch(`${url}/v1/limits`)).json()) as { maxCallBytes: number };
+      expect((await limitsOf(deployed.url)).maxCallBytes).toBe(callBytesInBody(6 * 1024 * 1024));
+      expect((await limitsOf(deployed.url)).maxCallBytes).toBeLessThan(sluice.log.settings.maxCallBytes);
+      expect((await limitsOf(tight.url)).maxCallBytes).toBe(callBytesInBody(1024 * 1024));
+      await sluice.log.createTopic({ name: 'http-bulk', partitions: 4 });
+      // 6 MiB queued at once against a 1 MiB body: the producer (default maxBatchBytes 4 MiB)
+      // cuts its calls at the server's maxCallBytes, and every one is accepted (no 413)
+      const producer = new Sluice({ http: { url: tight.url } }).producer({ lingerMs: 50 });
+      const value = 'v'.repeat(1000);
+      const acks = await Promise.all(
+        Array.from({ length: 6 * 1024 }, (_, i) =>
+          producer.send({ topic: 'http-bulk', messages: [{ value, partition: i % 4 }] }),
+        ),
+      );
+      await producer.close();
+      expect(acks.flat()).toHaveLength(6 * 1024);
+      const d = await sluice.log.describeTopic('http-bulk');
+      expect(d.offsets.map((o) => o.highWatermark)).toEqual([1536, 1536, 1536, 1536]);
+    } finally {
+      await Promise.all([deployed.close(), tight.close()]);
+    }
   });
 
   it('answers 413 for an oversized record within the body limit', async () => {
