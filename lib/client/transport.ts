@@ -13,6 +13,7 @@ import type { ProduceRequest, ProduceResult } from '../log/produce';
 import type { CreateTopicRequest, TopicDescription } from '../log/topics';
 import { asOffset, type RecordHeader } from '../records/types';
 import { type ProduceLimits, produceLimits } from '../records/validate';
+import { SharedPoll } from '../shared-poll';
 import type { RequestSigner } from '../storage/aws';
 
 /** What the clients need from a transport. */
@@ -115,6 +116,7 @@ const MAX_CLIENT_POLL_PAUSE_MS = 1000;
 /** HTTP mode: the API v1, base64 on the wire so bytes survive exactly. */
 export class HttpTransport implements Transport {
   private readonly base: string;
+  private readonly polls = new Map<string, SharedPoll<number>>();
   constructor(
     url: string,
     private readonly signer?: RequestSigner,
@@ -176,25 +178,49 @@ export class HttpTransport implements Transport {
 
   /**
    * A fetch; a server that does not wait (the deployed API) answers an idle partition at
-   * once with `retryAfterMs`, and the waiting happens here, between polls whose pause
-   * doubles from that hint to 1 s, until `waitMs` has passed — the same shape as the log's
-   * own long-poll, without holding a Lambda for the wait.
+   * once with `retryAfterMs`, and the waiting happens here, until `waitMs` has passed, on
+   * one poll loop per topic (`SharedPoll`): a `GET` of the topic (every partition's high
+   * watermark, one request) at pauses doubling from that hint to 1 s, shared by every
+   * partition this client waits on — a member of 12 idle partitions makes one request per
+   * pause, not twelve. The records are fetched again once the topic shows news.
    */
   async fetch(req: FetchRequest): Promise<FetchResult> {
     const deadline = this.clock.nowMs() + (req.waitMs ?? 0);
-    let pause: number | undefined;
     for (;;) {
       const remaining = Math.max(0, deadline - this.clock.nowMs());
       const r = await this.fetchOnce({ ...req, waitMs: remaining });
       // the wait is over when the deadline passed during this poll, not only before it
-      // (else a poll sent just short of it is followed by one more)
       const over = this.clock.nowMs() >= deadline;
       if (r.retryAfterMs === undefined || r.result.records.length > 0 || over || req.signal?.aborted) {
         return r.result;
       }
-      pause = pause === undefined ? r.retryAfterMs : Math.min(pause * 2, MAX_CLIENT_POLL_PAUSE_MS);
-      await this.clock.sleep(Math.min(pause, Math.max(0, deadline - this.clock.nowMs())), req.signal);
+      const moved = await this.topicPoll(req.topic, r.retryAfterMs).waitFor(
+        req.partition,
+        req.offset,
+        deadline,
+        req.signal,
+      );
+      if (moved === undefined) return r.result; // the wait ended with no news
     }
+  }
+
+  /** The shared poll of a topic's high watermarks (made at the first wait, with the server's pause). */
+  private topicPoll(topic: string, firstPauseMs: number): SharedPoll<number> {
+    let poll = this.polls.get(topic);
+    if (!poll) {
+      const made = new SharedPoll<number>(
+        this.clock,
+        async () => new Map((await this.describeTopic(topic)).offsets.map((o) => [o.partition, o.highWatermark])),
+        (highWatermark, offset) => highWatermark > offset,
+        { firstPauseMs: Math.min(firstPauseMs, MAX_CLIENT_POLL_PAUSE_MS), maxPauseMs: MAX_CLIENT_POLL_PAUSE_MS },
+        () => {
+          if (this.polls.get(topic) === made && !made.busy) this.polls.delete(topic);
+        },
+      );
+      poll = made;
+      this.polls.set(topic, poll);
+    }
+    return poll;
   }
 
   private async fetchOnce(req: FetchRequest): Promise<{ result: FetchResult; retryAfterMs?: number }> {

@@ -6,15 +6,16 @@
  * - `read` (strongly consistent): a read that starts after the call, shared. A call while
  *   a read of the shard is in flight waits for the next one, which serves every call that
  *   arrived meanwhile; calls of the same turn of the event loop share the first.
- * - `waitFor` (a long-poll): one poll loop per shard while anybody waits, eventually
- *   consistent (half the units; a stale head only delays), at pauses doubling from
- *   `fetchPollIntervalMs` to `fetchPollMaxIntervalMs` and back to the start when a poll
- *   brings news. A waiter is answered with the first head beyond its offset, or with
+ * - `waitFor` (a long-poll): one poll loop per shard while anybody waits (`SharedPoll`),
+ *   eventually consistent (half the units; a stale head only delays), at pauses doubling
+ *   from `fetchPollIntervalMs` to `fetchPollMaxIntervalMs` and back to the start when a
+ *   poll brings news. A waiter is answered with the first head beyond its offset, or with
  *   nothing at the first poll at or after its deadline (so at most one pause late) — the
  *   waiters of a shard therefore wake together, and their next strong reads are one.
  */
 import type { Clock } from '../clock';
 import type { LogSettings } from '../settings';
+import { SharedPoll } from '../shared-poll';
 import { headShard } from '../storage/layout';
 import type { LogMetadataStore, PartitionHead } from '../storage/ports';
 
@@ -28,21 +29,12 @@ interface PendingRead {
   reject(e: unknown): void;
 }
 
-interface Waiter {
-  readonly partition: number;
-  readonly offset: number;
-  readonly deadlineMs: number;
-  readonly done: (head: PartitionHead | undefined) => void;
-  readonly fail: (e: unknown) => void;
-}
-
 interface ShardState {
   readonly topicId: string;
   readonly ref: string;
   inflight: boolean;
   next?: PendingRead;
-  readonly waiters: Set<Waiter>;
-  polling: boolean;
+  readonly poll: SharedPoll<PartitionHead>;
 }
 
 /** Shared head reads of one process (built once per `SluiceLog`). */
@@ -80,38 +72,25 @@ export class HeadReads {
     deadlineMs: number,
     signal?: AbortSignal,
   ): Promise<PartitionHead | undefined> {
-    const st = this.state(topicId, partition);
-    return new Promise<PartitionHead | undefined>((resolve, reject) => {
-      const settle = () => {
-        st.waiters.delete(waiter);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const waiter: Waiter = {
-        partition,
-        offset,
-        deadlineMs,
-        done: (head) => {
-          settle();
-          resolve(head);
-        },
-        fail: (e) => {
-          settle();
-          reject(e);
-        },
-      };
-      const onAbort = () => waiter.done(undefined);
-      if (signal?.aborted) return resolve(undefined);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      st.waiters.add(waiter);
-      if (!st.polling) void this.poll(st);
-    });
+    return this.state(topicId, partition).poll.waitFor(partition, offset, deadlineMs, signal);
   }
 
   private state(topicId: string, partition: number): ShardState {
     const ref = `${topicId}#${headShard(partition)}`;
     let st = this.shards.get(ref);
     if (!st) {
-      st = { topicId, ref, inflight: false, waiters: new Set(), polling: false };
+      const poll = new SharedPoll<PartitionHead>(
+        this.clock,
+        async (partitions) => {
+          const heads = await this.metadata.getHeads(topicId, partitions, false);
+          return new Map(partitions.map((p, i) => [p, heads[i] as PartitionHead]));
+        },
+        (head, offset) => head.nextOffset > offset,
+        { firstPauseMs: this.settings.fetchPollIntervalMs, maxPauseMs: this.settings.fetchPollMaxIntervalMs },
+        () => this.forget(created),
+      );
+      const created: ShardState = { topicId, ref, inflight: false, poll };
+      st = created;
       this.shards.set(ref, st);
     }
     return st;
@@ -134,46 +113,8 @@ export class HeadReads {
       });
   }
 
-  /** The shard's poll loop: runs while anybody waits. */
-  private async poll(st: ShardState): Promise<void> {
-    st.polling = true;
-    const s = this.settings;
-    let pause = s.fetchPollIntervalMs;
-    let pollAtMs = this.clock.nowMs() + pause;
-    try {
-      while (st.waiters.size > 0) {
-        await this.clock.sleep(pollAtMs - this.clock.nowMs());
-        if (st.waiters.size === 0) break;
-        const waiting = [...st.waiters];
-        const partitions = [...new Set(waiting.map((w) => w.partition))];
-        let seen: Heads;
-        try {
-          const heads = await this.metadata.getHeads(st.topicId, partitions, false);
-          seen = new Map(partitions.map((p, i) => [p, heads[i] as PartitionHead]));
-        } catch (e) {
-          for (const w of waiting) w.fail(e);
-          continue;
-        }
-        let news = false;
-        const now = this.clock.nowMs();
-        for (const w of waiting) {
-          const head = seen.get(w.partition);
-          if (head && head.nextOffset > w.offset) {
-            news = true;
-            w.done(head);
-          } else if (w.deadlineMs <= now) w.done(undefined); // its wait is over
-        }
-        pause = news ? s.fetchPollIntervalMs : Math.min(pause * 2, s.fetchPollMaxIntervalMs);
-        pollAtMs = now + pause;
-      }
-    } finally {
-      st.polling = false;
-      this.forget(st);
-    }
-  }
-
   private forget(st: ShardState): void {
-    if (this.shards.get(st.ref) === st && st.waiters.size === 0 && !st.polling && !st.inflight && !st.next) {
+    if (this.shards.get(st.ref) === st && !st.poll.busy && !st.inflight && !st.next) {
       this.shards.delete(st.ref);
     }
   }

@@ -87,32 +87,48 @@ describe('fetch without waiting in the server (as the deployed API serves it)', 
 
   it('the client waits between polls, with a growing pause, and returns the record that arrived', async () => {
     const core = createSluice(stores());
-    let polls = 0;
+    const requests = { records: 0, topic: 0 };
     const app = createHttpApp(core, {
       waitInServer: false,
       onResponse: (r) => {
-        if (r.method === 'GET' && r.route.endsWith('/records')) polls++;
+        if (r.method === 'GET' && r.route.endsWith('/records')) requests.records++;
+        if (r.method === 'GET' && /\/topics\/:\w+$/.test(r.route)) requests.topic++;
       },
     });
     const served = await serveHttpApp(app, 0);
     try {
-      await core.log.createTopic({ name: 't', partitions: 1 });
+      await core.log.createTopic({ name: 't', partitions: 12 });
       const transport = new Sluice({ http: { url: served.url } }).transport;
       setTimeout(() => {
-        void core.log.append({ batches: [{ topic: 't', records: [{ value: Buffer.from('late'), headers: [] }] }] });
+        void core.log.append({
+          batches: [{ topic: 't', records: [{ value: Buffer.from('late'), headers: [], partition: 0 }] }],
+        });
       }, 700);
       const got = await transport.fetch({ topic: 't', partition: 0, offset: 0, waitMs: 5000 });
       expect(got.records.map((r) => Buffer.from(r.value ?? []).toString())).toEqual(['late']);
-      // polls at 0, 200, 600 and 1,400 ms (pauses 200, 400, 800): a few requests, not one per 200 ms
-      expect(polls).toBeGreaterThanOrEqual(3);
-      expect(polls).toBeLessThanOrEqual(5);
-      polls = 0;
-      const idle = await transport.fetch({ topic: 't', partition: 0, offset: 1, waitMs: 2500 });
-      expect(idle.records).toEqual([]);
-      // 0, 200, 600, 1400, 2400 and the deadline
-      expect(polls).toBeLessThanOrEqual(6);
+      // the records at 0 and once the topic showed news; the topic at 200, 600 and 1,400 ms
+      // (pauses 200, 400, 800): a few requests, not one per 200 ms
+      expect(requests.records).toBe(2);
+      expect(requests.topic).toBeGreaterThanOrEqual(2);
+      expect(requests.topic).toBeLessThanOrEqual(4);
+      // 12 idle partitions waiting at once share one poll of the topic: one request per
+      // pause for all of them (0.2, 0.6, 1.4, 2.4, 3.4 s), and one records request each
+      requests.records = 0;
+      requests.topic = 0;
+      const started = Date.now();
+      const idle = await Promise.all(
+        Array.from({ length: 12 }, (_, p) =>
+          transport.fetch({ topic: 't', partition: p, offset: p === 0 ? 1 : 0, waitMs: 2500 }),
+        ),
+      );
+      expect(idle.every((r) => r.records.length === 0)).toBe(true);
+      expect(requests.records).toBe(12);
+      expect(requests.topic).toBeLessThanOrEqual(6);
+      // each wait ended at the first poll at or after its deadline: at most one pause late
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
+      expect(Date.now() - started).toBeLessThan(2500 + 1000 + 500);
     } finally {
       await served.close();
     }
-  });
+  }, 15_000);
 });
