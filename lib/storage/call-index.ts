@@ -20,7 +20,15 @@
  */
 import { InternalError } from '../errors';
 import { HEAD_SHARD_SIZE, headShard } from './layout';
-import { type AppendCommit, type CallRecord, EMPTY_HEAD, type IndexEntry, type ShardHead, shardRef } from './ports';
+import {
+  type AppendCommit,
+  type CallRecord,
+  EMPTY_HEAD,
+  type IndexEntry,
+  type ShardHead,
+  type StartOffsetMove,
+  shardRef,
+} from './ports';
 
 /** The head of a shard nobody wrote to. */
 export const EMPTY_SHARD_HEAD: ShardHead = {
@@ -29,6 +37,23 @@ export const EMPTY_SHARD_HEAD: ShardHead = {
 };
 
 /** Where partition `p` sits inside its shard's head and call items. */
+/**
+ * The head shard a set of start-offset moves is for, or `'conflict'` when one does not move
+ * forward (`LogTrim.advanceStartOffsets`: nothing moves). Throws when the moves span head
+ * shards or name a partition twice (a caller's bug, not a race).
+ */
+export function shardOfMoves(moves: readonly StartOffsetMove[]): number | 'conflict' {
+  if (moves.length === 0 || moves.some((m) => m.to <= m.from)) return 'conflict';
+  const shard = headShard((moves[0] as StartOffsetMove).partition);
+  if (
+    moves.some((m) => headShard(m.partition) !== shard) ||
+    new Set(moves.map((m) => m.partition)).size < moves.length
+  ) {
+    throw new RangeError('start offsets move within one head shard, each partition once');
+  }
+  return shard;
+}
+
 export function shardSlot(partition: number): number {
   return partition - headShard(partition) * HEAD_SHARD_SIZE;
 }

@@ -1,8 +1,9 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { awsErrorName, translateAwsError } from './aws-errors';
+import { shardOfMoves } from './call-index';
 import { batchWrite } from './dynamo-query';
 import { DynamoTable } from './dynamo-table';
-import { headAttributes, headShard, keys } from './layout';
+import { headAttributes, keys } from './layout';
 import type { LogTrim, StartOffsetMove } from './ports';
 
 /** Moving a partition's start offset and deleting the call items below it. */
@@ -13,14 +14,8 @@ export class DynamoLogTrim extends DynamoTable implements LogTrim {
    * watermark. Failure: another trim moved one first → `'conflict'` (re-read and retry).
    */
   async advanceStartOffsets(topicId: string, moves: readonly StartOffsetMove[]): Promise<'ok' | 'conflict'> {
-    if (moves.length === 0 || moves.some((m) => m.to <= m.from)) return 'conflict';
-    const shard = headShard((moves[0] as StartOffsetMove).partition);
-    if (
-      moves.some((m) => headShard(m.partition) !== shard) ||
-      new Set(moves.map((m) => m.partition)).size < moves.length
-    ) {
-      throw new RangeError('start offsets move within one head shard, each partition once');
-    }
+    const shard = shardOfMoves(moves);
+    if (shard === 'conflict') return 'conflict';
     const names: Record<string, string> = {};
     const values: Record<string, number> = {};
     const sets: string[] = [];

@@ -1,4 +1,13 @@
-import { CallCache, callsOf, EMPTY_SHARD_HEAD, findChunks, partsIn, shardHeadAfter, shardSlot } from './call-index';
+import {
+  CallCache,
+  callsOf,
+  EMPTY_SHARD_HEAD,
+  findChunks,
+  partsIn,
+  shardHeadAfter,
+  shardOfMoves,
+  shardSlot,
+} from './call-index';
 import { HEAD_SHARD_SIZE, headShard, keys } from './layout';
 import {
   type AppendCommit,
@@ -256,14 +265,8 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
   }
 
   async advanceStartOffsets(topicId: string, moves: readonly StartOffsetMove[]): Promise<'ok' | 'conflict'> {
-    if (moves.length === 0 || moves.some((m) => m.to <= m.from)) return 'conflict';
-    const shardNo = headShard((moves[0] as StartOffsetMove).partition);
-    if (
-      moves.some((m) => headShard(m.partition) !== shardNo) ||
-      new Set(moves.map((m) => m.partition)).size < moves.length
-    ) {
-      throw new RangeError('start offsets move within one head shard, each partition once');
-    }
+    const shardNo = shardOfMoves(moves);
+    if (shardNo === 'conflict') return 'conflict';
     const shard = this.shardHead(topicId, shardNo);
     const heads = [...shard.heads];
     for (const m of moves) {
