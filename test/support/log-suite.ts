@@ -333,6 +333,29 @@ export function logSuite(name: string, stores: StoresFactory) {
       );
     });
 
+    it('a read whose later index page retention released meanwhile returns what it read, then OFFSET_OUT_OF_RANGE', async () => {
+      const s = await stores();
+      const log = new SluiceLog({ ...s });
+      await log.createTopic({ name: 'edge', partitions: 1 });
+      for (let i = 0; i < 30; i++) await log.append({ batches: [{ topic: 'edge', records: [rec(`e${i}`)] }] });
+      // after the reader's first page of the index (offsets 0–24), retention moves the start
+      // to 27 and releases the call items below it; later pages are what a reader without
+      // them in its cache sees: the index from 27 on
+      const queryIndex = s.metadata.queryIndex.bind(s.metadata);
+      let pages = 0;
+      s.metadata.queryIndex = async (...a) => {
+        const page = await queryIndex(...a);
+        if (pages++ > 0) return page.filter((e) => e.lastOffset >= 27);
+        await log.deleteRecords('edge', 0, 27);
+        return page.slice(0, 25);
+      };
+      const got = await log.fetch({ topic: 'edge', partition: 0, offset: 0, maxRecords: 1000 });
+      expect(got.records.map((r) => str(r.value))).toEqual(Array.from({ length: 25 }, (_, i) => `e${i}`));
+      expect(got.nextOffset).toBe(25);
+      const next = await rejection(log.fetch({ topic: 'edge', partition: 0, offset: 25 }));
+      expect(next).toMatchObject({ code: 'OFFSET_OUT_OF_RANGE', details: { startOffset: 27 } });
+    });
+
     it('a stale head behind the position is no news: the long-poll keeps waiting, no error', async () => {
       const clock = new ManualClock(TEST_DAY_MS);
       const s = await stores();
