@@ -110,13 +110,26 @@ export class DirectTransport implements Transport {
   }
 }
 
+/** A partition's bounds as this client last learned them. */
+interface Bounds {
+  readonly startOffset: number;
+  readonly highWatermark: number;
+}
+
+/** A topic's shared poll in the HTTP transport, and the bounds it (or a records answer) last showed. */
+interface TopicWatch {
+  readonly poll: SharedPoll<Bounds>;
+  readonly known: Map<number, Bounds>;
+}
+
 /** The longest pause between the polls of a client-side wait. */
 const MAX_CLIENT_POLL_PAUSE_MS = 1000;
 
 /** HTTP mode: the API v1, base64 on the wire so bytes survive exactly. */
 export class HttpTransport implements Transport {
   private readonly base: string;
-  private readonly polls = new Map<string, SharedPoll<number>>();
+  /** Per topic this client has waited on: its shared poll and the bounds last learned. */
+  private readonly watches = new Map<string, TopicWatch>();
   constructor(
     url: string,
     private readonly signer?: RequestSigner,
@@ -179,22 +192,36 @@ export class HttpTransport implements Transport {
   /**
    * A fetch; a server that does not wait (the deployed API) answers an idle partition at
    * once with `retryAfterMs`, and the waiting happens here, until `waitMs` has passed, on
-   * one poll loop per topic (`SharedPoll`): a `GET` of the topic (every partition's high
-   * watermark, one request) at pauses doubling from that hint to 1 s, shared by every
-   * partition this client waits on — a member of 12 idle partitions makes one request per
-   * pause, not twelve. The records are fetched again once the topic shows news.
+   * one poll loop per topic (`SharedPoll`): a `GET` of the topic (every partition's bounds,
+   * one request) at pauses doubling from that hint to 1 s, shared by every partition this
+   * client waits on. A partition last seen at its end waits on that poll first — its next
+   * read starts after this call, so it sees every commit before it — and asks for records
+   * only once the topic shows news: a member of 12 idle partitions makes one request per
+   * pause, not twelve, and no records request per partition and wait.
    */
   async fetch(req: FetchRequest): Promise<FetchResult> {
-    const deadline = this.clock.nowMs() + (req.waitMs ?? 0);
+    const waitMs = req.waitMs ?? 0;
+    const deadline = this.clock.nowMs() + waitMs;
+    const watch = this.watches.get(req.topic);
+    const known = watch?.known.get(req.partition);
+    if (watch && waitMs > 0 && known && req.offset === known.highWatermark && req.offset >= known.startOffset) {
+      const seen = await watch.poll.waitFor(req.partition, req.offset, deadline, req.signal);
+      const now = watch.known.get(req.partition) ?? known;
+      if (seen === undefined && req.offset >= now.startOffset && req.offset <= now.highWatermark) {
+        return { records: [], nextOffset: req.offset, ...now }; // the wait ended with no news
+      }
+      // news, or bounds that moved past this offset: the records request answers
+    }
     for (;;) {
       const remaining = Math.max(0, deadline - this.clock.nowMs());
       const r = await this.fetchOnce({ ...req, waitMs: remaining });
+      this.learn(req.topic, req.partition, r.result);
       // the wait is over when the deadline passed during this poll, not only before it
       const over = this.clock.nowMs() >= deadline;
       if (r.retryAfterMs === undefined || r.result.records.length > 0 || over || req.signal?.aborted) {
         return r.result;
       }
-      const moved = await this.topicPoll(req.topic, r.retryAfterMs).waitFor(
+      const moved = await this.watch(req.topic, r.retryAfterMs).poll.waitFor(
         req.partition,
         req.offset,
         deadline,
@@ -204,23 +231,31 @@ export class HttpTransport implements Transport {
     }
   }
 
-  /** The shared poll of a topic's high watermarks (made at the first wait, with the server's pause). */
-  private topicPoll(topic: string, firstPauseMs: number): SharedPoll<number> {
-    let poll = this.polls.get(topic);
-    if (!poll) {
-      const made = new SharedPoll<number>(
+  /** Remembers a partition's bounds from a records answer (for a topic this client polls). */
+  private learn(topic: string, partition: number, r: FetchResult): void {
+    this.watches.get(topic)?.known.set(partition, { startOffset: r.startOffset, highWatermark: r.highWatermark });
+  }
+
+  /** The shared poll of a topic's bounds (made at the first wait, with the server's pause). */
+  private watch(topic: string, firstPauseMs: number): TopicWatch {
+    let watch = this.watches.get(topic);
+    if (!watch) {
+      const known = new Map<number, Bounds>();
+      const poll = new SharedPoll<Bounds>(
         this.clock,
-        async () => new Map((await this.describeTopic(topic)).offsets.map((o) => [o.partition, o.highWatermark])),
-        (highWatermark, offset) => highWatermark > offset,
-        { firstPauseMs: Math.min(firstPauseMs, MAX_CLIENT_POLL_PAUSE_MS), maxPauseMs: MAX_CLIENT_POLL_PAUSE_MS },
-        () => {
-          if (this.polls.get(topic) === made && !made.busy) this.polls.delete(topic);
+        async () => {
+          for (const o of (await this.describeTopic(topic)).offsets) {
+            known.set(o.partition, { startOffset: o.startOffset, highWatermark: o.highWatermark });
+          }
+          return known;
         },
+        (b, offset) => b.highWatermark > offset,
+        { firstPauseMs: Math.min(firstPauseMs, MAX_CLIENT_POLL_PAUSE_MS), maxPauseMs: MAX_CLIENT_POLL_PAUSE_MS },
       );
-      poll = made;
-      this.polls.set(topic, poll);
+      watch = { poll, known };
+      this.watches.set(topic, watch);
     }
-    return poll;
+    return watch;
   }
 
   private async fetchOnce(req: FetchRequest): Promise<{ result: FetchResult; retryAfterMs?: number }> {

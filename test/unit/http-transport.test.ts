@@ -112,7 +112,8 @@ describe('fetch without waiting in the server (as the deployed API serves it)', 
       expect(requests.topic).toBeGreaterThanOrEqual(2);
       expect(requests.topic).toBeLessThanOrEqual(4);
       // 12 idle partitions waiting at once share one poll of the topic: one request per
-      // pause for all of them (0.2, 0.6, 1.4, 2.4, 3.4 s), and one records request each
+      // pause for all of them (0.2, 0.6, 1.4, 2.4, 3.4 s), and — their ends known from that
+      // poll — no records request at all
       requests.records = 0;
       requests.topic = 0;
       const started = Date.now();
@@ -122,13 +123,28 @@ describe('fetch without waiting in the server (as the deployed API serves it)', 
         ),
       );
       expect(idle.every((r) => r.records.length === 0)).toBe(true);
-      expect(requests.records).toBe(12);
+      expect(idle.map((r) => r.highWatermark)).toEqual([1, ...Array(11).fill(0)]);
+      expect(requests.records).toBe(0);
       expect(requests.topic).toBeLessThanOrEqual(6);
       // each wait ended at the first poll at or after its deadline: at most one pause late
       expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
       expect(Date.now() - started).toBeLessThan(2500 + 1000 + 500);
+      // a record for partition 5: only its fetch asks for records, and gets it
+      requests.records = 0;
+      setTimeout(() => {
+        void core.log.append({
+          batches: [{ topic: 't', records: [{ value: Buffer.from('p5'), headers: [], partition: 5 }] }],
+        });
+      }, 300);
+      const woken = await Promise.all(
+        Array.from({ length: 12 }, (_, p) =>
+          transport.fetch({ topic: 't', partition: p, offset: p === 0 ? 1 : 0, waitMs: 2500 }),
+        ),
+      );
+      expect(woken.map((r) => r.records.length)).toEqual([0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+      expect(requests.records).toBe(1);
     } finally {
       await served.close();
     }
-  }, 15_000);
+  }, 20_000);
 });
