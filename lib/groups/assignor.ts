@@ -124,10 +124,11 @@ export function assignPartitions(
   for (const [owner, list] of keptBy) {
     const inShard = new Map<string, number>();
     for (const tp of list) inShard.set(shardKey(tp), (inShard.get(shardKey(tp)) ?? 0) + 1);
+    const ranks = new Map(list.map((tp) => [tpKey(tp), rank(owner, tp)]));
     list.sort(
       (a, b) =>
         (inShard.get(shardKey(b)) ?? 0) - (inShard.get(shardKey(a)) ?? 0) ||
-        cmpRank(rank(owner, b), rank(owner, a)) ||
+        cmpRank(ranks.get(tpKey(b)) as bigint, ranks.get(tpKey(a)) as bigint) ||
         (tpKey(a) < tpKey(b) ? -1 : 1),
     );
     for (const tp of list.slice(0, quota.get(owner) ?? 0)) give(tp, owner);
@@ -136,14 +137,25 @@ export function assignPartitions(
   // fill: unowned partitions to the highest-ranking eligible member with room; a member
   // whose quota is reached may still take one when every eligible member is full
   // (subscriptions can make perfect balance impossible)
+  // a shard's rendezvous rank per member, hashed once (not once per comparison)
+  const shardRanks = new Map<string, bigint>();
+  const shardRankOf = (m: string, tp: TopicPartition) => {
+    const k = `${m}\u0000${shardKey(tp)}`;
+    let r = shardRanks.get(k);
+    if (r === undefined) {
+      r = shardRank(m, tp);
+      shardRanks.set(k, r);
+    }
+    return r;
+  };
+  const partly = (m: string) => ((load.get(m) ?? 0) > 0 ? 1 : 0);
   for (const tp of assignable) {
     if (result.has(tpKey(tp))) continue;
-    const partly = (m: string) => ((load.get(m) ?? 0) > 0 ? 1 : 0);
     const candidates = eligible(tp).sort(
       (a, b) =>
         heldIn(b, tp) - heldIn(a, tp) ||
         partly(b) - partly(a) ||
-        cmpRank(shardRank(b, tp), shardRank(a, tp)) ||
+        cmpRank(shardRankOf(b, tp), shardRankOf(a, tp)) ||
         (a < b ? -1 : 1),
     );
     const withRoom = candidates.find((m) => (load.get(m) ?? 0) < (quota.get(m) ?? 0));
