@@ -5,7 +5,7 @@
  * chunks (coalesced per object, immutable bytes cached) → CRC check → decode → return a
  * contiguous run of offsets starting exactly at the requested one. Never skips.
  */
-import { mapLimit } from '../concurrency';
+import { deferred, mapLimit } from '../concurrency';
 import { CorruptDataError, InvalidArgumentError, OffsetOutOfRangeError } from '../errors';
 import { decodeChunk } from '../records/segment-codec';
 import { type LogRecord, recordSizeBytes } from '../records/types';
@@ -294,10 +294,7 @@ async function readChunks(
       while (g.parts.length > 1 && (g.parts[0] as Part).i < 0 && !worthReading(g)) g.parts.shift();
       g.start = Math.min(...g.parts.map((p) => p.e.byteOffset));
       g.end = Math.max(...g.parts.map((p) => p.e.byteOffset + p.e.byteLength));
-      let done!: () => void;
-      const landed = new Promise<void>((r) => {
-        done = r;
-      });
+      const { promise: landed, resolve: done } = deferred<void>();
       for (const p of g.parts) if (p.i < 0) ctx.inflight.set(key(p.e), landed);
       return { ...g, landed, done };
     });

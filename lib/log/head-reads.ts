@@ -14,6 +14,7 @@
  *   waiters of a shard therefore wake together, and their next strong reads are one.
  */
 import type { Clock } from '../clock';
+import { type Deferred, deferred } from '../concurrency';
 import type { LogSettings } from '../settings';
 import { SharedPoll } from '../shared-poll';
 import { headShard } from '../storage/layout';
@@ -22,11 +23,8 @@ import type { LogMetadataStore, PartitionHead } from '../storage/ports';
 type Heads = Map<number, PartitionHead>;
 
 /** A strong read not yet sent: whoever asks before it is sent is answered by it. */
-interface PendingRead {
+interface PendingRead extends Deferred<Heads> {
   readonly partitions: Set<number>;
-  readonly result: Promise<Heads>;
-  resolve(heads: Heads): void;
-  reject(e: unknown): void;
 }
 
 interface ShardState {
@@ -52,13 +50,13 @@ export class HeadReads {
     const st = this.state(topicId, partition);
     let pending = st.next;
     if (!pending) {
-      pending = newPendingRead();
+      pending = { ...deferred<Heads>(), partitions: new Set<number>() };
       st.next = pending;
       // sent at the end of this turn, or when the read in flight is back
       if (!st.inflight) setImmediate(() => this.send(st));
     }
     pending.partitions.add(partition);
-    return (await pending.result).get(partition) as PartitionHead;
+    return (await pending.promise).get(partition) as PartitionHead;
   }
 
   /**
@@ -81,10 +79,7 @@ export class HeadReads {
     if (!st) {
       const poll = new SharedPoll<PartitionHead>(
         this.clock,
-        async (partitions) => {
-          const heads = await this.metadata.getHeads(topicId, partitions, false);
-          return new Map(partitions.map((p, i) => [p, heads[i] as PartitionHead]));
-        },
+        (partitions) => this.heads(topicId, partitions, false),
         (head, offset) => head.nextOffset > offset,
         { firstPauseMs: this.settings.fetchPollIntervalMs, maxPauseMs: this.settings.fetchPollMaxIntervalMs },
         () => this.forget(created),
@@ -101,10 +96,8 @@ export class HeadReads {
     if (!pending || st.inflight) return;
     st.next = undefined;
     st.inflight = true;
-    const wanted = [...pending.partitions];
-    this.metadata
-      .getHeads(st.topicId, wanted, true)
-      .then((heads) => pending.resolve(new Map(wanted.map((p, i) => [p, heads[i] as PartitionHead]))), pending.reject)
+    this.heads(st.topicId, [...pending.partitions], true)
+      .then(pending.resolve, pending.reject)
       .finally(() => {
         st.inflight = false;
         // the calls that came while this read was in flight share the next one
@@ -113,19 +106,15 @@ export class HeadReads {
       });
   }
 
+  /** One read of the heads of `partitions` (of one shard: one item), by partition. */
+  private async heads(topicId: string, partitions: number[], consistent: boolean): Promise<Heads> {
+    const heads = await this.metadata.getHeads(topicId, partitions, consistent);
+    return new Map(partitions.map((p, i) => [p, heads[i] as PartitionHead]));
+  }
+
   private forget(st: ShardState): void {
     if (this.shards.get(st.ref) === st && !st.poll.busy && !st.inflight && !st.next) {
       this.shards.delete(st.ref);
     }
   }
-}
-
-function newPendingRead(): PendingRead {
-  let resolve!: (heads: Heads) => void;
-  let reject!: (e: unknown) => void;
-  const result = new Promise<Heads>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { partitions: new Set(), result, resolve, reject };
 }

@@ -36,7 +36,6 @@ export const EMPTY_SHARD_HEAD: ShardHead = {
   heads: Array.from({ length: HEAD_SHARD_SIZE }, () => EMPTY_HEAD),
 };
 
-/** Where partition `p` sits inside its shard's head and call items. */
 /**
  * The head shard a set of start-offset moves is for, or `'conflict'` when one does not move
  * forward (`LogTrim.advanceStartOffsets`: nothing moves). Throws when the moves span head
@@ -54,6 +53,7 @@ export function shardOfMoves(moves: readonly StartOffsetMove[]): number | 'confl
   return shard;
 }
 
+/** Where partition `p` sits inside its shard's head and call items. */
 export function shardSlot(partition: number): number {
   return partition - headShard(partition) * HEAD_SHARD_SIZE;
 }
