@@ -202,32 +202,28 @@ export class HttpTransport implements Transport {
   async fetch(req: FetchRequest): Promise<FetchResult> {
     const waitMs = req.waitMs ?? 0;
     const deadline = this.clock.nowMs() + waitMs;
-    const watch = this.watches.get(req.topic);
-    const known = watch?.known.get(req.partition);
-    if (watch && waitMs > 0 && known && req.offset === known.highWatermark && req.offset >= known.startOffset) {
-      const seen = await watch.poll.waitFor(req.partition, req.offset, deadline, req.signal);
-      const now = watch.known.get(req.partition) ?? known;
-      if (seen === undefined && req.offset >= now.startOffset && req.offset <= now.highWatermark) {
+    for (;;) {
+      let watch = this.watches.get(req.topic);
+      const known = watch?.known.get(req.partition);
+      const atEnd = waitMs > 0 && known !== undefined && req.offset === known.highWatermark;
+      if (!watch || !atEnd || req.offset < (known as Bounds).startOffset) {
+        const remaining = Math.max(0, deadline - this.clock.nowMs());
+        const r = await this.fetchOnce({ ...req, waitMs: remaining });
+        // the wait is over when the deadline passed during this poll, not only before it
+        const over = this.clock.nowMs() >= deadline;
+        if (r.retryAfterMs === undefined || r.result.records.length > 0 || over || req.signal?.aborted) {
+          this.learn(req.topic, req.partition, r.result);
+          return r.result;
+        }
+        watch = this.watch(req.topic, r.retryAfterMs);
+        this.learn(req.topic, req.partition, r.result);
+      }
+      const moved = await watch.poll.waitFor(req.partition, req.offset, deadline, req.signal);
+      const now = watch.known.get(req.partition) as Bounds;
+      if (moved === undefined && req.offset >= now.startOffset && req.offset <= now.highWatermark) {
         return { records: [], nextOffset: req.offset, ...now }; // the wait ended with no news
       }
       // news, or bounds that moved past this offset: the records request answers
-    }
-    for (;;) {
-      const remaining = Math.max(0, deadline - this.clock.nowMs());
-      const r = await this.fetchOnce({ ...req, waitMs: remaining });
-      this.learn(req.topic, req.partition, r.result);
-      // the wait is over when the deadline passed during this poll, not only before it
-      const over = this.clock.nowMs() >= deadline;
-      if (r.retryAfterMs === undefined || r.result.records.length > 0 || over || req.signal?.aborted) {
-        return r.result;
-      }
-      const moved = await this.watch(req.topic, r.retryAfterMs).poll.waitFor(
-        req.partition,
-        req.offset,
-        deadline,
-        req.signal,
-      );
-      if (moved === undefined) return r.result; // the wait ended with no news
     }
   }
 
