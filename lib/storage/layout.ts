@@ -125,6 +125,41 @@ export const keys = {
   }),
 } as const;
 
+/** The kinds of item the table holds, as the cost meter reports them. */
+export type ItemKind =
+  | 'topic'
+  | 'topic registry'
+  | 'head shard'
+  | 'call item'
+  | 'segment file'
+  | 'idempotency key'
+  | 'producer'
+  | 'deleted topic'
+  | 'member'
+  | 'lease'
+  | 'group registry'
+  | 'job'
+  | 'other';
+
+const ITEM_KINDS_BY_PK_PREFIX: Readonly<Record<string, ItemKind>> = {
+  'T#': 'topic',
+  'H#': 'head shard',
+  'C#': 'call item',
+  'F#': 'segment file',
+  'K#': 'idempotency key',
+  'D#': 'producer',
+};
+
+/** The kind of item a key names (see the table above); `other` for none of them. */
+export function itemKind(pk: string, sk: string): ItemKind {
+  if (pk === keys.topicRegistryPk) return 'topic registry';
+  if (pk === keys.deletedTopicsPk) return 'deleted topic';
+  if (pk === keys.groupRegistryPk) return 'group registry';
+  if (pk === keys.jobPk) return 'job';
+  if (pk.startsWith('G#')) return groupItemKind(sk) ?? 'other';
+  return ITEM_KINDS_BY_PK_PREFIX[pk.slice(0, 2)] ?? 'other';
+}
+
 /** Sort-key prefix of release batches in the JOB partition (job cursor names never start so). */
 export const RELEASE_SK_PREFIX = 'R#';
 

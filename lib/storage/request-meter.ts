@@ -22,7 +22,7 @@ import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { type AttributeValueLike, itemSize, readUnits, writeUnits } from './dynamo-units';
-import { TABLE_KEY } from './layout';
+import { itemKind, TABLE_KEY } from './layout';
 
 type Item = Readonly<Record<string, AttributeValueLike>>;
 type Handler = (args: { input: Record<string, unknown> }) => Promise<{ output?: Record<string, unknown> }>;
@@ -70,6 +70,8 @@ export interface MeterTally {
   commands: Record<string, number>;
   /** DynamoDB units by operation. */
   units: Record<string, { wru: number; rru: number }>;
+  /** DynamoDB units by the kind of item they were spent on (`itemKind`: head, call, lease ...). */
+  items: Record<string, { wru: number; rru: number }>;
   /** Attempts that failed: charged (condition, cancelled transaction) or not. */
   chargedFailures: number;
   freeFailures: number;
@@ -85,31 +87,40 @@ const emptyTally = (): MeterTally => ({
   rru: 0,
   commands: {},
   units: {},
+  items: {},
   chargedFailures: 0,
   freeFailures: 0,
 });
 
-/** Adds one request's units to its role's tally, in total and by operation. */
+/** Adds one request's units to its role's tally, in total, by operation and by item kind. */
 interface Charge {
-  write(units: number): void;
-  read(units: number): void;
+  write(units: number, key: Item): void;
+  read(units: number, key: Item): void;
 }
 
+const kindOf = (key: Item) => {
+  const text = (v: AttributeValueLike | undefined) => (typeof v === 'string' ? v : ((v as { S?: string })?.S ?? ''));
+  return itemKind(text(key[TABLE_KEY.partitionKey]), text(key[TABLE_KEY.sortKey]));
+};
+
 function chargeTo(t: MeterTally, op: string): Charge {
-  const by = () => {
+  const add = (n: number, key: Item, unit: 'wru' | 'rru') => {
+    t[unit] += n;
     t.units[op] ??= { wru: 0, rru: 0 };
-    return t.units[op];
+    t.units[op][unit] += n;
+    const kind = kindOf(key);
+    t.items[kind] ??= { wru: 0, rru: 0 };
+    t.items[kind][unit] += n;
   };
-  return {
-    write: (n) => {
-      t.wru += n;
-      by().wru += n;
-    },
-    read: (n) => {
-      t.rru += n;
-      by().rru += n;
-    },
-  };
+  return { write: (n, key) => add(n, key, 'wru'), read: (n, key) => add(n, key, 'rru') };
+}
+
+/** Sums unit maps (by operation or by item kind). */
+function addUnits(into: MeterTally['units'], from: MeterTally['units']): void {
+  for (const [k, u] of Object.entries(from)) {
+    const mine = into[k] ?? { wru: 0, rru: 0 };
+    into[k] = { wru: mine.wru + u.wru, rru: mine.rru + u.rru };
+  }
 }
 
 /** Sums tallies (e.g. every role of a scenario). */
@@ -126,10 +137,8 @@ export function sumTallies(tallies: readonly MeterTally[]): MeterTally {
     t.chargedFailures += x.chargedFailures;
     t.freeFailures += x.freeFailures;
     for (const [k, n] of Object.entries(x.commands)) t.commands[k] = (t.commands[k] ?? 0) + n;
-    for (const [k, u] of Object.entries(x.units)) {
-      const mine = t.units[k] ?? { wru: 0, rru: 0 };
-      t.units[k] = { wru: mine.wru + u.wru, rru: mine.rru + u.rru };
-    }
+    addUnits(t.units, x.units);
+    addUnits(t.items, x.items);
   }
   return t;
 }
@@ -326,7 +335,7 @@ export class RequestMeter {
     // an item is read back at its first update and then every READ_BACK_EVERY-th; in
     // between it is taken to keep its size (Sluice's hot items — heads, leases — do)
     if (!applied || (n > 1 && n % READ_BACK_EVERY !== 0)) {
-      t.write(factor * writeUnits(before));
+      t.write(factor * writeUnits(before), key);
       return;
     }
     const readBack: Promise<void> = this.shadow
@@ -335,10 +344,10 @@ export class RequestMeter {
         (r) => {
           const after = r.Item ? itemSize(r.Item as Item) : 0;
           this.sizes.set(id, after);
-          t.write(factor * writeUnits(after, before));
+          t.write(factor * writeUnits(after, before), key);
         },
         () => {
-          t.write(factor * writeUnits(before));
+          t.write(factor * writeUnits(before), key);
         },
       )
       .finally(() => this.pending.delete(readBack));
@@ -358,7 +367,7 @@ export class RequestMeter {
       const key = this.keyOfItem(item);
       const before = this.sizeOf(table, key);
       const bytes = itemSize(item);
-      t.write(factor * writeUnits(applied ? bytes : before, applied ? before : 0));
+      t.write(factor * writeUnits(applied ? bytes : before, applied ? before : 0), key);
       if (applied) this.seen(table, item);
       return;
     }
@@ -367,12 +376,12 @@ export class RequestMeter {
       this.updateUnits(t, table, key, factor, applied);
       return;
     }
-    t.write(factor * writeUnits(this.sizeOf(table, key)));
+    t.write(factor * writeUnits(this.sizeOf(table, key)), key);
     if (kind === 'Delete' && applied) this.sizes.set(this.keyOf(table, key), 0);
   }
 
   private readItems(t: Charge, table: string, items: readonly Item[], consistent: boolean, factor = 1): void {
-    for (const item of items) t.read(factor * readUnits(this.seen(table, item), consistent));
+    for (const item of items) t.read(factor * readUnits(this.seen(table, item), consistent), item);
   }
 
   private price(
@@ -392,7 +401,10 @@ export class RequestMeter {
         return;
       case 'GetItem': {
         const item = output.Item as Record<string, unknown> | undefined;
-        t.read(readUnits(item ? this.seen(table, asItem(item)) : 0, consistent));
+        t.read(
+          readUnits(item ? this.seen(table, asItem(item)) : 0, consistent),
+          asItem(input.Key as Record<string, unknown>),
+        );
         return;
       }
       case 'Query':
@@ -401,13 +413,18 @@ export class RequestMeter {
         const items = (output.Items ?? []) as Record<string, unknown>[];
         let bytes = 0;
         for (const item of items) bytes += this.seen(table, asItem(item));
-        t.read(readUnits(bytes, consistent));
+        const values = (input.ExpressionAttributeValues ?? {}) as Record<string, AttributeValueLike>;
+        const first = items[0] ? asItem(items[0]) : { [TABLE_KEY.partitionKey]: values[':pk'] ?? { S: '' } };
+        t.read(readUnits(bytes, consistent), first);
         return;
       }
       case 'BatchGetItem': {
         // every key read costs at least the minimum, found or not (a missing item too);
         // keys handed back unprocessed were not read
-        const request = (input.RequestItems ?? {}) as Record<string, { Keys?: unknown[]; ConsistentRead?: boolean }>;
+        const request = (input.RequestItems ?? {}) as Record<
+          string,
+          { Keys?: Record<string, unknown>[]; ConsistentRead?: boolean }
+        >;
         const responses = (output.Responses ?? {}) as Record<string, Record<string, unknown>[]>;
         const unprocessed = (output.UnprocessedKeys ?? {}) as Record<string, { Keys?: unknown[] }>;
         for (const [name, r] of Object.entries(request)) {
@@ -415,7 +432,7 @@ export class RequestMeter {
           const items = (responses[name] ?? []).map(asItem);
           this.readItems(t, name, items, consistent);
           const missing = (r.Keys?.length ?? 0) - (unprocessed[name]?.Keys?.length ?? 0) - items.length;
-          for (let k = 0; k < missing; k++) t.read(readUnits(0, consistent));
+          for (let k = 0; k < missing; k++) t.read(readUnits(0, consistent), asItem(r.Keys?.[0] ?? {}));
         }
         return;
       }
@@ -444,7 +461,7 @@ export class RequestMeter {
         return;
       case 'TransactGetItems':
         for (const r of (output.Responses ?? []) as { Item?: Record<string, unknown> }[]) {
-          t.read(2 * readUnits(r.Item ? itemSize(asItem(r.Item)) : 0, true));
+          t.read(2 * readUnits(r.Item ? itemSize(asItem(r.Item)) : 0, true), asItem(r.Item ?? {}));
         }
         return;
       default:

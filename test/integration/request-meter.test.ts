@@ -16,6 +16,7 @@ import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand } from '@aws-s
 import { BatchGetCommand, QueryCommand as DocQueryCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, inject, it } from 'vitest';
 import { documentClient, localDynamoClient } from '../../lib/local/clients';
+import { keys } from '../../lib/storage/layout';
 import { RequestMeter } from '../../lib/storage/request-meter';
 import { realStores } from '../support/real';
 import { loseResponses } from '../support/sdk-faults';
@@ -180,6 +181,36 @@ describe('RequestMeter', () => {
       ),
     ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
     expect(t()).toMatchObject({ wru: 3, chargedFailures: 1 }); // the existing 3 KB item
+  });
+
+  it('reports the units by the kind of item they were spent on', async () => {
+    const { stores, meter, t } = await metered();
+    const table = stores.table;
+    const av = (k: { pk: string; sk: string }) => ({ pk: { S: k.pk }, sk: { S: k.sk } });
+    const head = av(keys.headShard('t', 0));
+    await stores.dynamo.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          { Put: { TableName: table, Item: { ...head, s: pad(1500) } } },
+          { Put: { TableName: table, Item: { ...av(keys.callItem('t', 0, 1)), s: pad(10) } } },
+          { Put: { TableName: table, Item: { ...av(keys.lease('g', 't', 0)), s: pad(10) } } },
+        ],
+      }),
+    );
+    await stores.dynamo.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: keys.callsPk('t', 0) } },
+      }),
+    );
+    await stores.dynamo.send(new GetItemCommand({ TableName: table, Key: head, ConsistentRead: true }));
+    await meter.settle();
+    expect(t().items).toEqual({
+      'head shard': { wru: 4, rru: 1 },
+      'call item': { wru: 2, rru: 0.5 },
+      lease: { wru: 2, rru: 0 },
+    });
   });
 
   it('counts every attempt the SDK sends, retries included, and S3 requests by class', async () => {

@@ -6,6 +6,7 @@ import {
   HEAD_SHARD_SIZE,
   headAttributes,
   headShard,
+  itemKind,
   keys,
   leaseSkPrefix,
   padOffset,
@@ -83,6 +84,24 @@ describe('persisted key formats', () => {
     // an item is kept at least until its logical expiry, then an hour's grace by default
     expect(ttlSeconds(1_000_500)).toBe(1001 + 3600);
     expect(ttlSeconds(1_000_000, 60)).toBe(1060);
+  });
+
+  it('every item key names its kind (the cost meter reports units by it)', () => {
+    const kind = (k: { pk: string; sk: string }) => itemKind(k.pk, k.sk);
+    expect(kind(keys.topic('orders'))).toBe('topic');
+    expect(kind(keys.topicRegistry('orders'))).toBe('topic registry');
+    expect(kind(keys.headShard(TOPIC_ID, 2))).toBe('head shard');
+    expect(kind(keys.callItem(TOPIC_ID, 2, 9))).toBe('call item');
+    expect(kind(keys.segmentFile('segments/x.seg'))).toBe('segment file');
+    expect(kind(keys.idempotency('k'))).toBe('idempotency key');
+    expect(kind(keys.producer('p'))).toBe('producer');
+    expect(kind(keys.deletedTopic(TOPIC_ID))).toBe('deleted topic');
+    expect(kind(keys.member('g', 'm'))).toBe('member');
+    expect(kind(keys.lease('g', TOPIC_ID, 1))).toBe('lease');
+    expect(kind(keys.groupRegistry('g'))).toBe('group registry');
+    expect(kind(keys.jobCursor('gc'))).toBe('job');
+    expect(kind(keys.releaseBatch(1, 'x'))).toBe('job');
+    expect(itemKind('Z#1', 'META')).toBe('other');
   });
 
   it('a seeded random source reproduces the same ids', () => {
