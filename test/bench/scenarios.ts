@@ -70,6 +70,16 @@ const MAINTENANCE_MEMORY_GB = 0.5;
 const KIB = Buffer.alloc(1024, 7);
 const KEYS = 10_000;
 
+/**
+ * The key sequence the producers send: a linear congruential walk over the `KEYS` keys that
+ * visits every one before repeating (Hull–Dobell: 17 is coprime to 10,000, and 7,920 is a
+ * multiple of 20, so of 2, 5 and 4), so every partition of a scenario sees keyed records in
+ * the same spread a random key would give it.
+ */
+export function nextKey(key: number): number {
+  return (key * 7921 + 17) % KEYS;
+}
+
 /** A scenario of ECONOMICS §2 and its anchors (§3, $/month). */
 export interface Scenario {
   readonly id: 'a' | 'b' | 'c' | 'd';
@@ -327,7 +337,7 @@ export async function runScenario(
     for (const [i, p] of producers.entries()) {
       for (; (sent[i] as number) < due; sent[i] = (sent[i] as number) + 1) {
         const t = performance.now();
-        key = (key * 7919 + 17) % KEYS;
+        key = nextKey(key);
         offered++;
         inFlight.push(
           p

@@ -3,9 +3,10 @@
  * call, per chunk and per call item when the local backends made its calls larger.
  */
 import { describe, expect, it } from 'vitest';
+import { partitionForKey } from '../../lib/records/partitioner';
 import { HEAD_SHARD_SIZE } from '../../lib/storage/layout';
 import { sumTallies } from '../../lib/storage/request-meter';
-import { batchingCorrection, lessFixed, readersCorrection, SCENARIOS } from '../bench/scenarios';
+import { batchingCorrection, lessFixed, nextKey, readersCorrection, SCENARIOS } from '../bench/scenarios';
 
 const scenario = (id: string) => SCENARIOS.find((s) => s.id === id) as (typeof SCENARIOS)[number];
 
@@ -62,5 +63,19 @@ describe('lessFixed', () => {
     const work = { ...sumTallies([]), s3Put: 2, s3Get: 5, wru: 100, rru: 40 };
     const fixed = { ...sumTallies([]), s3Put: 1, s3Get: 3, wru: 10, rru: 1 };
     expect(lessFixed(work, fixed, 2)).toMatchObject({ s3Put: 0, s3Get: 0, wru: 80, rru: 38 });
+  });
+});
+
+describe('nextKey', () => {
+  it('visits all 10,000 keys before repeating, so every partition of (c) gets keyed records', () => {
+    const seen = new Set<number>();
+    let key = 0;
+    for (let i = 0; i < 10_000; i++) {
+      key = nextKey(key);
+      seen.add(key);
+    }
+    expect(seen.size).toBe(10_000);
+    const partitions = new Set([...seen].map((k) => partitionForKey(Buffer.from(`key-${k}`), 288)));
+    expect(partitions.size).toBe(288);
   });
 });
