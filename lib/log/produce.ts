@@ -28,7 +28,6 @@ import {
   TopicNotFoundError,
 } from '../errors';
 import { ulid } from '../ids';
-import { choosePartition } from '../records/partitioner';
 import { type ChunkLocation, encodeSegment } from '../records/segment-codec';
 import type { RecordHeader, RecordInput } from '../records/types';
 import { CommitBudget, checkCallTotals, checkRecord, MAX_COMMIT_ITEMS } from '../records/validate';
@@ -39,15 +38,15 @@ import {
   type AppendCommit,
   type CommitRejection,
   type PartitionHead,
-  partitionRef,
   type ShardAppend,
   type ShardHead,
   type StoredProduceResult,
   shardRef,
   type TopicRecord,
+  type TopicRoute,
 } from '../storage/ports';
-import { decodeChunkOrder, encodeChunkOrder } from '../storage/stored-result-codec';
 import type { LogContext } from './context';
+import { offsetsOf, type Routing, routeCall } from './routing';
 
 /** A record as handed to `appendRecords`. */
 export interface ProduceRecord {
@@ -84,8 +83,10 @@ interface PlannedChunk {
 
 interface Plan {
   readonly chunks: PlannedChunk[];
-  /** Per record (request order), the index of its chunk. */
-  readonly order: Uint16Array;
+  /** Each record's chunk (`chunks[i]` is `routing.chunks[i]`). */
+  readonly routing: Routing;
+  /** How each topic was routed: what a stored answer keeps to route a retry again. */
+  readonly routes: readonly TopicRoute[];
   readonly topics: TopicRecord[];
   readonly requestHash: string;
 }
@@ -260,50 +261,33 @@ function finish(
 }
 
 function toResult(req: ProduceRequest, plan: Plan, bases: readonly number[], duplicate: boolean): ProduceResult {
-  const next = bases.slice();
-  let i = 0;
-  const batches = req.batches.map((b) => ({
-    topic: b.topic,
-    offsets: b.records.map(() => {
-      const c = plan.order[i++] as number;
-      const offset = next[c] as number;
-      next[c] = offset + 1;
-      return { partition: (plan.chunks[c] as PlannedChunk).partition, offset };
-    }),
-  }));
-  return { batches, duplicate };
+  return { batches: offsetsOf(req, plan.routing, bases), duplicate };
 }
 
+/**
+ * The answer of an earlier attempt of this request, from its stored routes and bases: the
+ * same request (same hash) routed with the same routes lands in the same chunks.
+ */
 function replay(stored: StoredProduceResult, plan: Plan, req: ProduceRequest, what: string): ProduceResult {
   if (stored.requestHash !== plan.requestHash) {
     throw new IdempotencyKeyReusedError(`${what} was already used for a different request`);
   }
-  const order = decodeChunkOrder(stored.order, stored.chunks.length);
-  const next = stored.chunks.map((c) => c.baseOffset);
-  let i = 0;
-  const batches = req.batches.map((b) => ({
-    topic: b.topic,
-    offsets: b.records.map(() => {
-      const c = order[i++] as number;
-      const offset = next[c] as number;
-      next[c] = offset + 1;
-      return { partition: (stored.chunks[c] as { partition: number }).partition, offset };
-    }),
-  }));
-  return { batches, duplicate: true };
+  const byTopic = new Map(stored.routes.map((r) => [r.topic, r]));
+  const routing = routeCall(req, (topic) => {
+    const route = byTopic.get(topic);
+    if (!route) throw new InternalError(`the stored answer of ${what} has no route for topic "${topic}"`);
+    return route;
+  });
+  if (routing.chunks.length !== stored.bases.length) {
+    throw new InternalError(
+      `the stored answer of ${what} has ${stored.bases.length} chunks; the request routes to ${routing.chunks.length}`,
+    );
+  }
+  return { batches: offsetsOf(req, routing, stored.bases), duplicate: true };
 }
 
 function storedResultShape(plan: Plan): (bases: readonly number[]) => StoredProduceResult {
-  const order = encodeChunkOrder(plan.order, plan.chunks.length);
-  return (bases) => ({
-    requestHash: plan.requestHash,
-    chunks: plan.chunks.map((c, i) => ({
-      topic: c.topic.name,
-      partition: c.partition,
-      baseOffset: bases[i] as number,
-    })),
-    order,
-  });
+  return (bases) => ({ requestHash: plan.requestHash, routes: plan.routes, bases });
 }
 
 function buildCommit(
@@ -426,50 +410,51 @@ async function planCall(ctx: LogContext, req: ProduceRequest, nowMs: number): Pr
     topicsByName.set(b.topic, topic);
   }
   const sticky = ctx.sticky++;
+  const routes = [...topicsByName.values()].map((t) => ({
+    topic: t.name,
+    partitions: t.partitions,
+    sticky: sticky % t.partitions,
+  }));
+  const routing = routeCall(req, (name) => routes.find((r) => r.topic === name) as TopicRoute);
   const budget = new CommitBudget();
-  const chunkIndex = new Map<string, number>();
-  const chunks: PlannedChunk[] = [];
-  const total = req.batches.reduce((n, b) => n + b.records.length, 0);
-  const order = new Uint16Array(total);
+  const chunks: PlannedChunk[] = routing.chunks.map((c, i) => {
+    const topic = topicsByName.get(c.topic) as TopicRecord;
+    if (i >= ctx.settings.maxPartitionsPerCall) {
+      throw new InvalidArgumentError(
+        `one produce call may touch at most ${ctx.settings.maxPartitionsPerCall} partitions (it is one atomic transaction); split the call`,
+        'TOO_MANY_PARTITIONS',
+      );
+    }
+    const items = budget.itemsWith(topic.topicId, c.partition);
+    if (items > MAX_COMMIT_ITEMS) {
+      throw new InvalidArgumentError(
+        `this call needs a transaction of ${items} items (DynamoDB allows ${MAX_COMMIT_ITEMS}: 2 per ${HEAD_SHARD_SIZE} partitions of a topic it touches, 2 more); touch fewer partitions`,
+        'TOO_MANY_PARTITIONS',
+      );
+    }
+    budget.add(topic.topicId, c.partition);
+    return { topic, partition: c.partition, records: [] };
+  });
   let i = 0;
   for (const b of req.batches) {
-    const topic = topicsByName.get(b.topic) as TopicRecord;
     for (const r of b.records) {
-      const partition = choosePartition(r.partition, r.key ?? null, topic.partitions, sticky);
-      const ref = partitionRef(topic.topicId, partition);
-      let c = chunkIndex.get(ref);
-      if (c === undefined) {
-        c = chunks.length;
-        if (c >= ctx.settings.maxPartitionsPerCall) {
-          throw new InvalidArgumentError(
-            `one produce call may touch at most ${ctx.settings.maxPartitionsPerCall} partitions (it is one atomic transaction); split the call`,
-            'TOO_MANY_PARTITIONS',
-          );
-        }
-        const items = budget.itemsWith(topic.topicId, partition);
-        if (items > MAX_COMMIT_ITEMS) {
-          throw new InvalidArgumentError(
-            `this call needs a transaction of ${items} items (DynamoDB allows ${MAX_COMMIT_ITEMS}: 2 per ${HEAD_SHARD_SIZE} partitions of a topic it touches, 2 more); touch fewer partitions`,
-            'TOO_MANY_PARTITIONS',
-          );
-        }
-        budget.add(topic.topicId, partition);
-        chunkIndex.set(ref, c);
-        chunks.push({ topic, partition, records: [] });
-      }
-      (chunks[c] as PlannedChunk).records.push({
+      (chunks[routing.order[i++] as number] as PlannedChunk).records.push({
         key: r.key ?? null,
         value: r.value,
         headers: r.headers ?? [],
         timestamp: r.timestamp ?? nowMs,
       });
-      order[i++] = c;
     }
   }
-  const topics = [...topicsByName.values()];
   // the hash identifies a request for dedupe; calls without a key or sequence skip it
   const deduped = req.idempotencyKey !== undefined || req.producer !== undefined;
-  return { chunks, order, topics, requestHash: deduped ? hashRequest(req) : '' };
+  return {
+    chunks,
+    routing,
+    routes,
+    topics: [...topicsByName.values()],
+    requestHash: deduped ? hashRequest(req) : '',
+  };
 }
 
 /** sha256 of the canonical request: what the caller sent, not what the server added. */

@@ -1,7 +1,9 @@
 /**
  * Packed binary attributes: unsigned LEB128 varints (any safe integer), length-prefixed
- * bytes. DynamoDB bills items by size, so items written on every call (dedupe answers, call
- * items) are packed with these instead of document attributes. A reader names what it reads,
+ * bytes, zigzag signed integers, and lists of offsets as zigzag deltas (`deltas`: offsets of
+ * neighbouring partitions are close, so each takes a byte or two instead of four or more).
+ * DynamoDB bills items by size, so items written on every call (dedupe answers, call items)
+ * are packed with these instead of document attributes. A reader names what it reads,
  * so a truncated or malformed value says which item it was.
  */
 import { InternalError } from '../errors';
@@ -23,6 +25,24 @@ export class BinaryWriter {
   bytes(b: Uint8Array): this {
     this.varint(b.byteLength);
     for (const x of b) this.parts.push(x);
+    return this;
+  }
+
+  /** A signed integer of magnitude below 2^52, zigzag-encoded (0, -1, 1, -2 … → 0, 1, 2, 3 …). */
+  signed(n: number): this {
+    if (!Number.isSafeInteger(n) || Math.abs(n) >= 2 ** 52) throw new RangeError(`not a signed varint: ${n}`);
+    return this.varint(n >= 0 ? 2 * n : -2 * n - 1);
+  }
+
+  /** A list of non-negative integers below 2^52: its length, then each one's difference from the one before. */
+  deltas(ns: readonly number[]): this {
+    this.varint(ns.length);
+    let prev = 0;
+    for (const n of ns) {
+      if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a varint: ${n}`);
+      this.signed(n - prev);
+      prev = n;
+    }
     return this;
   }
 
@@ -59,6 +79,22 @@ export class BinaryReader {
     if (this.pos + len > this.buf.byteLength) throw this.error('is truncated');
     const out = this.buf.subarray(this.pos, this.pos + len);
     this.pos += len;
+    return out;
+  }
+
+  signed(): number {
+    const z = this.varint();
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+
+  deltas(): number[] {
+    const out: number[] = [];
+    let prev = 0;
+    for (let n = this.varint(); n > 0; n--) {
+      prev += this.signed();
+      if (prev < 0) throw this.error('has a negative offset');
+      out.push(prev);
+    }
     return out;
   }
 

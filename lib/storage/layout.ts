@@ -67,9 +67,10 @@ const META = 'META';
  * (version 2: partition heads are shared by 16 partitions; dedupe answers are binary.
  * Version 3: one call item per call and head shard replaces one index entry per chunk.
  * Version 4: a group's committed offset lives in its partition's lease item; head shards of
- * 48 partitions instead of 16).
+ * 48 partitions instead of 16. Version 5: a dedupe answer keeps each topic's route and the
+ * chunks' base offsets as deltas instead of a byte per record and the partition of every chunk).
  */
-export const LAYOUT_VERSION = 4;
+export const LAYOUT_VERSION = 5;
 
 /** Partitions whose heads share one item. */
 export const HEAD_SHARD_SIZE = 48;

@@ -139,14 +139,23 @@ export interface SegmentFile {
   readonly bases: readonly number[];
 }
 
+/** How the records of one topic were routed in a produce call (`lib/log/routing.ts`). */
+export interface TopicRoute {
+  readonly topic: string;
+  /** The topic's partition count when the call was planned (keys hash modulo this). */
+  readonly partitions: number;
+  /** The partition of the call's records with a null key and no explicit partition. */
+  readonly sticky: number;
+}
+
 /** The stored answer of an idempotent produce call. */
 export interface StoredProduceResult {
   /** sha256 of the canonical request; a retry must match it. */
   readonly requestHash: string;
-  /** Per chunk: topic name, partition, base offset. */
-  readonly chunks: readonly { topic: string; partition: number; baseOffset: number }[];
-  /** Base64 of one byte per record: the index (in `chunks`) of the chunk holding it. */
-  readonly order: string;
+  /** How each topic of the call was routed: a retry of the same request routes to the same chunks. */
+  readonly routes: readonly TopicRoute[];
+  /** Base offset of each chunk, in the order routing the request gives them (`routeCall`). */
+  readonly bases: readonly number[];
 }
 
 /** Dedupe state for an idempotency key. */

@@ -37,8 +37,8 @@ function topic(name: string, partitions = 4): TopicRecord {
 
 const result: StoredProduceResult = {
   requestHash: 'h1',
-  chunks: [{ topic: 't', partition: 0, baseOffset: 0 }],
-  order: 'AA==',
+  routes: [{ topic: 't', partitions: 1, sticky: 0 }],
+  bases: [0],
 };
 
 /**

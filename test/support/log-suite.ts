@@ -340,6 +340,44 @@ export function logSuite(name: string, stores: StoresFactory) {
       );
     });
 
+    it('replays a mixed call the way it was routed, from another process, after the topics changed', async () => {
+      const s = await stores();
+      const log = new SluiceLog(s);
+      await log.createTopic({ name: 'mix-a', partitions: 6 });
+      await log.createTopic({ name: 'mix-b', partitions: 3 });
+      // null keys, keys and explicit partitions over two topics, interleaved
+      const req = {
+        idempotencyKey: 'mixed-1',
+        batches: [
+          { topic: 'mix-a', records: [rec('a0'), rec('a1', { key: utf8('k1') }), rec('a2', { partition: 5 })] },
+          { topic: 'mix-b', records: [rec('b0', { key: utf8('k2') }), rec('b1')] },
+          { topic: 'mix-a', records: [rec('a3'), rec('a4', { key: utf8('k3') })] },
+        ],
+      };
+      for (let i = 0; i < 4; i++) await log.append({ batches: [{ topic: 'mix-a', records: [rec(`pre${i}`)] }] });
+      const first = await log.append(req);
+      // the sticky partition and the partition counts the retry would choose now differ
+      await log.addPartitions('mix-a', 11);
+      await log.addPartitions('mix-b', 7);
+      const other = new SluiceLog(s);
+      for (let i = 0; i < 3; i++) await other.append({ batches: [{ topic: 'mix-b', records: [rec(`mid${i}`)] }] });
+      const again = await other.append(req);
+      expect(again).toEqual({ ...first, duplicate: true });
+      // and the answer names where the records really are
+      for (const [b, batch] of req.batches.entries()) {
+        for (const [i, r] of batch.records.entries()) {
+          const at = first.batches[b]?.offsets[i] as { partition: number; offset: number };
+          const got = await log.fetch({
+            topic: batch.topic,
+            partition: at.partition,
+            offset: at.offset,
+            maxRecords: 1,
+          });
+          expect(str(got.records[0]?.value ?? null)).toBe(str(r.value));
+        }
+      }
+    });
+
     it('a read whose later index page retention released meanwhile returns what it read, then OFFSET_OUT_OF_RANGE', async () => {
       const s = await stores();
       const log = new SluiceLog({ ...s });
