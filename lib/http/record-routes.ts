@@ -4,7 +4,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { SluiceLog } from '../log/log';
 import type { ProduceRecord } from '../log/produce';
-import { type ProduceLimits, produceLimits } from '../records/validate';
+import { MAX_TIMESTAMP_MS, type ProduceLimits, produceLimits } from '../records/validate';
 import { decodeField, type Encoding, encodeField } from './encoding';
 import type { AppEnv } from './env';
 import {
@@ -13,7 +13,6 @@ import {
   json,
   KeyField,
   link,
-  MAX_SAFE,
   PartitionNumber,
   PartitionParam,
   schema31,
@@ -57,7 +56,7 @@ const recordIn = (limits: ProduceLimits) =>
       value: z.string().nullable(),
       headers: headersIn(limits).optional(),
       partition: PartitionNumber.optional(),
-      timestamp: z.number().int().min(0).max(MAX_SAFE).optional(),
+      timestamp: z.number().int().min(0).max(MAX_TIMESTAMP_MS).optional(),
     })
     .strict()
     .openapi('ProduceRecord');

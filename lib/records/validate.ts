@@ -86,10 +86,18 @@ export function checkPartitionNumber(p: unknown, where: string): void {
   }
 }
 
-/** Checks a producer timestamp (ms since the epoch). */
+/**
+ * The latest record timestamp accepted: 9999-12-31T23:59:59.999Z (ms). Heads pack a
+ * partition's max timestamp as a delta from its neighbour's, which needs magnitudes below 2^52.
+ */
+export const MAX_TIMESTAMP_MS = 253_402_300_799_999;
+
+/** Checks a producer timestamp (ms since the epoch, up to `MAX_TIMESTAMP_MS`). */
 export function checkTimestamp(t: unknown, where: string): void {
-  if (t !== undefined && (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0)) {
-    throw new InvalidArgumentError(`${where}: timestamp ${String(t)} must be a non-negative integer (ms)`);
+  if (t !== undefined && (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0 || t > MAX_TIMESTAMP_MS)) {
+    throw new InvalidArgumentError(
+      `${where}: timestamp ${String(t)} must be an integer of ms between 0 and ${MAX_TIMESTAMP_MS} (9999-12-31)`,
+    );
   }
 }
 

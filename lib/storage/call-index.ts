@@ -53,6 +53,37 @@ export function shardOfMoves(moves: readonly StartOffsetMove[]): number | 'confl
   return shard;
 }
 
+/**
+ * A shard's head after start-offset moves (`LogTrim.advanceStartOffsets`), or `'conflict'`
+ * when one no longer applies: its partition's start is not `from` any more (another trim moved
+ * it first) or `to` is past the partition's next offset.
+ */
+export function shardHeadAfterMoves(head: ShardHead, moves: readonly StartOffsetMove[]): ShardHead | 'conflict' {
+  const heads = [...head.heads];
+  for (const m of moves) {
+    const cur = heads[shardSlot(m.partition)] ?? EMPTY_HEAD;
+    if (cur.startOffset !== m.from || m.to > cur.nextOffset) return 'conflict';
+    heads[shardSlot(m.partition)] = { ...cur, startOffset: m.to, bytes: cur.bytes - m.bytesRemoved };
+  }
+  return { seq: head.seq, heads };
+}
+
+/** True when two shard heads are the same state (what a head CAS compares). */
+export function sameShardHead(a: ShardHead, b: ShardHead): boolean {
+  return (
+    a.seq === b.seq &&
+    a.heads.every((h, i) => {
+      const o = b.heads[i] ?? EMPTY_HEAD;
+      return (
+        h.nextOffset === o.nextOffset &&
+        h.startOffset === o.startOffset &&
+        h.bytes === o.bytes &&
+        h.maxTimestamp === o.maxTimestamp
+      );
+    })
+  );
+}
+
 /** Where partition `p` sits inside its shard's head and call items. */
 export function shardSlot(partition: number): number {
   return partition - headShard(partition) * HEAD_SHARD_SIZE;

@@ -1,44 +1,41 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { awsErrorName, translateAwsError } from './aws-errors';
-import { shardOfMoves } from './call-index';
+import { shardHeadAfterMoves, shardOfMoves } from './call-index';
 import { batchWrite } from './dynamo-query';
-import { DynamoTable } from './dynamo-table';
-import { headAttributes, keys } from './layout';
+import { DynamoTable, headsUnchanged, parseShardHead } from './dynamo-table';
+import { encodeHeads } from './head-codec';
+import { HEADS_ATTRIBUTE, keys, SHARD_SEQ_ATTRIBUTE } from './layout';
 import type { LogTrim, StartOffsetMove } from './ports';
 
 /** Moving a partition's start offset and deleting the call items below it. */
 export class DynamoLogTrim extends DynamoTable implements LogTrim {
   /**
-   * One UpdateItem on the head shard, for every move: condition `s{p} = :from AND n{p} >= :to`
-   * each (with `:from < :to`). Start offsets only move forward, and never past the high
-   * watermark. Failure: another trim moved one first → `'conflict'` (re-read and retry).
+   * A strong read of the head shard and one conditional UpdateItem of its packed heads, for
+   * every move: the moves must apply to the heads read (each partition's start is `from`, and
+   * `to` ≤ its next offset), and the write is conditioned on the call sequence and the heads
+   * being those read, so a commit in between (which rewrites the heads) is never undone.
+   * Start offsets only move forward, and never past the high watermark. Failure: another trim
+   * or a commit changed the shard first → `'conflict'` (re-read and retry).
    */
   async advanceStartOffsets(topicId: string, moves: readonly StartOffsetMove[]): Promise<'ok' | 'conflict'> {
     const shard = shardOfMoves(moves);
     if (shard === 'conflict') return 'conflict';
-    const names: Record<string, string> = {};
-    const values: Record<string, number> = {};
-    const sets: string[] = [];
-    const adds: string[] = [];
-    const conditions: string[] = [];
-    moves.forEach((m, i) => {
-      const a = headAttributes(m.partition);
-      Object.assign(names, { [`#s${i}`]: a.start, [`#b${i}`]: a.bytes, [`#n${i}`]: a.next });
-      Object.assign(values, { [`:from${i}`]: m.from, [`:to${i}`]: m.to, [`:minus${i}`]: -m.bytesRemoved });
-      sets.push(`#s${i} = :to${i}`);
-      adds.push(`#b${i} :minus${i}`);
-      const from = m.from === 0 ? `(attribute_not_exists(#s${i}) OR #s${i} = :from${i})` : `#s${i} = :from${i}`;
-      conditions.push(`${from} AND #n${i} >= :to${i}`);
-    });
+    const key = keys.headShard(topicId, shard);
+    const item = await this.getItem(key, 'read a head shard to trim');
+    if (!item) return 'conflict';
+    const head = parseShardHead(item);
+    const after = shardHeadAfterMoves(head, moves);
+    if (after === 'conflict') return 'conflict';
+    const unchanged = headsUnchanged(head);
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: keys.headShard(topicId, shard),
-          UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}`,
-          ConditionExpression: conditions.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          Key: key,
+          UpdateExpression: 'SET #h = :heads',
+          ConditionExpression: `#q = :seq AND ${unchanged.condition}`,
+          ExpressionAttributeNames: { '#q': SHARD_SEQ_ATTRIBUTE, '#h': HEADS_ATTRIBUTE },
+          ExpressionAttributeValues: { ':seq': head.seq, ':heads': encodeHeads(after.heads), ...unchanged.values },
         }),
       );
       return 'ok';

@@ -4,11 +4,12 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InternalError, RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
 import { encodeCallRefs } from './call-codec';
-import { CallCache, callsOf, findChunks, partsIn, shardSlot } from './call-index';
+import { CallCache, callsOf, findChunks, partsIn, sameShardHead, shardHeadAfter, shardSlot } from './call-index';
 import { batchGet, batchWrite } from './dynamo-query';
 import {
   callAttributes,
   DynamoTable,
+  headsUnchanged,
   type Item,
   idempotencyAttributes,
   parseCall,
@@ -20,10 +21,11 @@ import {
   producerSlotValue,
   type TransactItem,
 } from './dynamo-table';
+import { encodeHeads } from './head-codec';
 import {
   callSk,
   HEAD_SHARD_SIZE,
-  headAttributes,
+  HEADS_ATTRIBUTE,
   headShard,
   keys,
   SHARD_SEQ_ATTRIBUTE,
@@ -75,7 +77,7 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
       'read partition heads',
     );
     const found = new Map(items.map((item) => [item.pk as string, item]));
-    return new Map(shards.map((s) => [s, parseShardHead(found.get(keys.headShard(topicId, s).pk), s)]));
+    return new Map(shards.map((s) => [s, parseShardHead(found.get(keys.headShard(topicId, s).pk))]));
   }
 
   queryIndex(
@@ -176,7 +178,7 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
         Update: {
           TableName: this.table,
           Key: keys.headShard(s.topicId, s.shard),
-          ...headShardUpdate(s.head.seq, partsIn(c, s)),
+          ...headShardUpdate(s, partsIn(c, s)),
           ReturnValuesOnConditionCheckFailure: ALL_OLD,
         },
       });
@@ -291,9 +293,9 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
               if (!goneTopics.includes(role.shard.topicId)) goneTopics.push(role.shard.topicId);
               break;
             }
-            const fresh = parseShardHead(old, role.shard.shard);
-            // the condition failed, yet the sequence did not move: it raced a change we cannot see
-            if (fresh.seq === role.shard.head.seq) transactionConflict = true;
+            const fresh = parseShardHead(old);
+            // the condition failed, yet the heads did not change: it raced a change we cannot see
+            if (sameShardHead(fresh, role.shard.head)) transactionConflict = true;
             else movedShards.set(shardRef(role.shard.topicId, role.shard.shard), fresh);
             break;
           }
@@ -339,10 +341,12 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
 
 /**
  * The Update of one head shard for the partitions of a commit in it: the CAS on the shard's
- * call sequence (the item must exist), the sequence moved by one, and each partition's new head.
+ * call sequence and on its heads being those the commit was computed from (the item must
+ * exist; a trim since the read changed the heads), the sequence moved by one, and the heads
+ * after the commit written whole, packed.
  */
 function headShardUpdate(
-  seq: number,
+  shard: ShardAppend,
   parts: readonly PartitionAppend[],
 ): {
   UpdateExpression: string;
@@ -350,25 +354,17 @@ function headShardUpdate(
   ExpressionAttributeNames: Record<string, string>;
   ExpressionAttributeValues: Record<string, unknown>;
 } {
-  const sets: string[] = ['#q = :seq1'];
-  const adds: string[] = [];
-  const names: Record<string, string> = { '#q': SHARD_SEQ_ATTRIBUTE };
-  const values: Record<string, unknown> = { ':zero': 0, ':seq': seq, ':seq1': seq + 1 };
-  parts.forEach((p, i) => {
-    const a = headAttributes(p.entry.partition);
-    Object.assign(names, { [`#n${i}`]: a.next, [`#s${i}`]: a.start, [`#b${i}`]: a.bytes, [`#t${i}`]: a.maxTs });
-    Object.assign(values, {
-      [`:next${i}`]: p.entry.lastOffset + 1,
-      [`:ts${i}`]: p.entry.maxTimestampSoFar,
-      [`:bytes${i}`]: p.chunkBytes,
-    });
-    sets.push(`#n${i} = :next${i}`, `#t${i} = :ts${i}`, `#s${i} = if_not_exists(#s${i}, :zero)`);
-    adds.push(`#b${i} :bytes${i}`);
-  });
+  const after = shardHeadAfter(shard.head, parts);
+  const unchanged = headsUnchanged(shard.head);
   return {
-    UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}`,
-    ConditionExpression: '#q = :seq',
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: values,
+    UpdateExpression: 'SET #q = :seq1, #h = :heads',
+    ConditionExpression: `#q = :seq AND ${unchanged.condition}`,
+    ExpressionAttributeNames: { '#q': SHARD_SEQ_ATTRIBUTE, '#h': HEADS_ATTRIBUTE },
+    ExpressionAttributeValues: {
+      ':seq': shard.head.seq,
+      ':seq1': after.seq,
+      ':heads': encodeHeads(after.heads),
+      ...unchanged.values,
+    },
   };
 }

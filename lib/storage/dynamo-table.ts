@@ -7,18 +7,12 @@ import {
 import { RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
 import { decodeCall, decodeCallRefs, encodeCall } from './call-codec';
-import {
-  HEAD_SHARD_SIZE,
-  headAttributes,
-  type ItemKey,
-  parseCallSk,
-  parseSegmentFilePk,
-  SHARD_SEQ_ATTRIBUTE,
-} from './layout';
+import { EMPTY_SHARD_HEAD } from './call-index';
+import { allEmpty, decodeHeads, encodeHeads } from './head-codec';
+import { HEADS_ATTRIBUTE, type ItemKey, parseCallSk, parseSegmentFilePk, SHARD_SEQ_ATTRIBUTE } from './layout';
 import {
   type CallRecord,
   type IdempotencyRecord,
-  type PartitionHead,
   PRODUCER_RESULT_SLOTS,
   type ProducerRecord,
   type SegmentFile,
@@ -91,23 +85,24 @@ export function parseTopic(item: Item): TopicRecord {
   };
 }
 
-/** One partition's head out of its shard item (absent attributes: an empty partition). */
-export function parseHead(item: Item | undefined, partition: number): PartitionHead {
-  const a = headAttributes(partition);
+/** A shard's head out of its item (absent, or no heads yet: nobody wrote to the shard). */
+export function parseShardHead(item: Item | undefined): ShardHead {
+  const packed = item?.[HEADS_ATTRIBUTE] as Uint8Array | undefined;
   return {
-    nextOffset: (item?.[a.next] as number | undefined) ?? 0,
-    startOffset: (item?.[a.start] as number | undefined) ?? 0,
-    bytes: (item?.[a.bytes] as number | undefined) ?? 0,
-    maxTimestamp: (item?.[a.maxTs] as number | undefined) ?? -1,
+    seq: (item?.[SHARD_SEQ_ATTRIBUTE] as number | undefined) ?? 0,
+    heads: packed ? decodeHeads(packed, `head shard ${item?.pk as string}`) : EMPTY_SHARD_HEAD.heads,
   };
 }
 
-/** A shard's head out of its item (absent: nobody wrote to the shard). */
-export function parseShardHead(item: Item | undefined, shard: number): ShardHead {
-  return {
-    seq: (item?.[SHARD_SEQ_ATTRIBUTE] as number | undefined) ?? 0,
-    heads: Array.from({ length: HEAD_SHARD_SIZE }, (_, i) => parseHead(item, shard * HEAD_SHARD_SIZE + i)),
-  };
+/**
+ * The condition "this shard's heads are still `head`'s" (on `#h`, the heads attribute, with
+ * value `:old`): the bytes equal what `head` packs to (the encoding is canonical), or no heads
+ * at all when nobody wrote to the shard.
+ */
+export function headsUnchanged(head: ShardHead): { condition: string; values: Record<string, unknown> } {
+  return allEmpty(head.heads)
+    ? { condition: 'attribute_not_exists(#h)', values: {} }
+    : { condition: '#h = :old', values: { ':old': encodeHeads(head.heads) } };
 }
 
 /** A call item's attributes (besides its key): the packed body. */

@@ -22,12 +22,12 @@
  * | job cursor        | JOB                     | {name}               |
  * | release batch     | JOB                     | R#{atMs:020}#{id}    |
  *
- * The heads of partitions `48·shard … 48·shard + 47` share one item (`HEAD_SHARD_SIZE`), one
- * attribute set per partition (`headAttributes`): a commit touching many partitions of a
- * topic updates a few items, not one per partition, and one conditional write is atomic across
- * the partitions of its shard. 48 because DynamoDB bills an item write per started KB with a
- * transaction doubling it: a full shard's head (~1.9 KB) and call item (~1 KB) cost 4 + 2
- * units for 48 partitions, where three shards of 16 cost 3 × (2 + 2).
+ * The heads of partitions `48·shard … 48·shard + 47` share one item (`HEAD_SHARD_SIZE`), packed
+ * into one binary attribute (`HEADS_ATTRIBUTE`, `head-codec.ts`): a commit touching many
+ * partitions of a topic updates a few items, not one per partition, and one conditional write
+ * is atomic across the partitions of its shard. 48 because DynamoDB bills an item write per
+ * started KB with a transaction doubling it: a full shard's packed heads (~0.6 KB) and call
+ * item (~1 KB) cost 2 + 2 units for 48 partitions, where three shards of 16 cost 3 × (2 + 2).
  *
  * The index is one call item per produce call per head shard it touched, numbered by the
  * shard's call sequence (`seq` in the head shard, moved by every commit with a
@@ -68,7 +68,8 @@ const META = 'META';
  * Version 3: one call item per call and head shard replaces one index entry per chunk.
  * Version 4: a group's committed offset lives in its partition's lease item; head shards of
  * 48 partitions instead of 16. Version 5: a dedupe answer keeps each topic's route and the
- * chunks' base offsets as deltas instead of a byte per record and the partition of every chunk).
+ * chunks' base offsets as deltas instead of a byte per record and the partition of every chunk;
+ * a head shard's heads are one packed binary attribute instead of four numbers per partition).
  */
 export const LAYOUT_VERSION = 5;
 
@@ -83,10 +84,9 @@ export function headShard(partition: number): number {
 /** The attribute of a head shard item holding its call sequence. */
 export const SHARD_SEQ_ATTRIBUTE = 'q';
 
-/** The attribute names of one partition's head inside its shard item. */
-export function headAttributes(partition: number): { next: string; start: string; bytes: string; maxTs: string } {
-  return { next: `n${partition}`, start: `s${partition}`, bytes: `b${partition}`, maxTs: `t${partition}` };
-}
+/** The attribute of a head shard item holding its partitions' heads, packed (`head-codec.ts`). */
+export const HEADS_ATTRIBUTE = 'h';
+
 const OFFSET_DIGITS = 20;
 
 /** Zero-pads a non-negative integer to 20 digits (sorts as a string). */

@@ -4,7 +4,9 @@ import {
   EMPTY_SHARD_HEAD,
   findChunks,
   partsIn,
+  sameShardHead,
   shardHeadAfter,
+  shardHeadAfterMoves,
   shardOfMoves,
   shardSlot,
 } from './call-index';
@@ -153,8 +155,9 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
         if (!goneTopics.includes(s.topicId)) goneTopics.push(s.topicId);
         continue;
       }
+      // the CAS: nothing committed to the shard and no trim of it since its head was read
       const current = this.shardHead(s.topicId, s.shard);
-      if (current.seq !== s.head.seq) movedShards.set(shardRef(s.topicId, s.shard), current);
+      if (!sameShardHead(current, s.head)) movedShards.set(shardRef(s.topicId, s.shard), current);
     }
     const existingFile = this.files.get(c.segment.key);
     const liveKey = c.idempotency ? this.liveIdempotency(c.idempotency.key, c.nowMs) : undefined;
@@ -267,14 +270,9 @@ export class MemoryLogMetadataStore implements LogMetadataStore {
   async advanceStartOffsets(topicId: string, moves: readonly StartOffsetMove[]): Promise<'ok' | 'conflict'> {
     const shardNo = shardOfMoves(moves);
     if (shardNo === 'conflict') return 'conflict';
-    const shard = this.shardHead(topicId, shardNo);
-    const heads = [...shard.heads];
-    for (const m of moves) {
-      const cur = heads[shardSlot(m.partition)] as PartitionHead;
-      if (cur.startOffset !== m.from || m.to > cur.nextOffset) return 'conflict';
-      heads[shardSlot(m.partition)] = { ...cur, startOffset: m.to, bytes: cur.bytes - m.bytesRemoved };
-    }
-    this.shardHeads.set(shardRef(topicId, shardNo), { seq: shard.seq, heads });
+    const after = shardHeadAfterMoves(this.shardHead(topicId, shardNo), moves);
+    if (after === 'conflict') return 'conflict';
+    this.shardHeads.set(shardRef(topicId, shardNo), after);
     return 'ok';
   }
 

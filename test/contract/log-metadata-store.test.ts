@@ -196,6 +196,37 @@ function contract(name: string, make: () => Promise<LogMetadataStore>) {
       expect(await s.getSegmentFile('segments/w2.seg')).toBeUndefined();
     });
 
+    it('never undoes a trim: a commit computed from heads read before it is rejected with the trimmed heads', async () => {
+      const s = await make();
+      const t = topic('trim-race');
+      await s.createTopic(t);
+      await s.commitAppend(await commitOf(s, t, 'segments/t1.seg', [{ partition: 2, count: 6 }]));
+      // a producer reads the head, then retention moves partition 2's start before it commits
+      const stale = await commitOf(s, t, 'segments/t2.seg', [{ partition: 3, count: 1 }]);
+      expect(await s.advanceStartOffsets(t.topicId, [{ partition: 2, from: 0, to: 4, bytesRemoved: 60 }])).toBe('ok');
+      const r = await s.commitAppend(stale);
+      expect(r.kind).toBe('rejected');
+      if (r.kind !== 'rejected') return;
+      const moved = r.movedShards.get(shardRef(t.topicId, 0));
+      expect(moved?.seq).toBe(1);
+      expect(moved?.heads[2]).toMatchObject({ startOffset: 4, nextOffset: 6, bytes: 40 });
+      expect(await s.getSegmentFile('segments/t2.seg')).toBeUndefined();
+      // the retry from the fresh heads commits, and the trim stands
+      expect((await s.commitAppend(await commitOf(s, t, 'segments/t3.seg', [{ partition: 3, count: 1 }]))).kind).toBe(
+        'committed',
+      );
+      const heads = await s.getHeads(t.topicId, [2, 3]);
+      expect(heads.map((h) => [h.startOffset, h.nextOffset, h.bytes])).toEqual([
+        [4, 6, 40],
+        [0, 1, 100],
+      ]);
+      // and a trim computed before that commit is refused, not applied over it
+      expect(await s.advanceStartOffsets(t.topicId, [{ partition: 2, from: 0, to: 5, bytesRemoved: 10 }])).toBe(
+        'conflict',
+      );
+      expect((await s.getHeads(t.topicId, [2]))[0]?.startOffset).toBe(4);
+    });
+
     it('keeps shards apart across many partitions: only moved shards are reported, neighbours untouched', async () => {
       const s = await make();
       // partitions named by shard: P1 = the second partition of shard 1, and so on

@@ -4,12 +4,14 @@
  * DynamoDB token window, bad input, and the request count of one produce call.
  */
 import { TransactGetItemsCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock';
 import { SluiceLog } from '../../lib/log/log';
 import type { ProduceRecord, ProduceRequest } from '../../lib/log/produce';
 import { findOrphanSegments } from '../../lib/retention/orphans';
-import { HEAD_SHARD_SIZE, headAttributes, headShard, keys, SEGMENT_PREFIX } from '../../lib/storage/layout';
+import { parseShardHead } from '../../lib/storage/dynamo-table';
+import { HEAD_SHARD_SIZE, headShard, keys, SEGMENT_PREFIX } from '../../lib/storage/layout';
 import type { AppendCommit, LogMetadataStore, ObjectStore } from '../../lib/storage/ports';
 import { rec, rejection, str, utf8 } from '../support/log-suite';
 import { realStores } from '../support/real';
@@ -102,8 +104,9 @@ describe('produce protocol on LocalStack S3 + DynamoDB Local', () => {
           }),
         );
         const items = r.Responses ?? [];
+        const heads = items.map((it) => parseShardHead(it.Item && unmarshall(it.Item)));
         snapshots.push(
-          spread.map((p) => Number(items[shards.indexOf(headShard(p))]?.Item?.[headAttributes(p).next]?.N ?? 0)),
+          spread.map((p) => heads[shards.indexOf(headShard(p))]?.heads[p % HEAD_SHARD_SIZE]?.nextOffset ?? 0),
         );
       }
     })();

@@ -20,13 +20,13 @@ export const dropHeadCas: Mutant = {
       commitAppend: async (c: AppendCommit) => {
         const r = await correct.commitAppend(c);
         if (r.kind !== 'rejected' || r.segmentFile || r.idempotency || r.producer || r.goneTopics.length) return r;
-        // pretend the condition held: force the stale commit in on the current shard heads…
+        // pretend the condition held: force the stale commit (its offsets from the stale heads) in…
         const forced = await correct.commitAppend({
           ...c,
           clientToken: `${c.clientToken}!`,
           shards: c.shards.map((s) => {
             const fresh = r.movedShards.get(shardRef(s.topicId, s.shard));
-            return fresh ? { ...s, head: { seq: fresh.seq, heads: s.head.heads } } : s;
+            return fresh ? { ...s, head: fresh } : s;
           }),
         });
         // …but answer with the stale bases, as a store without the CAS would have committed them

@@ -4,7 +4,6 @@ import {
   callSk,
   groupItemKind,
   HEAD_SHARD_SIZE,
-  headAttributes,
   headShard,
   itemKind,
   keys,
@@ -57,7 +56,6 @@ describe('persisted key formats', () => {
     expect(parseTopicRegistrySk(keys.topicRegistry('orders').sk)).toBe('orders');
     expect(keys.headShard('id', headShard(HEAD_SHARD_SIZE + 1))).toEqual({ pk: 'H#id#1', sk: 'HEAD' });
     expect(headShard(HEAD_SHARD_SIZE - 1)).toBe(0);
-    expect(headAttributes(17)).toEqual({ next: 'n17', start: 's17', bytes: 'b17', maxTs: 't17' });
     expect(keys.callItem('id', 1, 5)).toEqual({ pk: 'C#id#1', sk: 'Q#00000000000000000005' });
     expect(keys.segmentFile('segments/x.seg').pk).toBe('F#segments/x.seg');
     expect(keys.idempotency('abc').pk).toBe('K#abc');
