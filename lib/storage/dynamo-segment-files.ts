@@ -51,7 +51,6 @@ export class DynamoSegmentFiles extends DynamoTable implements SegmentFiles {
             state: 'aborted',
             bytes: 0,
             createdMs: nowMs,
-            bases: [],
             [TTL_ATTRIBUTE]: ttlSeconds(nowMs, 7 * 86_400),
           },
           ConditionExpression: 'attribute_not_exists(pk)',

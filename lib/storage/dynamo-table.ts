@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { RetriableError } from '../errors';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
+import { BinaryReader, BinaryWriter } from './binary';
 import { decodeCall, decodeCallRefs, encodeCall } from './call-codec';
 import { EMPTY_SHARD_HEAD } from './call-index';
 import { allEmpty, decodeHeads, encodeHeads } from './head-codec';
@@ -114,6 +115,22 @@ export function parseCall(item: Item, topicId: string, shard: number): CallRecor
   return decodeCall(item.c as Uint8Array, topicId, shard, parseCallSk(item.sk as string));
 }
 
+/**
+ * A committed segment-file item's `bases` (its chunks' base offsets, the answer of an
+ * ambiguous commit): packed as deltas, a byte or two per chunk where a number list took ~7.
+ */
+export function packBases(bases: readonly number[]): Uint8Array {
+  return new BinaryWriter().deltas(bases).done();
+}
+
+function unpackBases(packed: Uint8Array | undefined, segmentKey: string): number[] {
+  if (!packed) return [];
+  const r = new BinaryReader(packed, `segment file ${segmentKey}`);
+  const bases = r.deltas();
+  r.end();
+  return bases;
+}
+
 export function parseSegmentFile(item: Item): SegmentFile {
   return {
     segmentKey: parseSegmentFilePk(item.pk as string),
@@ -121,7 +138,7 @@ export function parseSegmentFile(item: Item): SegmentFile {
     calls: item.calls ? decodeCallRefs(item.calls as Uint8Array, parseSegmentFilePk(item.pk as string)) : [],
     bytes: item.bytes as number,
     createdMs: item.createdMs as number,
-    bases: (item.bases as number[] | undefined) ?? [],
+    bases: unpackBases(item.bases as Uint8Array | undefined, parseSegmentFilePk(item.pk as string)),
   };
 }
 

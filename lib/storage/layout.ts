@@ -69,7 +69,8 @@ const META = 'META';
  * Version 4: a group's committed offset lives in its partition's lease item; head shards of
  * 48 partitions instead of 16. Version 5: a dedupe answer keeps each topic's route and the
  * chunks' base offsets as deltas instead of a byte per record and the partition of every chunk;
- * a head shard's heads are one packed binary attribute instead of four numbers per partition).
+ * a head shard's heads are one packed binary attribute instead of four numbers per partition;
+ * a segment-file item's bases are packed deltas instead of a number list).
  */
 export const LAYOUT_VERSION = 5;
 
