@@ -7,6 +7,9 @@ import { encodeHeads } from './head-codec';
 import { HEADS_ATTRIBUTE, keys, SHARD_SEQ_ATTRIBUTE } from './layout';
 import type { LogTrim, StartOffsetMove } from './ports';
 
+/** How often a trim re-reads and retries a head shard that commits keep changing. */
+const TRIM_ATTEMPTS = 8;
+
 /** Moving a partition's start offset and deleting the call items below it. */
 export class DynamoLogTrim extends DynamoTable implements LogTrim {
   /**
@@ -14,34 +17,38 @@ export class DynamoLogTrim extends DynamoTable implements LogTrim {
    * every move: the moves must apply to the heads read (each partition's start is `from`, and
    * `to` ≤ its next offset), and the write is conditioned on the call sequence and the heads
    * being those read, so a commit in between (which rewrites the heads) is never undone.
-   * Start offsets only move forward, and never past the high watermark. Failure: another trim
-   * or a commit changed the shard first → `'conflict'` (re-read and retry).
+   * Start offsets only move forward, and never past the high watermark. A commit that lands
+   * between the read and the write leaves the moves applicable, so the trim reads again and
+   * retries (up to `TRIM_ATTEMPTS`: a busy shard must not starve retention). `'conflict'`: a
+   * move no longer applies (another trim moved it first) — re-read and decide again.
    */
   async advanceStartOffsets(topicId: string, moves: readonly StartOffsetMove[]): Promise<'ok' | 'conflict'> {
     const shard = shardOfMoves(moves);
     if (shard === 'conflict') return 'conflict';
     const key = keys.headShard(topicId, shard);
-    const item = await this.getItem(key, 'read a head shard to trim');
-    if (!item) return 'conflict';
-    const head = parseShardHead(item);
-    const after = shardHeadAfterMoves(head, moves);
-    if (after === 'conflict') return 'conflict';
-    const unchanged = headsUnchanged(head);
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: key,
-          UpdateExpression: 'SET #h = :heads',
-          ConditionExpression: `#q = :seq AND ${unchanged.condition}`,
-          ExpressionAttributeNames: { '#q': SHARD_SEQ_ATTRIBUTE, '#h': HEADS_ATTRIBUTE },
-          ExpressionAttributeValues: { ':seq': head.seq, ':heads': encodeHeads(after.heads), ...unchanged.values },
-        }),
-      );
-      return 'ok';
-    } catch (e) {
-      if (awsErrorName(e) === 'ConditionalCheckFailedException') return 'conflict';
-      throw translateAwsError(e, 'advance start offsets');
+    for (let attempt = 1; ; attempt++) {
+      const item = await this.getItem(key, 'read a head shard to trim');
+      if (!item) return 'conflict';
+      const head = parseShardHead(item);
+      const after = shardHeadAfterMoves(head, moves);
+      if (after === 'conflict') return 'conflict';
+      const unchanged = headsUnchanged(head);
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: key,
+            UpdateExpression: 'SET #h = :heads',
+            ConditionExpression: `#q = :seq AND ${unchanged.condition}`,
+            ExpressionAttributeNames: { '#q': SHARD_SEQ_ATTRIBUTE, '#h': HEADS_ATTRIBUTE },
+            ExpressionAttributeValues: { ':seq': head.seq, ':heads': encodeHeads(after.heads), ...unchanged.values },
+          }),
+        );
+        return 'ok';
+      } catch (e) {
+        if (awsErrorName(e) !== 'ConditionalCheckFailedException') throw translateAwsError(e, 'advance start offsets');
+        if (attempt >= TRIM_ATTEMPTS) return 'conflict';
+      }
     }
   }
 

@@ -15,7 +15,7 @@ import { HEAD_SHARD_SIZE, headShard, keys, SEGMENT_PREFIX } from '../../lib/stor
 import type { AppendCommit, LogMetadataStore, ObjectStore } from '../../lib/storage/ports';
 import { rec, rejection, str, utf8 } from '../support/log-suite';
 import { realStores } from '../support/real';
-import { countCommands, loseResponses } from '../support/sdk-faults';
+import { beforeRequests, countCommands, loseResponses } from '../support/sdk-faults';
 
 async function objectCount(objects: ObjectStore): Promise<number> {
   let n = 0;
@@ -393,6 +393,31 @@ describe('produce protocol on LocalStack S3 + DynamoDB Local', () => {
     expect((await log.describeTopic('valid')).offsets.reduce((n, o) => n + o.highWatermark, 0)).toBe(49);
     expect((await log.listTopics()).map((t) => t.name)).toEqual(['valid', 'wide', 'wide2', 'wide3']);
     expect((await log.describeTopic('wide')).offsets.reduce((n, o) => n + o.highWatermark, 0)).toBe(0);
+  });
+
+  it('a trim racing commits on its head shard re-reads and lands; neither undoes the other', async () => {
+    const stores = await realStores();
+    const log = new SluiceLog(stores);
+    await log.createTopic({ name: 'busy', partitions: 2 });
+    await log.append({
+      batches: [{ topic: 'busy', records: [0, 1, 2, 3, 4].map((i) => rec(`a${i}`, { partition: 0 })) }],
+    });
+    // another producer commits to the same shard between each of the trim's reads and its write
+    const other = new SluiceLog(stores);
+    let n = 0;
+    const raced = beforeRequests(stores.dynamo, /^Update(Item)?Command$/, 3, () =>
+      other.append({ batches: [{ topic: 'busy', records: [rec(`b${n++}`, { partition: 1 })] }] }),
+    );
+    expect(await log.deleteRecords('busy', 0, 3)).toMatchObject({ startOffset: 3 });
+    expect(raced.fired).toBe(3);
+    const d = await log.describeTopic('busy');
+    expect(d.offsets.map((o) => [o.startOffset, o.highWatermark])).toEqual([
+      [3, 5],
+      [0, 3],
+    ]);
+    expect((await readAll(log, 'busy', 1)).map((r) => r.value)).toEqual(['b0', 'b1', 'b2']);
+    const kept = await log.fetch({ topic: 'busy', partition: 0, offset: 3 });
+    expect(kept.records.map((r) => str(r.value))).toEqual(['a3', 'a4']);
   });
 
   it.each([1, 12, 48])('a produce call touching %i partitions is exactly one S3 PUT and one transaction', async (n) => {

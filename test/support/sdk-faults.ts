@@ -154,3 +154,27 @@ export function sdkChaos(
   );
   return state;
 }
+
+/**
+ * Runs `hook` before each of the next `times` requests matching `command` is sent (and waits
+ * for it): another writer's change landing between a caller's read and its conditional write.
+ */
+export function beforeRequests(
+  client: Client,
+  command: RegExp,
+  times: number,
+  hook: () => Promise<unknown>,
+): { fired: number } {
+  const state = { fired: 0 };
+  stackOf(client).add(
+    (next, context) => async (args) => {
+      if (state.fired < times && command.test(String(context.commandName))) {
+        state.fired++;
+        await hook();
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'sluiceBeforeRequests', priority: 'high', override: true },
+  );
+  return state;
+}
