@@ -29,3 +29,38 @@ export function deferred<T>(): Deferred<T> {
   });
   return { promise, resolve, reject };
 }
+
+/**
+ * Mutual exclusion by key inside one process: `run(keys, fn)` runs `fn` once no other run
+ * holds any of `keys`, holding them all meanwhile (taken in sorted order, so runs over
+ * overlapping keys never deadlock). Runs that share no key proceed in parallel.
+ */
+export class KeyedGate {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T> {
+    const releases: (() => void)[] = [];
+    try {
+      for (const key of [...new Set(keys)].sort()) {
+        const before = this.tails.get(key) ?? Promise.resolve();
+        const mine = deferred<void>();
+        const tail = before.then(() => mine.promise);
+        this.tails.set(key, tail);
+        releases.push(() => {
+          mine.resolve();
+          // the last holder leaves no entry behind
+          if (this.tails.get(key) === tail) this.tails.delete(key);
+        });
+        await before;
+      }
+      return await fn();
+    } finally {
+      for (const release of releases) release();
+    }
+  }
+
+  /** Keys held or waited for (for tests: nothing is left behind). */
+  get size(): number {
+    return this.tails.size;
+  }
+}

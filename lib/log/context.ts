@@ -3,6 +3,7 @@
  * the settings, and the per-process caches. Built once by `SluiceLog`.
  */
 import type { Clock } from '../clock';
+import type { KeyedGate } from '../concurrency';
 import { PartitionNotFoundError, TopicNotFoundError } from '../errors';
 import type { RandomSource } from '../ids';
 import type { LogSettings } from '../settings';
@@ -31,6 +32,12 @@ export interface LogContext {
   readonly inflight: Map<string, Promise<void>>;
   /** Fetches' head reads and long-polls, shared per head shard. */
   readonly headReads: HeadReads;
+  /**
+   * Commits of this process to one head shard (`shardRef`) go one at a time: concurrent
+   * requests sharing a process would only make each other's compare-and-set fail (a charged,
+   * wasted transaction each) and could starve one another; other processes still race by CAS.
+   */
+  readonly commitGate: KeyedGate;
   /** Round-robin counter for the sticky partition of null-key records. */
   sticky: number;
 }

@@ -3,6 +3,7 @@
  * what the HTTP app, the direct-mode client and the CLI call.
  */
 import { type Clock, systemClock } from '../clock';
+import { KeyedGate } from '../concurrency';
 import { ConflictError, InvalidArgumentError } from '../errors';
 import { type RandomSource, systemRandom, ulid } from '../ids';
 import { type LogSettings, resolveLogSettings } from '../settings';
@@ -58,6 +59,7 @@ export class SluiceLog {
       readers: new Map(),
       inflight: new Map(),
       headReads: new HeadReads(options.metadata, clock, settings),
+      commitGate: new KeyedGate(),
       sticky: ((seed[0] as number) << 8) | (seed[1] as number),
     };
   }

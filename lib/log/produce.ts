@@ -113,9 +113,24 @@ export async function appendRecords(ctx: LogContext, req: ProduceRequest): Promi
 }
 
 async function commitCall(ctx: LogContext, req: ProduceRequest, plan: Plan): Promise<ProduceResult> {
+  const segment = await writeSegment(ctx, plan);
+  const deadline = ctx.clock.nowMs() + ctx.settings.commitDeadlineMs;
+  // the PUT above runs alongside other requests of this process; their commits to a shard
+  // take turns (`LogContext.commitGate`)
+  const shards = plan.chunks.map((c) => shardRef(c.topic.topicId, headShard(c.partition)));
+  return ctx.commitGate.run(shards, () => commitAttempts(ctx, req, plan, segment, deadline));
+}
+
+/** Commits a written segment: attempts until one applies, an answer is found, or it gives up. */
+async function commitAttempts(
+  ctx: LogContext,
+  req: ProduceRequest,
+  plan: Plan,
+  written: WrittenSegment,
+  deadline: number,
+): Promise<ProduceResult> {
   const { settings, clock } = ctx;
-  let segment = await writeSegment(ctx, plan);
-  const deadline = clock.nowMs() + settings.commitDeadlineMs;
+  let segment = written;
   const stored = storedResultShape(plan);
   for (let attempt = 0; ; attempt++) {
     const now = clock.nowMs();

@@ -340,6 +340,29 @@ export function logSuite(name: string, stores: StoresFactory) {
       );
     });
 
+    it('concurrent calls of one process to one head shard take turns: one transaction each, none wasted', async () => {
+      const s = await stores();
+      let commits = 0;
+      const commitAppend = s.metadata.commitAppend.bind(s.metadata);
+      s.metadata.commitAppend = (c) => {
+        commits++;
+        return commitAppend(c);
+      };
+      const log = new SluiceLog(s);
+      await log.createTopic({ name: 'turns', partitions: 8 });
+      await log.append({ batches: [{ topic: 'turns', records: [rec('warm', { partition: 0 })] }] });
+      commits = 0;
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          log.append({ batches: [{ topic: 'turns', records: [rec(`c${i}`, { partition: i }), rec(`d${i}`)] }] }),
+        ),
+      );
+      expect(commits).toBe(8);
+      expect(answers.every((a) => a.duplicate === false)).toBe(true);
+      const d = await log.describeTopic('turns');
+      expect(d.offsets.reduce((n, o) => n + o.highWatermark, 0)).toBe(17);
+    });
+
     it('replays a mixed call the way it was routed, from another process, after the topics changed', async () => {
       const s = await stores();
       const log = new SluiceLog(s);
