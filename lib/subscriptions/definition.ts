@@ -1,0 +1,129 @@
+/**
+ * A push subscription's definition: its name (it is a consumer group of that name under the
+ * hood: same leases, committed offsets and lag), its topics, its target and its options. The
+ * options keep the names, ranges and defaults of Lambda's event-source mappings (camelCase)
+ * wherever one exists; the one rule for each lives here, for the HTTP API, the admin client
+ * and the CDK construct alike.
+ */
+import { z } from 'zod';
+import { groupNameProblem, topicNameProblem } from '../settings';
+
+/** Lambda's invocation payload limit, and so the largest batch a delivery carries. */
+export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
+/** Lambda's default batching window for Kafka event sources (not expressible in its whole seconds). */
+export const DEFAULT_BATCHING_WINDOW_MS = 500;
+
+const name = (problem: (v: unknown) => string | undefined) =>
+  z.string().superRefine((v, ctx) => {
+    const p = problem(v);
+    if (p) ctx.addIssue({ code: 'custom', message: p });
+  });
+
+const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/;
+
+export const SubscriptionTarget = z.discriminatedUnion('type', [
+  z
+    .object({ type: z.literal('lambda'), functionArn: z.string().regex(LAMBDA_ARN, 'must be a Lambda function ARN') })
+    .strict(),
+  z
+    .object({
+      type: z.literal('webhook'),
+      url: z
+        .url({ protocol: /^https?$/ })
+        .max(2048)
+        .refine((u) => u.startsWith('https://') || isLoopback(u), 'must be https:// (http:// only to localhost)'),
+    })
+    .strict(),
+  z.object({ type: z.literal('module'), path: z.string().min(1).max(1024) }).strict(),
+]);
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+}
+
+export const SubscriptionOptions = z
+  .object({
+    /** Records per delivery at most (Lambda's BatchSize). */
+    batchSize: z.number().int().min(1).max(10_000).default(100),
+    /** How long records are gathered before a delivery (Lambda's MaximumBatchingWindowInSeconds; unset: 500 ms). */
+    maximumBatchingWindowInSeconds: z.number().int().min(0).max(300).optional(),
+    /** Bytes of a delivery's event at most. */
+    maximumPayloadBytes: z.number().int().min(1024).max(MAX_PAYLOAD_BYTES).default(MAX_PAYLOAD_BYTES),
+    /** Where a new subscription starts (Lambda's StartingPosition). */
+    startingPosition: z.enum(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP']).default('LATEST'),
+    /** With AT_TIMESTAMP: seconds since the epoch (Lambda's StartingPositionTimestamp). */
+    startingPositionTimestamp: z.number().min(0).max(253_402_300_799).optional(),
+    /** Retries of a failing batch before its records are dead-lettered; -1: until they expire. */
+    maximumRetryAttempts: z.number().int().min(-1).max(10_000).default(-1),
+    /** Records older than this are dead-lettered, not delivered; -1: no limit. */
+    maximumRecordAgeInSeconds: z
+      .number()
+      .int()
+      .min(-1)
+      .max(604_800)
+      .refine((n) => n === -1 || n >= 60, 'must be -1 or 60-604800')
+      .default(-1),
+    /** Splits a failing batch in two and retries each half (Lambda's BisectBatchOnFunctionError). */
+    bisectBatchOnFunctionError: z.boolean().default(false),
+    /** `['ReportBatchItemFailures']`: the handler may answer `batchItemFailures`. */
+    functionResponseTypes: z.array(z.literal('ReportBatchItemFailures')).max(1).default([]),
+    /** Where records go that fail past the retries or age (with `x-sluice-error*` headers); unset: they are skipped and counted. */
+    deadLetterTopic: name(topicNameProblem).optional(),
+    /** A disabled subscription delivers nothing and resumes where it stopped. */
+    enabled: z.boolean().default(true),
+    /** Batches in flight per partition, keys kept in order (Lambda's ParallelizationFactor). */
+    parallelizationFactor: z.number().int().min(1).max(10).default(1),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if ((o.startingPosition === 'AT_TIMESTAMP') !== (o.startingPositionTimestamp !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['startingPositionTimestamp'],
+        message: 'is required with startingPosition AT_TIMESTAMP, and only then',
+      });
+    }
+  });
+
+export const SubscriptionDefinition = z
+  .object({
+    /** The subscription's name: the consumer group it reads as. */
+    name: name(groupNameProblem),
+    topics: z.array(name(topicNameProblem)).min(1).max(100),
+    target: SubscriptionTarget,
+    options: SubscriptionOptions.default(SubscriptionOptions.parse({})),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    if (new Set(d.topics).size < d.topics.length)
+      ctx.addIssue({ code: 'custom', path: ['topics'], message: 'names a topic twice' });
+    if (d.options.deadLetterTopic && d.topics.includes(d.options.deadLetterTopic)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['options', 'deadLetterTopic'],
+        message: 'must not be a topic the subscription reads',
+      });
+    }
+  });
+
+export type SubscriptionDefinition = z.output<typeof SubscriptionDefinition>;
+export type SubscriptionInput = z.input<typeof SubscriptionDefinition>;
+
+/** The batching window in ms: the option's seconds, or Lambda's 500 ms default for Kafka. */
+export function batchingWindowMs(o: SubscriptionDefinition['options']): number {
+  return o.maximumBatchingWindowInSeconds === undefined
+    ? DEFAULT_BATCHING_WINDOW_MS
+    : o.maximumBatchingWindowInSeconds * 1000;
+}
+
+/**
+ * Checks a definition; returns it with every default filled in, or the problems, one line
+ * each with the field it is about (what a 400 answer lists).
+ */
+export function parseSubscription(input: unknown): { ok: SubscriptionDefinition } | { problems: string[] } {
+  const r = SubscriptionDefinition.safeParse(input);
+  if (r.success) return { ok: r.data };
+  return { problems: r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'subscription'}: ${i.message}`) };
+}
