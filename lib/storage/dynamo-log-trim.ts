@@ -2,9 +2,8 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { awsErrorName, translateAwsError } from './aws-errors';
 import { shardHeadAfterMoves, shardOfMoves } from './call-index';
 import { batchWrite } from './dynamo-query';
-import { DynamoTable, headsUnchanged, parseShardHead } from './dynamo-table';
-import { encodeHeads } from './head-codec';
-import { HEADS_ATTRIBUTE, keys, SHARD_SEQ_ATTRIBUTE } from './layout';
+import { DynamoTable, headShardRewrite, parseShardHead } from './dynamo-table';
+import { keys } from './layout';
 import type { LogTrim, StartOffsetMove } from './ports';
 
 /** How often a trim re-reads and retries a head shard that commits keep changing. */
@@ -32,18 +31,8 @@ export class DynamoLogTrim extends DynamoTable implements LogTrim {
       const head = parseShardHead(item);
       const after = shardHeadAfterMoves(head, moves);
       if (after === 'conflict') return 'conflict';
-      const unchanged = headsUnchanged(head);
       try {
-        await this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: key,
-            UpdateExpression: 'SET #h = :heads',
-            ConditionExpression: `#q = :seq AND ${unchanged.condition}`,
-            ExpressionAttributeNames: { '#q': SHARD_SEQ_ATTRIBUTE, '#h': HEADS_ATTRIBUTE },
-            ExpressionAttributeValues: { ':seq': head.seq, ':heads': encodeHeads(after.heads), ...unchanged.values },
-          }),
-        );
+        await this.db.send(new UpdateCommand({ TableName: this.table, Key: key, ...headShardRewrite(head, after) }));
         return 'ok';
       } catch (e) {
         if (awsErrorName(e) !== 'ConditionalCheckFailedException') throw translateAwsError(e, 'advance start offsets');

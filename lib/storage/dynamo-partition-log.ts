@@ -9,7 +9,7 @@ import { batchGet, batchWrite } from './dynamo-query';
 import {
   callAttributes,
   DynamoTable,
-  headsUnchanged,
+  headShardRewrite,
   type Item,
   idempotencyAttributes,
   packBases,
@@ -22,17 +22,7 @@ import {
   producerSlotValue,
   type TransactItem,
 } from './dynamo-table';
-import { encodeHeads } from './head-codec';
-import {
-  callSk,
-  HEAD_SHARD_SIZE,
-  HEADS_ATTRIBUTE,
-  headShard,
-  keys,
-  SHARD_SEQ_ATTRIBUTE,
-  TTL_ATTRIBUTE,
-  ttlSeconds,
-} from './layout';
+import { callSk, HEAD_SHARD_SIZE, headShard, keys, TTL_ATTRIBUTE, ttlSeconds } from './layout';
 import {
   type AppendCommit,
   type CallRecord,
@@ -40,7 +30,6 @@ import {
   emptyProducer,
   type IdempotencyRecord,
   type IndexEntry,
-  type PartitionAppend,
   type PartitionHead,
   type PartitionLog,
   type ProducerRecord,
@@ -179,7 +168,9 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
         Update: {
           TableName: this.table,
           Key: keys.headShard(s.topicId, s.shard),
-          ...headShardUpdate(s, partsIn(c, s)),
+          // the CAS on the shard's call sequence and heads (the item must exist: a deleted or
+          // re-created topic has none), the sequence moved by one, the heads after the commit
+          ...headShardRewrite(s.head, shardHeadAfter(s.head, partsIn(c, s))),
           ReturnValuesOnConditionCheckFailure: ALL_OLD,
         },
       });
@@ -338,34 +329,4 @@ export class DynamoPartitionLog extends DynamoTable implements PartitionLog {
       'delete heads',
     );
   }
-}
-
-/**
- * The Update of one head shard for the partitions of a commit in it: the CAS on the shard's
- * call sequence and on its heads being those the commit was computed from (the item must
- * exist; a trim since the read changed the heads), the sequence moved by one, and the heads
- * after the commit written whole, packed.
- */
-function headShardUpdate(
-  shard: ShardAppend,
-  parts: readonly PartitionAppend[],
-): {
-  UpdateExpression: string;
-  ConditionExpression: string;
-  ExpressionAttributeNames: Record<string, string>;
-  ExpressionAttributeValues: Record<string, unknown>;
-} {
-  const after = shardHeadAfter(shard.head, parts);
-  const unchanged = headsUnchanged(shard.head);
-  return {
-    UpdateExpression: 'SET #q = :seq1, #h = :heads',
-    ConditionExpression: `#q = :seq AND ${unchanged.condition}`,
-    ExpressionAttributeNames: { '#q': SHARD_SEQ_ATTRIBUTE, '#h': HEADS_ATTRIBUTE },
-    ExpressionAttributeValues: {
-      ':seq': shard.head.seq,
-      ':seq1': after.seq,
-      ':heads': encodeHeads(after.heads),
-      ...unchanged.values,
-    },
-  };
 }

@@ -96,14 +96,32 @@ export function parseShardHead(item: Item | undefined): ShardHead {
 }
 
 /**
- * The condition "this shard's heads are still `head`'s" (on `#h`, the heads attribute, with
- * value `:old`): the bytes equal what `head` packs to (the encoding is canonical), or no heads
- * at all when nobody wrote to the shard.
+ * The one conditional write of a head shard item, for commits and trims alike: it rewrites the
+ * call sequence and the packed heads as `after`, on condition that both are still `read`'s —
+ * the bytes of `h` equal what `read` packs to (the encoding is canonical), or no heads at all
+ * when nobody wrote to the shard — so neither writer can undo what another wrote since its read.
  */
-export function headsUnchanged(head: ShardHead): { condition: string; values: Record<string, unknown> } {
-  return allEmpty(head.heads)
-    ? { condition: 'attribute_not_exists(#h)', values: {} }
-    : { condition: '#h = :old', values: { ':old': encodeHeads(head.heads) } };
+export function headShardRewrite(
+  read: ShardHead,
+  after: ShardHead,
+): {
+  UpdateExpression: string;
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, unknown>;
+} {
+  const empty = allEmpty(read.heads);
+  return {
+    UpdateExpression: 'SET #q = :seqAfter, #h = :heads',
+    ConditionExpression: `#q = :seq AND ${empty ? 'attribute_not_exists(#h)' : '#h = :old'}`,
+    ExpressionAttributeNames: { '#q': SHARD_SEQ_ATTRIBUTE, '#h': HEADS_ATTRIBUTE },
+    ExpressionAttributeValues: {
+      ':seq': read.seq,
+      ':seqAfter': after.seq,
+      ':heads': encodeHeads(after.heads),
+      ...(empty ? {} : { ':old': encodeHeads(read.heads) }),
+    },
+  };
 }
 
 /** A call item's attributes (besides its key): the packed body. */
