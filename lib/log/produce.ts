@@ -287,12 +287,7 @@ function replay(stored: StoredProduceResult, plan: Plan, req: ProduceRequest, wh
   if (stored.requestHash !== plan.requestHash) {
     throw new IdempotencyKeyReusedError(`${what} was already used for a different request`);
   }
-  const byTopic = new Map(stored.routes.map((r) => [r.topic, r]));
-  const routing = routeCall(req, (topic) => {
-    const route = byTopic.get(topic);
-    if (!route) throw new InternalError(`the stored answer of ${what} has no route for topic "${topic}"`);
-    return route;
-  });
+  const routing = routeCall(req, stored.routes);
   if (routing.chunks.length !== stored.bases.length) {
     throw new InternalError(
       `the stored answer of ${what} has ${stored.bases.length} chunks; the request routes to ${routing.chunks.length}`,
@@ -430,7 +425,7 @@ async function planCall(ctx: LogContext, req: ProduceRequest, nowMs: number): Pr
     partitions: t.partitions,
     sticky: sticky % t.partitions,
   }));
-  const routing = routeCall(req, (name) => routes.find((r) => r.topic === name) as TopicRoute);
+  const routing = routeCall(req, routes);
   const budget = new CommitBudget();
   const chunks: PlannedChunk[] = routing.chunks.map((c, i) => {
     const topic = topicsByName.get(c.topic) as TopicRecord;

@@ -5,6 +5,7 @@
  * partition) and the chunks' base offsets, and a retry of the same request (same hash) is
  * routed again to the same chunks, so no per-record byte is stored on every call.
  */
+import { InternalError } from '../errors';
 import { choosePartition } from '../records/partitioner';
 import type { TopicRoute } from '../storage/ports';
 
@@ -25,14 +26,16 @@ export interface Routing {
   readonly order: Uint32Array;
 }
 
-/** Routes every record of a call; `routeOf` gives each topic's route. */
-export function routeCall(req: Batches, routeOf: (topic: string) => TopicRoute): Routing {
+/** Routes every record of a call by its topics' routes (one per topic of the call). */
+export function routeCall(req: Batches, routes: readonly TopicRoute[]): Routing {
+  const routeOf = new Map(routes.map((r) => [r.topic, r]));
   const chunks: { topic: string; partition: number }[] = [];
   const byTopic = new Map<string, Map<number, number>>();
   const order = new Uint32Array(req.batches.reduce((n, b) => n + b.records.length, 0));
   let i = 0;
   for (const b of req.batches) {
-    const route = routeOf(b.topic);
+    const route = routeOf.get(b.topic);
+    if (!route) throw new InternalError(`no route for topic "${b.topic}"`);
     const seen = byTopic.get(b.topic) ?? new Map<number, number>();
     byTopic.set(b.topic, seen);
     for (const r of b.records) {

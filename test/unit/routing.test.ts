@@ -14,7 +14,7 @@ describe('routing a produce call', () => {
       ],
     };
     const routes = { a: { topic: 'a', partitions: 8, sticky: 5 }, b: { topic: 'b', partitions: 2, sticky: 1 } };
-    const routing = routeCall(req, (t) => routes[t as 'a' | 'b']);
+    const routing = routeCall(req, [routes.a, routes.b]);
     const k = partitionForKey(key('k'), 8);
     const inA = [...new Set([5, k, 1])];
     expect(routing.chunks).toEqual([
@@ -38,7 +38,7 @@ describe('routing a produce call', () => {
         (rs, sticky, baseOf) => {
           const records = rs.map((r) => ({ partition: r.partition, key: r.key === undefined ? null : key(r.key) }));
           const req = { batches: [{ topic: 't', records }] };
-          const routing = routeCall(req, () => ({ topic: 't', partitions: 4, sticky }));
+          const routing = routeCall(req, [{ topic: 't', partitions: 4, sticky }]);
           const bases = routing.chunks.map((c) => baseOf[c.partition] as number);
           const answer = offsetsOf(req, routing, bases)[0]?.offsets;
           const next = [...baseOf];
