@@ -1,5 +1,11 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { mapLimit } from '../concurrency';
 import { awsErrorName, translateAwsError, translated } from './aws-errors';
@@ -20,6 +26,7 @@ import type {
   LeaseRecord,
   MemberRecord,
   OffsetCommit,
+  SubscriptionRecord,
 } from './ports';
 
 type Item = Record<string, unknown>;
@@ -119,7 +126,12 @@ export class DynamoGroupStore implements GroupStore {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { acquired: true as const, lease: parseLease(res.Attributes as Item) };
+      const item = res.Attributes as Item;
+      return {
+        acquired: true as const,
+        lease: parseLease(item),
+        ...(typeof item.offset === 'number' ? { committed: parseOffset(item) } : {}),
+      };
     } catch (e) {
       return { acquired: false as const, lease: this.failedCondition(e, 'acquire lease') };
     }
@@ -288,12 +300,86 @@ export class DynamoGroupStore implements GroupStore {
     return items.length;
   }
 
+  /** `SUBS/S#{name}`, iff absent. */
+  async createSubscription(sub: SubscriptionRecord): Promise<'created' | 'exists'> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.subscription(sub.name), ...subscriptionAttributes(sub) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return 'created';
+    } catch (e) {
+      if (awsErrorName(e) === 'ConditionalCheckFailedException') return 'exists';
+      throw translateAwsError(e, 'create subscription');
+    }
+  }
+
+  async getSubscription(name: string): Promise<SubscriptionRecord | undefined> {
+    const res = await translated('get subscription', () =>
+      this.db.send(new GetCommand({ TableName: this.table, Key: keys.subscription(name), ConsistentRead: true })),
+    );
+    return res.Item ? parseSubscription(res.Item) : undefined;
+  }
+
+  async listSubscriptions(): Promise<SubscriptionRecord[]> {
+    const items = await queryPartition(this.db, this.table, keys.subscriptionsPk, 'list subscriptions');
+    return items.map(parseSubscription);
+  }
+
+  /** Put conditional on `version = s.version − 1`. */
+  async updateSubscription(sub: SubscriptionRecord): Promise<'ok' | 'conflict'> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.subscription(sub.name), ...subscriptionAttributes(sub) },
+          ConditionExpression: 'version = :prev',
+          ExpressionAttributeValues: { ':prev': sub.version - 1 },
+        }),
+      );
+      return 'ok';
+    } catch (e) {
+      if (awsErrorName(e) === 'ConditionalCheckFailedException') return 'conflict';
+      throw translateAwsError(e, 'update subscription');
+    }
+  }
+
+  async deleteSubscription(name: string): Promise<boolean> {
+    const res = await translated('delete subscription', () =>
+      this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.subscription(name), ReturnValues: 'ALL_OLD' })),
+    );
+    return res.Attributes !== undefined;
+  }
+
   /** For a failed conditional write: the old item, or rethrows anything else translated. */
   private failedCondition(e: unknown, what: string): LeaseRecord | undefined {
     if (awsErrorName(e) !== 'ConditionalCheckFailedException') throw translateAwsError(e, what);
     const old = (e as { Item?: Record<string, AttributeValue> }).Item;
     return old ? parseLease(unmarshall(old)) : undefined;
   }
+}
+
+function subscriptionAttributes(s: SubscriptionRecord): Item {
+  return {
+    name: s.name,
+    definition: s.definition,
+    version: s.version,
+    createdMs: s.createdMs,
+    updatedMs: s.updatedMs,
+  };
+}
+
+function parseSubscription(item: Item): SubscriptionRecord {
+  return {
+    name: item.name as string,
+    definition: item.definition as string,
+    version: item.version as number,
+    createdMs: item.createdMs as number,
+    updatedMs: item.updatedMs as number,
+  };
 }
 
 function parseMember(item: Item): MemberRecord {

@@ -19,6 +19,7 @@
  * | partition lease   | G#{group}               | L#{topicId}#{p}      |
  * |  + committed offset (the same item: one conditional write commits under the lease)  |
  * | group registry    | GROUPS                  | G#{group}            |
+ * | subscription      | SUBS                    | S#{name}             |
  * | job cursor        | JOB                     | {name}               |
  * | release batch     | JOB                     | R#{atMs:020}#{id}    |
  *
@@ -119,6 +120,8 @@ export const keys = {
   }),
   groupRegistry: (group: string): ItemKey => ({ pk: 'GROUPS', sk: `G#${group}` }),
   groupRegistryPk: 'GROUPS',
+  subscription: (name: string): ItemKey => ({ pk: keys.subscriptionsPk, sk: `S#${name}` }),
+  subscriptionsPk: 'SUBS',
   jobCursor: (name: string): ItemKey => ({ pk: 'JOB', sk: name }),
   jobPk: 'JOB',
   releaseBatch: (atMs: number, id: string): ItemKey => ({
@@ -140,6 +143,7 @@ export type ItemKind =
   | 'member'
   | 'lease'
   | 'group registry'
+  | 'subscription'
   | 'job'
   | 'other';
 
@@ -157,6 +161,7 @@ export function itemKind(pk: string, sk: string): ItemKind {
   if (pk === keys.topicRegistryPk) return 'topic registry';
   if (pk === keys.deletedTopicsPk) return 'deleted topic';
   if (pk === keys.groupRegistryPk) return 'group registry';
+  if (pk === keys.subscriptionsPk) return 'subscription';
   if (pk === keys.jobPk) return 'job';
   if (pk.startsWith('G#')) return groupItemKind(sk) ?? 'other';
   return ITEM_KINDS_BY_PK_PREFIX[pk.slice(0, 2)] ?? 'other';

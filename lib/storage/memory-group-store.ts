@@ -5,6 +5,7 @@ import type {
   LeaseRecord,
   MemberRecord,
   OffsetCommit,
+  SubscriptionRecord,
 } from './ports';
 
 /** In-memory `GroupStore` with the same conditions as `DynamoGroupStore`. */
@@ -19,6 +20,8 @@ export class MemoryGroupStore implements GroupStore {
   >();
 
   private readonly registry = new Map<string, Set<string>>();
+
+  private readonly subscriptions = new Map<string, SubscriptionRecord>();
 
   private g(group: string) {
     let v = this.groups.get(group);
@@ -77,7 +80,8 @@ export class MemoryGroupStore implements GroupStore {
       expiresAtMs: nowMs + leaseDurationMs,
     };
     this.g(group).leases.set(key, lease);
-    return { acquired: true as const, lease: { ...lease } };
+    const committed = this.g(group).offsets.get(key);
+    return { acquired: true as const, lease: { ...lease }, ...(committed ? { committed: { ...committed } } : {}) };
   }
 
   async renewLease(
@@ -146,6 +150,31 @@ export class MemoryGroupStore implements GroupStore {
     return [...this.registry.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([group, ids]) => ({ group, topicIds: [...ids].sort() }));
+  }
+
+  async createSubscription(s: SubscriptionRecord): Promise<'created' | 'exists'> {
+    if (this.subscriptions.has(s.name)) return 'exists';
+    this.subscriptions.set(s.name, { ...s });
+    return 'created';
+  }
+
+  async getSubscription(name: string): Promise<SubscriptionRecord | undefined> {
+    const s = this.subscriptions.get(name);
+    return s ? { ...s } : undefined;
+  }
+
+  async listSubscriptions(): Promise<SubscriptionRecord[]> {
+    return [...this.subscriptions.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((s) => ({ ...s }));
+  }
+
+  async updateSubscription(s: SubscriptionRecord): Promise<'ok' | 'conflict'> {
+    if (this.subscriptions.get(s.name)?.version !== s.version - 1) return 'conflict';
+    this.subscriptions.set(s.name, { ...s });
+    return 'ok';
+  }
+
+  async deleteSubscription(name: string): Promise<boolean> {
+    return this.subscriptions.delete(name);
   }
 
   async forgetTopic(group: string, topicId: string): Promise<number> {

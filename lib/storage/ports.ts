@@ -471,8 +471,33 @@ export type CommitOffsetOutcome =
   /** A higher offset is already committed; offsets never move backwards. */
   | { readonly status: 'stale'; readonly committed: number };
 
-/** Members, leases and committed offsets of consumer groups: DynamoDB in production. */
-export interface GroupStore {
+/** A push subscription's stored definition (`lib/subscriptions`). */
+export interface SubscriptionRecord {
+  readonly name: string;
+  /** The definition, as `lib/subscriptions/definition.ts` serialises it (opaque here). */
+  readonly definition: string;
+  /** 1 when created, one more on every change: updates compare-and-set it. */
+  readonly version: number;
+  readonly createdMs: number;
+  readonly updatedMs: number;
+}
+
+/** Push subscriptions' definitions (each one is a consumer group of the same name). */
+export interface SubscriptionCatalog {
+  /** Creates the subscription iff none of that name exists. */
+  createSubscription(s: SubscriptionRecord): Promise<'created' | 'exists'>;
+  /** The subscription, strongly consistent, or undefined. */
+  getSubscription(name: string): Promise<SubscriptionRecord | undefined>;
+  /** Every subscription, sorted by name. */
+  listSubscriptions(): Promise<SubscriptionRecord[]>;
+  /** Replaces the subscription iff its version is still `s.version − 1`. */
+  updateSubscription(s: SubscriptionRecord): Promise<'ok' | 'conflict'>;
+  /** Removes the subscription; false if there was none. */
+  deleteSubscription(name: string): Promise<boolean>;
+}
+
+/** Members, leases and committed offsets of consumer groups, and subscriptions: DynamoDB in production. */
+export interface GroupStore extends SubscriptionCatalog {
   /** Registers or refreshes a member (each member writes only its own item). */
   putMember(group: string, member: MemberRecord, expiresAtMs: number): Promise<void>;
   deleteMember(group: string, memberId: string): Promise<void>;
@@ -487,7 +512,15 @@ export interface GroupStore {
     nowMs: number,
     leaseDurationMs: number,
     maxClockSkewMs: number,
-  ): Promise<{ acquired: true; lease: LeaseRecord } | { acquired: false; lease: LeaseRecord | undefined }>;
+  ): Promise<
+    | {
+        acquired: true;
+        lease: LeaseRecord;
+        /** The partition's committed offset, read with the lease (absent if never committed). */
+        committed?: CommittedOffsetRecord;
+      }
+    | { acquired: false; lease: LeaseRecord | undefined }
+  >;
   /** Extends a lease we hold at `epoch`. */
   renewLease(
     group: string,

@@ -174,6 +174,53 @@ function contract(name: string, make: () => Promise<GroupStore>) {
       expect(await s.forgetTopic('never', T)).toBe(0);
       expect((await s.listGroups()).map((x) => x.group)).toEqual(['g1', 'g2']);
     });
+
+    it('an acquired lease comes with the partition committed offset, read in the same write', async () => {
+      const s = await make();
+      const first = await s.acquireLease('g', { topicId: T, partition: 0, memberId: 'a' }, NOW, DUR, SKEW);
+      expect(first.acquired && first.committed).toBeUndefined();
+      await s.commitOffset('g', {
+        topicId: T,
+        partition: 0,
+        memberId: 'a',
+        epoch: 1,
+        offset: 7,
+        metadata: 'm',
+        nowMs: NOW,
+      });
+      await s.releaseLease('g', { topicId: T, partition: 0, memberId: 'a', epoch: 1 });
+      const again = await s.acquireLease('g', { topicId: T, partition: 0, memberId: 'b' }, NOW + 1, DUR, SKEW);
+      expect(again).toMatchObject({
+        acquired: true,
+        lease: { owner: 'b', epoch: 2 },
+        committed: { topicId: T, partition: 0, offset: 7, epoch: 1, metadata: 'm', committedMs: NOW },
+      });
+    });
+
+    it('creates subscriptions once, lists them by name, updates them by version only, deletes them', async () => {
+      const s = await make();
+      const rec = (name: string, version: number) => ({
+        name,
+        definition: JSON.stringify({ name, version }),
+        version,
+        createdMs: NOW,
+        updatedMs: NOW + version,
+      });
+      expect(await s.createSubscription(rec('zeta', 1))).toBe('created');
+      expect(await s.createSubscription(rec('alpha', 1))).toBe('created');
+      expect(await s.createSubscription(rec('alpha', 1))).toBe('exists');
+      expect((await s.listSubscriptions()).map((x) => x.name)).toEqual(['alpha', 'zeta']);
+      expect(await s.getSubscription('alpha')).toEqual(rec('alpha', 1));
+      expect(await s.getSubscription('none')).toBeUndefined();
+      expect(await s.updateSubscription(rec('alpha', 3))).toBe('conflict'); // skips a version
+      expect(await s.updateSubscription(rec('alpha', 2))).toBe('ok');
+      expect(await s.updateSubscription(rec('alpha', 2))).toBe('conflict'); // a concurrent writer lost
+      expect(await s.updateSubscription(rec('none', 2))).toBe('conflict');
+      expect(await s.getSubscription('alpha')).toEqual(rec('alpha', 2));
+      expect(await s.deleteSubscription('alpha')).toBe(true);
+      expect(await s.deleteSubscription('alpha')).toBe(false);
+      expect((await s.listSubscriptions()).map((x) => x.name)).toEqual(['zeta']);
+    });
   });
 }
 

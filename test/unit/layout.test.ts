@@ -64,6 +64,7 @@ describe('persisted key formats', () => {
     expect(parseGroupRegistrySk(keys.groupRegistry('billing').sk)).toBe('billing');
     expect(() => parseGroupRegistrySk('T#x')).toThrow(RangeError);
     expect(keys.jobCursor('gc')).toEqual({ pk: 'JOB', sk: 'gc' });
+    expect(keys.subscription('billing')).toEqual({ pk: 'SUBS', sk: 'S#billing' });
   });
 
   it('group items, segment-file keys, the deleted-topic registry and the TTL rule parse back', () => {
@@ -97,6 +98,7 @@ describe('persisted key formats', () => {
     expect(kind(keys.member('g', 'm'))).toBe('member');
     expect(kind(keys.lease('g', TOPIC_ID, 1))).toBe('lease');
     expect(kind(keys.groupRegistry('g'))).toBe('group registry');
+    expect(kind(keys.subscription('s'))).toBe('subscription');
     expect(kind(keys.jobCursor('gc'))).toBe('job');
     expect(kind(keys.releaseBatch(1, 'x'))).toBe('job');
     expect(itemKind('Z#1', 'META')).toBe('other');
