@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'INVALID_TOPIC_NAME'
   | 'TOPIC_NOT_FOUND'
   | 'TOPIC_EXISTS'
+  | 'SUBSCRIPTION_NOT_FOUND'
+  | 'SUBSCRIPTION_EXISTS'
   | 'PARTITION_NOT_FOUND'
   | 'INVALID_PARTITIONS'
   | 'OFFSET_OUT_OF_RANGE'
@@ -86,6 +88,20 @@ export class TopicNotFoundError extends SluiceError {
 export class TopicExistsError extends SluiceError {
   constructor(topic: string) {
     super('TOPIC_EXISTS', `topic "${topic}" already exists`, { details: { topic } });
+  }
+}
+
+/** No subscription of that name. */
+export class SubscriptionNotFoundError extends SluiceError {
+  constructor(name: string) {
+    super('SUBSCRIPTION_NOT_FOUND', `subscription "${name}" does not exist`, { details: { subscription: name } });
+  }
+}
+
+/** A subscription of that name already exists. */
+export class SubscriptionExistsError extends SluiceError {
+  constructor(name: string) {
+    super('SUBSCRIPTION_EXISTS', `subscription "${name}" already exists`, { details: { subscription: name } });
   }
 }
 

@@ -127,3 +127,39 @@ export function parseSubscription(input: unknown): { ok: SubscriptionDefinition 
   if (r.success) return { ok: r.data };
   return { problems: r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'subscription'}: ${i.message}`) };
 }
+
+/** A subscription as stored: its definition, where each partition started, and its version. */
+export interface StoredSubscription {
+  readonly definition: SubscriptionDefinition;
+  /**
+   * Where each partition of each topic started (by topic id), resolved from the starting
+   * position when the subscription (or the topic in it) was added. A partition with a
+   * committed offset resumes there instead; one added to the topic later starts at its start.
+   */
+  readonly start: Readonly<Record<string, readonly number[]>>;
+  readonly version: number;
+  readonly createdMs: number;
+  readonly updatedMs: number;
+}
+
+/** The stored form of a subscription (`SubscriptionRecord.definition` holds this JSON). */
+export function serializeSubscription(s: Pick<StoredSubscription, 'definition' | 'start'>): string {
+  return JSON.stringify({ definition: s.definition, start: s.start });
+}
+
+/** Reads a stored subscription back; the definition is re-checked, so a bad item fails loudly. */
+export function deserializeSubscription(r: {
+  definition: string;
+  version: number;
+  createdMs: number;
+  updatedMs: number;
+}): StoredSubscription {
+  const raw = JSON.parse(r.definition) as { definition: unknown; start: Record<string, number[]> };
+  return {
+    definition: SubscriptionDefinition.parse(raw.definition),
+    start: raw.start ?? {},
+    version: r.version,
+    createdMs: r.createdMs,
+    updatedMs: r.updatedMs,
+  };
+}
