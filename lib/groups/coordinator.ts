@@ -25,6 +25,7 @@ import { type RandomSource, uuidV4 } from '../ids';
 import type { SluiceLog } from '../log/log';
 import { groupNameProblem, idempotencyKeyProblem, topicNameProblem } from '../settings';
 import type { GroupStore, LeaseRecord, MemberRecord, TopicRecord } from '../storage/ports';
+import { deserializeSubscription } from '../subscriptions/definition';
 import { assignPartitions, type TopicPartition, tpKey } from './assignor';
 import { currentOwner, isLive, leaseStep, memberWriteDue } from './leases';
 import type { GroupSettings } from './settings';
@@ -128,6 +129,12 @@ export async function heartbeat(
 
   // read: the whole group in one strongly consistent Query
   const state = await d.groups.readGroup(group);
+  // a subscription's group is driven by its dispatcher alone (checked once, when a member joins)
+  if (!state.members.some((m) => m.memberId === memberId) && (await d.groups.getSubscription(group))) {
+    throw new ConflictError(
+      `"${group}" is a push subscription's group; its dispatcher delivers it, so consume with another group name`,
+    );
+  }
   const topicNames = myTopics.map((t) => t.name);
   const stalled = [...new Set((req.stalled ?? []).map((x) => tpKey(x)))].sort();
   const me: MemberRecord = {
@@ -392,6 +399,12 @@ export async function resetOffsets(
   if (live.length > 0) {
     throw new ConflictError(
       `group "${group}" has ${live.length} live member(s) (${live.map((m) => m.memberId).join(', ')}); stop them before resetting offsets`,
+    );
+  }
+  const sub = await d.groups.getSubscription(group);
+  if (sub && deserializeSubscription(sub).definition.options.enabled) {
+    throw new ConflictError(
+      `"${group}" is an enabled push subscription; disable it (PATCH /v1/subscriptions/${group} {"options":{"enabled":false}}) before resetting its offsets, and enable it again after`,
     );
   }
   const t = await d.log.getTopic(req.topic);

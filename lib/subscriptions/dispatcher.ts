@@ -170,6 +170,8 @@ class PartitionRun {
   private attempts = 0;
   /** While bisecting: the most records the next delivery may hold. */
   private limit = Number.POSITIVE_INFINITY;
+  /** While bisecting: the end of the batch that failed whole (its halves are tried in turn). */
+  private bisectEnd = -1;
   private delivered = 0;
 
   constructor(
@@ -246,8 +248,19 @@ class PartitionRun {
     const start = sub.start[this.topic.topicId]?.[this.partition];
     this.position = r.committed?.offset ?? start ?? 0;
     this.attempts = readRetry(r.committed?.metadata, this.position);
-    this.limit = Number.POSITIVE_INFINITY;
+    this.unbisect();
     return true;
+  }
+
+  private unbisect(): void {
+    this.limit = Number.POSITIVE_INFINITY;
+    this.bisectEnd = -1;
+  }
+
+  /** After a delivery from a bisected batch succeeded: the rest of that batch comes next, whole. */
+  private afterBisectedSuccess(): void {
+    if (this.position < this.bisectEnd) this.limit = this.bisectEnd - this.position;
+    else this.unbisect();
   }
 
   private async release(): Promise<void> {
@@ -406,9 +419,9 @@ class PartitionRun {
       report('success', batch.length);
       this.delivered += batch.length;
       this.attempts = 0;
-      // after a bisected half succeeded, the next delivery may be whole again
-      this.limit = Number.POSITIVE_INFINITY;
-      return (await this.commit(first + batch.length)) ? 'progress' : 'fenced';
+      if (!(await this.commit(first + batch.length))) return 'fenced';
+      this.afterBisectedSuccess();
+      return 'progress';
     }
     let failedAt = first;
     let reason = outcome.kind === 'failure' ? outcome.reason : 'the handler reported failed records';
@@ -424,15 +437,18 @@ class PartitionRun {
     report(outcome.kind, batch.length, reason);
     const failed = batch.filter((r) => r.offset >= failedAt);
     if (o.bisectBatchOnFunctionError && outcome.kind === 'failure' && failed.length > 1) {
-      this.limit = Math.ceil(failed.length / 2); // splitting is not an attempt (as Lambda)
+      // splitting is not an attempt (as Lambda); the halves of the first failed batch are tried in turn
+      if (this.bisectEnd < failedAt + failed.length) this.bisectEnd = failedAt + failed.length;
+      this.limit = Math.ceil(failed.length / 2);
       return 'progress';
     }
     this.attempts += 1;
     if (o.maximumRetryAttempts !== -1 && this.attempts > o.maximumRetryAttempts) {
       await this.deadLetter(sub, failed, reason);
       this.attempts = 0;
-      this.limit = Number.POSITIVE_INFINITY;
-      return (await this.commit(failedAt + failed.length)) ? 'progress' : 'fenced';
+      if (!(await this.commit(failedAt + failed.length))) return 'fenced';
+      this.afterBisectedSuccess();
+      return 'progress';
     }
     // keep the count where a crash or hand-over finds it, then wait before the next attempt
     if (!(await this.commit(failedAt, { o: failedAt, a: this.attempts }))) return 'fenced';
