@@ -2,6 +2,8 @@
  * Admin operations, shaped like kafkajs's admin client.
  */
 import type { CreateTopicRequest } from '../log/topics';
+import type { SubscriptionInput, SubscriptionView } from '../subscriptions/definition';
+import type { SubscriptionPatch } from '../subscriptions/manage';
 import type { Transport } from './transport';
 
 /** Topic administration and offset lookups. */
@@ -72,5 +74,31 @@ export class Admin {
         return { partition: o.partition, offset: at ?? o.highWatermark };
       }),
     );
+  }
+
+  /**
+   * Creates a push subscription: its topics' records are delivered, in order per partition,
+   * to a Lambda function or a webhook (under `npm start`, also a handler module).
+   */
+  createSubscription(definition: SubscriptionInput): Promise<SubscriptionView> {
+    return this.transport.createSubscription(definition);
+  }
+
+  listSubscriptions(): Promise<SubscriptionView[]> {
+    return this.transport.listSubscriptions();
+  }
+
+  describeSubscription(name: string): Promise<SubscriptionView> {
+    return this.transport.getSubscription(name);
+  }
+
+  /** Changes topics, target or options (`{ options: { enabled: false } }` pauses it). */
+  updateSubscription(name: string, patch: SubscriptionPatch): Promise<SubscriptionView> {
+    return this.transport.updateSubscription(name, patch);
+  }
+
+  /** Deletes it with its committed offsets. */
+  deleteSubscription(name: string): Promise<void> {
+    return this.transport.deleteSubscription(name);
   }
 }

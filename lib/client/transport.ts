@@ -15,6 +15,15 @@ import { asOffset, type RecordHeader } from '../records/types';
 import { type ProduceLimits, produceLimits } from '../records/validate';
 import { SharedPoll } from '../shared-poll';
 import type { RequestSigner } from '../storage/aws';
+import { type SubscriptionView, subscriptionView } from '../subscriptions/definition';
+import {
+  createSubscription,
+  deleteSubscription,
+  getSubscription,
+  listSubscriptions,
+  type SubscriptionPatch,
+  updateSubscription,
+} from '../subscriptions/manage';
 
 /** What the clients need from a transport. */
 export interface Transport {
@@ -52,6 +61,12 @@ export interface Transport {
     memberId: string,
     offsets: readonly { topic: string; partition: number; offset: number; epoch: number }[],
   ): Promise<void>;
+  /** Push subscriptions (`/v1/subscriptions`). */
+  createSubscription(input: unknown): Promise<SubscriptionView>;
+  listSubscriptions(): Promise<SubscriptionView[]>;
+  getSubscription(name: string): Promise<SubscriptionView>;
+  updateSubscription(name: string, patch: SubscriptionPatch): Promise<SubscriptionView>;
+  deleteSubscription(name: string): Promise<void>;
 }
 
 /** Direct mode: calls the log (and the group operations) in-process. */
@@ -75,6 +90,21 @@ export class DirectTransport implements Transport {
   }
   async commitOffsets(group: string, memberId: string, offsets: Parameters<Transport['commitOffsets']>[2]) {
     await commitOffsets(this.groupDeps(), group, memberId, offsets);
+  }
+  async createSubscription(input: unknown) {
+    return subscriptionView(await createSubscription(this.groupDeps(), input));
+  }
+  async listSubscriptions() {
+    return (await listSubscriptions(this.groupDeps())).map(subscriptionView);
+  }
+  async getSubscription(name: string) {
+    return subscriptionView(await getSubscription(this.groupDeps(), name));
+  }
+  async updateSubscription(name: string, patch: SubscriptionPatch) {
+    return subscriptionView((await updateSubscription(this.groupDeps(), name, patch)).subscription);
+  }
+  async deleteSubscription(name: string) {
+    await deleteSubscription(this.groupDeps(), name);
   }
   async createTopic(req: CreateTopicRequest) {
     await this.log.createTopic(req);
@@ -302,6 +332,22 @@ export class HttpTransport implements Transport {
   }
   async commitOffsets(group: string, memberId: string, offsets: Parameters<Transport['commitOffsets']>[2]) {
     await this.call('POST', `/v1/groups/${encodeURIComponent(group)}/offsets`, { memberId, offsets });
+  }
+
+  async createSubscription(input: unknown) {
+    return (await this.call('POST', '/v1/subscriptions', input)) as SubscriptionView;
+  }
+  async listSubscriptions() {
+    return ((await this.call('GET', '/v1/subscriptions')) as { subscriptions: SubscriptionView[] }).subscriptions;
+  }
+  async getSubscription(name: string) {
+    return (await this.call('GET', `/v1/subscriptions/${encodeURIComponent(name)}`)) as SubscriptionView;
+  }
+  async updateSubscription(name: string, patch: SubscriptionPatch) {
+    return (await this.call('PATCH', `/v1/subscriptions/${encodeURIComponent(name)}`, patch)) as SubscriptionView;
+  }
+  async deleteSubscription(name: string) {
+    await this.call('DELETE', `/v1/subscriptions/${encodeURIComponent(name)}`);
   }
 
   async offsetForTimestamp(topic: string, partition: number, timestampMs: number) {

@@ -14,6 +14,7 @@ import { invalid, isUnexpected, reportToStderr, toHttpError, type UnexpectedErro
 import { registerGroupRoutes } from './group-routes';
 import { registerRecordRoutes } from './record-routes';
 import { json } from './schemas';
+import { registerSubscriptionRoutes, type SubscriptionRouteOptions } from './subscription-routes';
 import { registerTopicRoutes } from './topic-routes';
 
 /** Options of the HTTP app. */
@@ -32,6 +33,8 @@ export interface HttpAppOptions {
    * `waitMs`). @default true (the local server)
    */
   readonly waitInServer?: boolean;
+  /** Which targets subscriptions may have, and who hears of their changes. @default Lambda and webhook targets */
+  readonly subscriptions?: SubscriptionRouteOptions;
 }
 
 /** What `onResponse` is told. */
@@ -200,7 +203,10 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
 
   registerTopicRoutes(app, log);
   registerRecordRoutes(app, log, { waitInServer: options.waitInServer ?? true });
-  if (core.groups) registerGroupRoutes(app, core.groups);
+  if (core.groups) {
+    registerGroupRoutes(app, core.groups);
+    registerSubscriptionRoutes(app, core.groups, options.subscriptions ?? { targets: ['lambda', 'webhook'] });
+  }
 
   app.doc31('/v1/openapi.json', {
     openapi: '3.1.0',

@@ -1,7 +1,9 @@
 /**
  * `npm start`: the local Sluice. Starts the local backends (unless the AWS SDK's endpoint
- * variables point at running ones), creates the bucket and table, and serves the HTTP API
- * on 127.0.0.1:$PORT (default 8787). Ctrl-C / SIGTERM stops everything it started.
+ * variables point at running ones), creates the bucket and table (with its stream), serves
+ * the HTTP API on 127.0.0.1:$PORT (default 8787), and delivers push subscriptions to their
+ * webhooks and handler modules, triggered by the table's stream as on AWS. Ctrl-C / SIGTERM
+ * stops everything it started.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { startLocalBackends } from './backends';
 import { localDynamoClient, localS3Client } from './clients';
 import { stateDir } from './paths';
 import { ensureBucket, ensureTable } from './provision';
+import { startLocalSubscriptions } from './subscriptions';
 
 const env = process.env;
 const port = Number(env.PORT ?? 8787);
@@ -49,11 +52,13 @@ async function main() {
   const backends = await startLocalBackends(env, say);
   let stopping = false;
   let server: Awaited<ReturnType<typeof serveHttpApp>> | undefined;
+  let subscriptions: { stop(): Promise<void> } | undefined;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     say(`${signal}: stopping ...`);
     await server?.close();
+    await subscriptions?.stop();
     await backends.stop();
     rmSync(lockFile, { force: true });
     say('stopped');
@@ -65,10 +70,18 @@ async function main() {
     const s3 = localS3Client(backends.s3Endpoint);
     const dynamo = localDynamoClient(backends.dynamoEndpoint);
     say(`creating bucket ${bucket} and table ${table} (if missing)`);
-    await Promise.all([ensureBucket(s3, bucket), ensureTable(dynamo, table)]);
+    await Promise.all([ensureBucket(s3, bucket), ensureTable(dynamo, table, { stream: true })]);
     const stores = storesFromClients(s3, dynamo, bucket, table);
+    const core = createSluice(stores);
+    const push = await startLocalSubscriptions(core, { endpoint: backends.dynamoEndpoint, dynamo, table, say });
+    subscriptions = push;
     try {
-      server = await serveHttpApp(createHttpApp(createSluice(stores)), port);
+      server = await serveHttpApp(
+        createHttpApp(core, {
+          subscriptions: { targets: ['webhook', 'module'], onChange: push.onChange },
+        }),
+        port,
+      );
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new Error(

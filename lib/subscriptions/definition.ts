@@ -163,3 +163,14 @@ export function deserializeSubscription(r: {
     updatedMs: r.updatedMs,
   };
 }
+
+/** A subscription as the API answers it: its definition, version and times. */
+export type SubscriptionView = SubscriptionDefinition & {
+  readonly version: number;
+  readonly createdMs: number;
+  readonly updatedMs: number;
+};
+
+export function subscriptionView(s: StoredSubscription): SubscriptionView {
+  return { ...s.definition, version: s.version, createdMs: s.createdMs, updatedMs: s.updatedMs };
+}

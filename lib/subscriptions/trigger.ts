@@ -195,3 +195,78 @@ export function leftover(results: readonly WorkResult[]): Work[] {
     .filter((r) => r.status === 'budget' || r.status === 'error')
     .map(({ subscription, topic, partition }) => ({ subscription, topic, partition }));
 }
+
+/**
+ * Work driven continuously in one long-lived process (`npm start`): each (subscription,
+ * partition) at most once at a time, `concurrency` at once; work that arrives for one in
+ * flight runs again after it, work its budget cut short goes on, a failure is tried again
+ * after `retryMs`.
+ */
+export class DispatchQueue {
+  private readonly waiting = new Map<string, Work>();
+  /** In flight, and whether it is wanted again when it ends. */
+  private readonly inFlight = new Map<string, boolean>();
+  private readonly done = new Set<() => void>();
+  private stopped = false;
+
+  constructor(
+    private readonly trigger: SubscriptionTrigger,
+    private readonly clock: DispatchDeps['clock'],
+    private readonly options: {
+      concurrency: number;
+      budgetMs: number;
+      retryMs: number;
+      onResult?: (r: WorkResult) => void;
+    },
+  ) {}
+
+  add(work: readonly Work[]): void {
+    for (const w of work) {
+      const key = `${w.subscription}\n${w.topic}\n${w.partition}`;
+      if (this.inFlight.has(key)) this.inFlight.set(key, true);
+      else this.waiting.set(key, w);
+    }
+    this.pump();
+  }
+
+  /** Resolves once nothing is waiting or in flight. */
+  idle(): Promise<void> {
+    if (this.waiting.size === 0 && this.inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.done.add(resolve);
+    });
+  }
+
+  /** Takes no new work; resolves when what is in flight ended. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.waiting.clear();
+    await this.idle();
+  }
+
+  private pump(): void {
+    for (const [key, w] of this.waiting) {
+      if (this.stopped || this.inFlight.size >= this.options.concurrency) break;
+      this.waiting.delete(key);
+      this.inFlight.set(key, false);
+      void this.drive(key, w);
+    }
+    if (this.waiting.size === 0 && this.inFlight.size === 0) {
+      for (const resolve of this.done) resolve();
+      this.done.clear();
+    }
+  }
+
+  private async drive(key: string, w: Work): Promise<void> {
+    const [r] = await this.trigger.run([w], this.clock.nowMs() + this.options.budgetMs);
+    this.options.onResult?.(r as WorkResult);
+    const again = this.inFlight.get(key) === true || r?.status === 'budget';
+    if (r?.status === 'error' && !this.stopped) {
+      // a failing store or an unknown topic: try again later, without spinning
+      await this.clock.sleep(this.options.retryMs);
+    }
+    this.inFlight.delete(key);
+    if (!this.stopped && (again || r?.status === 'error')) this.waiting.set(key, w);
+    this.pump();
+  }
+}

@@ -26,7 +26,7 @@ export interface RealStores {
 
 /** Creates a fresh bucket and table; clients may be customised (fault injection). */
 export async function realStores(
-  customise: { s3?: (c: S3Client) => void; dynamo?: (c: DynamoDBClient) => void } = {},
+  customise: { s3?: (c: S3Client) => void; dynamo?: (c: DynamoDBClient) => void; stream?: boolean } = {},
 ): Promise<RealStores> {
   const { s3Endpoint, dynamoEndpoint } = inject('backends');
   const suffix = randomBytes(5).toString('hex');
@@ -34,7 +34,7 @@ export async function realStores(
   const table = `sluice-test-${suffix}`;
   const s3 = localS3Client(s3Endpoint);
   const dynamo = localDynamoClient(dynamoEndpoint);
-  await Promise.all([ensureBucket(s3, bucket), ensureTable(dynamo, table)]);
+  await Promise.all([ensureBucket(s3, bucket), ensureTable(dynamo, table, { stream: customise.stream ?? false })]);
   customise.s3?.(s3);
   customise.dynamo?.(dynamo);
   return {
