@@ -4,7 +4,7 @@
  * Use it in your own CDK app and run Sluice's Lambda handlers (or your own direct-mode
  * clients) against it.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CustomResource, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,6 +13,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ENVIRONMENT, SEGMENT_PREFIX, TABLE_KEY, TTL_ATTRIBUTE } from '../lib/storage/layout';
+import { parseSubscription, type SubscriptionInput } from '../lib/subscriptions/definition';
 
 /** Properties of an `EventLog`. */
 export interface EventLogProps {
@@ -34,6 +35,28 @@ export interface EventLogProps {
    * @default { mode: 'onDemand' }
    */
   readonly capacity?: TableCapacity;
+}
+
+/**
+ * A push subscription declared in CDK (`EventLog.addSubscription`): its topics and the
+ * options of `POST /v1/subscriptions` (Lambda's event-source mapping names and defaults).
+ */
+export type SubscriptionProps = NonNullable<SubscriptionInput['options']> & {
+  /** The subscription's (and its consumer group's) name. @default the function's unique id */
+  readonly name?: string;
+  /** The topic it reads (or `topics`). */
+  readonly topic?: string;
+  readonly topics?: readonly string[];
+  /** Alarm when its oldest undelivered record is this old. @default 15 minutes */
+  readonly iteratorAgeAlarm?: Duration;
+};
+
+/** What the stack gives the EventLog so it can add subscriptions. */
+export interface SubscriptionWiring {
+  /** The dispatcher function: it is granted invoke on each subscriber. */
+  readonly dispatcher: lambda.IFunction;
+  /** The custom resource handler that writes subscriptions (`functions/subscription-resource.ts`). */
+  readonly resourceHandler: lambda.IFunction;
 }
 
 /** DynamoDB capacity of the metadata table. */
@@ -67,8 +90,9 @@ function checkCapacity(c: TableCapacity): void {
 export class EventLog extends Construct {
   /** The segment bucket. */
   readonly bucket: s3.Bucket;
-  /** The metadata table (`pk`, `sk`, TTL on `ttl`). */
+  /** The metadata table (`pk`, `sk`, TTL on `ttl`; a stream of new and old images triggers push subscriptions). */
   readonly table: dynamodb.Table;
+  private wiring: SubscriptionWiring | undefined;
 
   constructor(scope: Construct, id: string, props: EventLogProps = {}) {
     super(scope, id);
@@ -102,6 +126,8 @@ export class EventLog extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: props.deletionProtection ?? true,
       timeToLiveAttribute: TTL_ATTRIBUTE,
+      // what the dispatcher's event-source mapping reads (free for Lambda triggers)
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
       encryption: props.encryptionKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.DEFAULT,
       ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
       removalPolicy,
@@ -151,6 +177,19 @@ export class EventLog extends Construct {
     ]);
   }
 
+  /** Subscription management: the table's items only (definitions, offsets, leases; heads read). */
+  grantSubscriptionAdmin(grantee: iam.IGrantable): void {
+    this.grantItems(grantee, [
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+    ]);
+  }
+
   /** Admin and maintenance: everything above, plus listing and deleting segments. */
   grantAdmin(grantee: iam.IGrantable): void {
     this.grantProduce(grantee);
@@ -164,8 +203,84 @@ export class EventLog extends Construct {
     });
   }
 
+  /** Lets `addSubscription` work: the stack's dispatcher and subscription resource handler. */
+  useSubscriptionWiring(wiring: SubscriptionWiring): void {
+    this.wiring = wiring;
+  }
+
+  /**
+   * Subscribes `fn` to a topic: the dispatcher invokes it synchronously with batches in the
+   * Lambda Kafka event format, in order per partition (see `POST /v1/subscriptions`). Grants
+   * the dispatcher exactly `lambda:InvokeFunction` on `fn`, and alarms on the subscription's
+   * iterator age. The definition is checked here, at synth, by the same rules as the API.
+   */
+  addSubscription(fn: lambda.IFunction, props: SubscriptionProps) {
+    if (!this.wiring) {
+      throw new Error(
+        'EventLog.addSubscription needs the dispatcher: use it on a SluiceStack (or call useSubscriptionWiring)',
+      );
+    }
+    const { name: given, topic, topics, iteratorAgeAlarm, ...options } = props;
+    const name = given ?? Names.uniqueId(fn).slice(-200);
+    const list = topics ? [...topics] : topic ? [topic] : [];
+    const input = { name, topics: list, target: { type: 'lambda' as const, functionArn: fn.functionArn }, options };
+    // a token's ARN cannot be checked at synth: the rules run on an ARN of its shape
+    const check = parseSubscription({
+      ...input,
+      target: { type: 'lambda', functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:synth-check' },
+    });
+    if ('problems' in check) throw new Error(`EventLog.addSubscription(${name}): ${check.problems.join('; ')}`);
+    fn.grantInvoke(this.wiring.dispatcher);
+    const id = `Subscription${Names.uniqueId(fn)}`;
+    const resource = new CustomResource(this, id, {
+      serviceToken: this.wiring.resourceHandler.functionArn,
+      resourceType: 'Custom::SluiceSubscription',
+      // one JSON string: CloudFormation would turn numbers and booleans into strings
+      properties: { Definition: Stack.of(this).toJsonString(input) },
+    });
+    const alarm = new cloudwatch.Alarm(this, `${id}IteratorAge`, {
+      metric: this.metricSubscriptionIteratorAge(name),
+      threshold: (iteratorAgeAlarm ?? Duration.minutes(15)).toMilliseconds(),
+      evaluationPeriods: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `Sluice subscription ${name} is falling behind (its oldest undelivered record is old)`,
+    });
+    return { name, resource, alarm };
+  }
+
+  /** Records a subscription has not delivered yet (measured by every maintenance run). */
+  metricSubscriptionLag(name: string, props?: cloudwatch.MetricOptions) {
+    return this.metricConsumerLag(name, props);
+  }
+
+  /** Age (ms) of a subscription's oldest undelivered record (maintenance runs measure it). */
+  metricSubscriptionIteratorAge(name: string, props?: cloudwatch.MetricOptions) {
+    return this.metric('ConsumerLagMs', 'sluice-maintenance', {
+      dimensionsMap: { service: 'sluice-maintenance', Group: name },
+      statistic: 'Maximum',
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+
+  /** A subscription's failed deliveries, or its dead-lettered (or skipped) records. */
+  metricSubscription(
+    name: string,
+    what: 'SubscriptionFailures' | 'SubscriptionDeadLettered' | 'SubscriptionRecordsDelivered',
+    props?: cloudwatch.MetricOptions,
+  ) {
+    return this.metric(what, 'sluice-dispatcher', {
+      dimensionsMap: { service: 'sluice-dispatcher', Subscription: name },
+      ...props,
+    });
+  }
+
   /** A metric Sluice's handlers publish (namespace `Sluice`). */
-  metric(metricName: string, service: 'sluice-api' | 'sluice-maintenance', props: cloudwatch.MetricOptions = {}) {
+  metric(
+    metricName: string,
+    service: 'sluice-api' | 'sluice-maintenance' | 'sluice-dispatcher',
+    props: cloudwatch.MetricOptions = {},
+  ) {
     return new cloudwatch.Metric({
       namespace: 'Sluice',
       metricName,

@@ -1,16 +1,18 @@
 /**
  * The Sluice stack: an `EventLog`, the API function behind an IAM-authenticated Function
- * URL, the scheduled maintenance function, a dashboard and alarms. It wires; the
+ * URL, the scheduled maintenance function, the push-subscription dispatcher (triggered by
+ * the table's stream, filtered to head-shard changes), a dashboard and alarms. It wires; the
  * construct owns state and grants.
  */
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -34,6 +36,11 @@ export interface SluiceStackProps extends StackProps {
   readonly consumerLagAlarmThreshold?: number;
   /** The table's DynamoDB capacity (see `EventLogProps.capacity`). @default on demand */
   readonly tableCapacity?: TableCapacity;
+  /**
+   * How long a subscriber may take to answer one batch (the dispatcher's delivery timeout;
+   * its function timeout allows several). @default 60 seconds
+   */
+  readonly subscriptionDeliveryTimeout?: Duration;
 }
 
 const functionsDir = fileURLToPath(new URL('../functions/', import.meta.url));
@@ -44,6 +51,10 @@ export class SluiceStack extends Stack {
   readonly api: nodejs.NodejsFunction;
   readonly apiUrl: lambda.FunctionUrl;
   readonly maintenance: nodejs.NodejsFunction;
+  /** Delivers push subscriptions (`eventLog.addSubscription`, `POST /v1/subscriptions`). */
+  readonly dispatcher: nodejs.NodejsFunction;
+  /** Writes the subscriptions `eventLog.addSubscription` declares (a custom resource). */
+  readonly subscriptionResource: nodejs.NodejsFunction;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
     super(scope, id, props);
@@ -90,6 +101,64 @@ export class SluiceStack extends Stack {
       targets: [new targets.LambdaFunction(this.maintenance)],
     });
 
+    // push subscriptions: the dispatcher, woken by commits (a head shard's item changes)
+    const deliveryTimeout = props.subscriptionDeliveryTimeout ?? Duration.seconds(60);
+    const dispatcherName = `${this.stackName}-dispatcher`.slice(0, 64);
+    this.dispatcher = new nodejs.NodejsFunction(this, 'Dispatcher', {
+      ...common,
+      ...this.roleAndLogs('Dispatcher'),
+      functionName: dispatcherName,
+      entry: `${functionsDir}dispatcher.ts`,
+      memorySize: 512,
+      // a run drives for up to a minute, plus the delivery in flight at its deadline
+      timeout: Duration.seconds(Math.max(180, deliveryTimeout.toSeconds() + 120)),
+      description: 'Sluice push-subscription dispatcher',
+    });
+    this.eventLog.bindEnvironment(this.dispatcher);
+    this.dispatcher.addEnvironment('SLUICE_DISPATCHER_FUNCTION', dispatcherName);
+    this.dispatcher.addEnvironment('SLUICE_DELIVERY_TIMEOUT_MS', String(deliveryTimeout.toMilliseconds()));
+    // reads the log, holds leases, commits offsets, and dead-letters (a produce)
+    this.eventLog.grantProduce(this.dispatcher);
+    this.eventLog.grantConsume(this.dispatcher);
+    this.dispatcher.addEventSource(
+      new sources.DynamoEventSource(this.eventLog.table, {
+        startingPosition: lambda.StartingPosition.LATEST,
+        batchSize: 100,
+        // a failed run is tried again a few times; the maintenance sweep covers the rest
+        retryAttempts: 2,
+        parallelizationFactor: 4,
+        filters: [
+          lambda.FilterCriteria.filter({
+            eventName: lambda.FilterRule.isEqual('MODIFY'),
+            dynamodb: { Keys: { pk: { S: lambda.FilterRule.beginsWith('H#') } } },
+          }),
+        ],
+      }),
+    );
+    // hand-overs and kicks: the dispatcher (itself), the API and the maintenance job send it events
+    const dispatcherArn = this.formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: dispatcherName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const resourceHandler = new nodejs.NodejsFunction(this, 'SubscriptionResource', {
+      ...common,
+      ...this.roleAndLogs('SubscriptionResource'),
+      entry: `${functionsDir}subscription-resource.ts`,
+      memorySize: 256,
+      timeout: Duration.minutes(1),
+      description: 'Sluice subscriptions declared with EventLog.addSubscription',
+    });
+    this.subscriptionResource = resourceHandler;
+    this.eventLog.bindEnvironment(resourceHandler);
+    this.eventLog.grantSubscriptionAdmin(resourceHandler);
+    for (const fn of [this.dispatcher, this.api, this.maintenance, resourceHandler]) {
+      fn.addEnvironment('SLUICE_DISPATCHER_FUNCTION', dispatcherName);
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [dispatcherArn] }));
+    }
+    this.eventLog.useSubscriptionWiring({ dispatcher: this.dispatcher, resourceHandler });
+
     // every alarm: breaching when the metric reaches `threshold`; missing data is fine (idle)
     const alarm = (
       id: string,
@@ -131,6 +200,13 @@ export class SluiceStack extends Stack {
         props.consumerLagAlarmThreshold ?? 100_000,
         2,
         'A Sluice consumer group is falling behind',
+      ),
+      alarm(
+        'DispatcherErrors',
+        this.dispatcher.metricErrors({ period: Duration.minutes(5) }),
+        1,
+        3,
+        'Sluice subscription dispatcher failed (see its log); deliveries are retried, lag grows',
       ),
       alarm(
         'MaintenanceErrors',
@@ -180,6 +256,7 @@ export class SluiceStack extends Stack {
     new CfnOutput(this, 'Bucket', { value: this.eventLog.bucket.bucketName });
     new CfnOutput(this, 'Table', { value: this.eventLog.table.tableName });
     new CfnOutput(this, 'ApiFunction', { value: this.api.functionName });
+    new CfnOutput(this, 'DispatcherFunction', { value: this.dispatcher.functionName });
     new CfnOutput(this, 'MaintenanceFunction', {
       value: this.maintenance.functionName,
       description: 'Invoke to run retention and GC now',

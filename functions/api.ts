@@ -1,6 +1,7 @@
 /**
  * Lambda entry point of the HTTP API (Function URL, IAM-authenticated): the same hono app
- * as the local server. Environment read once per container: SLUICE_BUCKET, SLUICE_TABLE.
+ * as the local server. Environment read once per container: SLUICE_BUCKET, SLUICE_TABLE,
+ * SLUICE_DISPATCHER_FUNCTION (told when a subscription is created or enabled).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -8,11 +9,21 @@ import { handle } from 'hono/aws-lambda';
 import { createSluice } from '../lib/compose';
 import { createHttpApp } from '../lib/http/app';
 import { awsStoresOptionsFromEnv, createAwsStores } from '../lib/storage/aws';
+import { lambdaEventSender } from '../lib/storage/lambda-invoker';
 
 const logger = new Logger({ serviceName: 'sluice-api' });
 const metrics = new Metrics({ namespace: 'Sluice', serviceName: 'sluice-api' });
 const stores = createAwsStores(awsStoresOptionsFromEnv(process.env));
+const dispatcher = process.env.SLUICE_DISPATCHER_FUNCTION;
+const send = lambdaEventSender();
 const app = createHttpApp(createSluice(stores), {
+  subscriptions: {
+    targets: ['lambda', 'webhook'],
+    // records already waiting are delivered now, not at the next produce
+    onChange: async (name, _s, kick) => {
+      if (kick && dispatcher) await send(dispatcher, { kick: [name] });
+    },
+  },
   // a waiting Lambda is billed for the wait: an empty fetch answers at once with retryAfterMs
   waitInServer: false,
   // once per 500, with the stack; the UnexpectedErrors alarm watches the metric

@@ -1,8 +1,10 @@
 /**
  * Lambda entry point of the maintenance job (EventBridge schedule): purge deleted topics
  * (data and the groups' leases and offsets), retention, garbage collection —
- * within the invocation's remaining time — then the consumer lag of every registered group.
- * Environment read once per container: SLUICE_BUCKET, SLUICE_TABLE.
+ * within the invocation's remaining time — then the consumer lag of every registered group,
+ * and a kick of the dispatcher for each push subscription that lags (a hand-over that was
+ * lost, a dispatcher that crashed with nothing produced since: the stream will not say it).
+ * Environment read once per container: SLUICE_BUCKET, SLUICE_TABLE, SLUICE_DISPATCHER_FUNCTION.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -11,11 +13,15 @@ import { createSluice } from '../lib/compose';
 import { groupLags } from '../lib/groups/lag';
 import { runMaintenance } from '../lib/retention/job';
 import { awsStoresOptionsFromEnv, createAwsStores } from '../lib/storage/aws';
+import { lambdaEventSender } from '../lib/storage/lambda-invoker';
+import { laggingSubscriptions } from '../lib/subscriptions/manage';
 
 const logger = new Logger({ serviceName: 'sluice-maintenance' });
 const metrics = new Metrics({ namespace: 'Sluice', serviceName: 'sluice-maintenance' });
 const sluice = createSluice(createAwsStores(awsStoresOptionsFromEnv(process.env)));
 const groupDeps = sluice.groups as NonNullable<typeof sluice.groups>;
+const dispatcher = process.env.SLUICE_DISPATCHER_FUNCTION;
+const send = lambdaEventSender();
 
 /** The Lambda handler. */
 export const handler = async (_event: unknown, context: Context) => {
@@ -49,6 +55,11 @@ export const handler = async (_event: unknown, context: Context) => {
   // one series over every group: what the stack's lag alarm watches (groups come and go)
   metrics.addMetric('MaxConsumerLag', MetricUnit.Count, Math.max(0, ...lags.map((l) => l.totalLag)));
   metrics.addMetric('MaxConsumerLagMs', MetricUnit.Milliseconds, Math.max(0, ...lags.map((l) => l.maxLagMs)));
+  const lagging = await laggingSubscriptions(groupDeps, lags);
+  if (lagging.length > 0 && dispatcher) {
+    logger.info('kicking lagging subscriptions', { subscriptions: lagging });
+    await send(dispatcher, { kick: lagging });
+  }
   metrics.publishStoredMetrics();
   return {
     complete: report.complete,

@@ -45,7 +45,7 @@ const EXECUTOR = join(LOCAL, 'localstack-lambda-executor');
 const EXECUTOR_FILES = ['pyproject.toml', 'sluice_lambda_executor.py'];
 const AGENT_SOURCE = join(LOCAL, 'java', 'LoopbackDynamoDbLocal.java');
 
-/** What the deployed stack needs (DynamoDB Streams joins when something reads streams). */
+/** What the deployed stack needs (DynamoDB Streams: the subscription dispatcher's trigger). */
 export const STACK_SERVICES = [
   'cloudformation',
   'iam',
@@ -53,6 +53,7 @@ export const STACK_SERVICES = [
   'ssm',
   's3',
   'dynamodb',
+  'dynamodbstreams',
   'lambda',
   'logs',
   'cloudwatch',

@@ -1,6 +1,8 @@
 /**
- * The AWS adapter of a push subscription's Lambda target: one synchronous Invoke per batch
- * (the SDK retries throttles and transient errors itself).
+ * The AWS adapter of Lambda invocations: a push subscription's Lambda target (one
+ * synchronous Invoke per batch) and the dispatcher's hand-overs (asynchronous Invokes of
+ * itself, or from the API and the maintenance job). The SDK retries throttles and transient
+ * errors itself.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 
@@ -13,7 +15,10 @@ export interface InvokeAnswer {
 /** Invokes a function with a payload and answers what it returned. */
 export type LambdaInvoker = (functionArn: string, payload: Uint8Array, signal: AbortSignal) => Promise<InvokeAnswer>;
 
-/** The invoker over an SDK client (one per container). */
+/** Queues an event for a function (asynchronous invocation: Lambda retries it). */
+export type LambdaEventSender = (functionName: string, event: unknown) => Promise<void>;
+
+/** The synchronous invoker over an SDK client (one per container). */
 export function lambdaInvoker(client: LambdaClient = new LambdaClient({})): LambdaInvoker {
   return async (functionArn, payload, signal) => {
     const r = await client.send(
@@ -24,5 +29,18 @@ export function lambdaInvoker(client: LambdaClient = new LambdaClient({})): Lamb
       ...(r.FunctionError ? { functionError: r.FunctionError } : {}),
       ...(r.Payload ? { payload: r.Payload } : {}),
     };
+  };
+}
+
+/** The asynchronous sender over an SDK client. */
+export function lambdaEventSender(client: LambdaClient = new LambdaClient({})): LambdaEventSender {
+  return async (functionName, event) => {
+    await client.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'Event',
+        Payload: new TextEncoder().encode(JSON.stringify(event)),
+      }),
+    );
   };
 }

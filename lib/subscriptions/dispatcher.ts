@@ -102,6 +102,8 @@ export interface DeliveryReport {
   readonly reason?: string;
   readonly attempts: number;
   readonly durationMs: number;
+  /** Age of the batch's first record when it was delivered (the iterator age). */
+  readonly ageMs: number;
 }
 
 /** How driving a partition ended. */
@@ -414,6 +416,7 @@ class PartitionRun {
         ...(reason ? { reason } : {}),
         attempts: this.attempts,
         durationMs: this.d.clock.nowMs() - began,
+        ageMs: Math.max(0, began - (batch[0]?.timestamp ?? began)),
       });
     if (outcome.kind === 'success') {
       report('success', batch.length);
@@ -504,6 +507,7 @@ class PartitionRun {
       reason,
       attempts: this.attempts,
       durationMs: 0,
+      ageMs: Math.max(0, this.d.clock.nowMs() - (records[0]?.timestamp ?? this.d.clock.nowMs())),
     });
     if (!dlq) return;
     const source = `${this.topicName}/${this.partition}`;

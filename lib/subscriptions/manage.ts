@@ -179,3 +179,18 @@ export async function deleteSubscription(d: Pick<GroupDeps, 'groups'>, name: str
   if (!(await d.groups.deleteSubscription(name))) throw new SubscriptionNotFoundError(name);
   for (const topicId of Object.keys(cur.start)) await d.groups.forgetTopic(name, topicId);
 }
+
+/**
+ * The enabled subscriptions with records not yet delivered, given the groups' lag (the
+ * maintenance job's safety net: it kicks the dispatcher for them; no request when none lags).
+ */
+export async function laggingSubscriptions(
+  d: Pick<GroupDeps, 'groups'>,
+  lags: readonly { group: string; totalLag: number }[],
+): Promise<string[]> {
+  const behind = new Set(lags.filter((l) => l.totalLag > 0).map((l) => l.group));
+  if (behind.size === 0) return [];
+  return (await listSubscriptions(d))
+    .filter((s) => s.definition.options.enabled && behind.has(s.definition.name))
+    .map((s) => s.definition.name);
+}

@@ -189,13 +189,6 @@ export class SubscriptionTrigger {
   }
 }
 
-/** The work a run left: out of time, or failed (to be tried again). */
-export function leftover(results: readonly WorkResult[]): Work[] {
-  return results
-    .filter((r) => r.status === 'budget' || r.status === 'error')
-    .map(({ subscription, topic, partition }) => ({ subscription, topic, partition }));
-}
-
 /**
  * Work driven continuously in one long-lived process (`npm start`): each (subscription,
  * partition) at most once at a time, `concurrency` at once; work that arrives for one in

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { acknowledgeNagFindings, addNagChecks } from '../../cdk/nag';
 import { SluiceStack } from '../../cdk/stack';
@@ -75,7 +76,8 @@ describe('Sluice stack', () => {
 
   it('functions: arm64, Node.js 24, explicit memory and timeout, log retention', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(2);
+    // API, maintenance, the subscription dispatcher and the subscription resource handler
+    expect(fns).toHaveLength(4);
     for (const f of fns) {
       expect(f.Properties.Architectures).toEqual(['arm64']);
       expect(f.Properties.Runtime).toBe('nodejs24.x');
@@ -111,9 +113,36 @@ describe('Sluice stack', () => {
         const resources = JSON.stringify(st.Resource);
         if (actions.some((a) => a.startsWith('s3:') && a !== 's3:ListBucket'))
           expect(resources).toContain('/segments/*');
-        if (actions.some((a) => a.startsWith('dynamodb:'))) expect(resources).toMatch(/EventLogMetadata/);
+        // ListStreams (the stream mapping's) takes no resource; everything else names the table or its stream
+        if (actions.some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:ListStreams'))
+          expect(resources).toMatch(/EventLogMetadata/);
+        if (actions.includes('dynamodb:ListStreams')) expect(actions).toEqual(['dynamodb:ListStreams']);
       }
     }
+  });
+
+  it('push subscriptions: a stream of both images, a filtered mapping, invoke only of the dispatcher', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'LATEST',
+      FilterCriteria: {
+        Filters: [
+          { Pattern: JSON.stringify({ eventName: ['MODIFY'], dynamodb: { Keys: { pk: { S: [{ prefix: 'H#' }] } } } }) },
+        ],
+      },
+    });
+    const invokes: string[] = [];
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      for (const st of policy.Properties.PolicyDocument.Statement as Statement[]) {
+        const actions = Array.isArray(st.Action) ? st.Action : [st.Action];
+        if (actions.includes('lambda:InvokeFunction')) invokes.push(JSON.stringify(st.Resource));
+      }
+    }
+    // the API, the job, the resource handler and the dispatcher itself may send it events; nothing else is invoked
+    expect(invokes).toHaveLength(4);
+    for (const r of invokes) expect(r).toContain(':function:Test-dispatcher');
   });
 
   it('the API role may write and read segments but not list or delete them; the job may', () => {
@@ -259,5 +288,57 @@ describe('table capacity', () => {
         targetUtilizationPercent: 99,
       }),
     ).toThrow(/targetUtilizationPercent/);
+  });
+});
+
+describe('EventLog.addSubscription', () => {
+  const build = (props: Parameters<SluiceStack['eventLog']['addSubscription']>[1]) => {
+    const app = new App();
+    const stack = new SluiceStack(app, 'Subs', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const fn = new lambda.Function(stack, 'Subscriber', {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => ({ batchItemFailures: [] })'),
+    });
+    const sub = stack.eventLog.addSubscription(fn, props);
+    return { stack, sub, template: Template.fromStack(stack) };
+  };
+
+  it('declares the subscription, grants the dispatcher exactly invoke on the subscriber, alarms on its age', () => {
+    const { template: t, sub } = build({
+      name: 'billing',
+      topic: 'orders',
+      batchSize: 50,
+      bisectBatchOnFunctionError: true,
+    });
+    expect(sub.name).toBe('billing');
+    const resources = Object.values(t.findResources('Custom::SluiceSubscription'));
+    expect(resources).toHaveLength(1);
+    const definition = JSON.stringify(resources[0]?.Properties.Definition);
+    for (const part of ['billing', 'orders', 'lambda', 'batchSize', '50', 'bisectBatchOnFunctionError']) {
+      expect(definition).toContain(part);
+    }
+    const grants = [];
+    for (const policy of Object.values(t.findResources('AWS::IAM::Policy'))) {
+      if (!JSON.stringify(policy.Properties.Roles).includes('DispatcherRole')) continue;
+      for (const st of policy.Properties.PolicyDocument.Statement as Statement[]) {
+        const actions = Array.isArray(st.Action) ? st.Action : [st.Action];
+        if (actions.includes('lambda:InvokeFunction') && JSON.stringify(st.Resource).includes('Subscriber')) {
+          grants.push(actions);
+        }
+      }
+    }
+    expect(grants).toEqual([['lambda:InvokeFunction']]);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ConsumerLagMs',
+      Dimensions: Match.arrayWith([{ Name: 'Group', Value: 'billing' }]),
+      Threshold: 900_000,
+    });
+  });
+
+  it('refuses a bad definition at synth, with the API’s rules', () => {
+    expect(() => build({ topic: 'orders', batchSize: 0 })).toThrow(/batchSize/);
+    expect(() => build({ batchSize: 10 })).toThrow(/topics/);
+    expect(() => build({ topic: 'orders', startingPosition: 'AT_TIMESTAMP' })).toThrow(/startingPositionTimestamp/);
   });
 });
