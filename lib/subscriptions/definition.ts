@@ -73,8 +73,21 @@ export const SubscriptionOptions = z
     deadLetterTopic: name(topicNameProblem).optional(),
     /** A disabled subscription delivers nothing and resumes where it stopped. */
     enabled: z.boolean().default(true),
-    /** Batches in flight per partition, keys kept in order (Lambda's ParallelizationFactor). */
-    parallelizationFactor: z.number().int().min(1).max(10).default(1),
+    /**
+     * Batches in flight per partition (Lambda's ParallelizationFactor): 1 only. A partition's
+     * committed offset is one number, so with batches of different keys in flight it could only
+     * be the lowest unfinished offset: one key's failing batch would hold back every other
+     * key's commits (all re-delivered after a crash) and its retry count could not live in
+     * the offset's metadata. Partitions are free while idle: add partitions for concurrency.
+     */
+    parallelizationFactor: z
+      .number()
+      .int()
+      .refine(
+        (n) => n === 1,
+        'only 1 is supported (one batch in flight per partition keeps the commit exact); add partitions to the topic for more concurrency',
+      )
+      .default(1),
   })
   .strict()
   .superRefine((o, ctx) => {

@@ -4,7 +4,8 @@
  * object as the last line. Two parts: the micro benchmarks below (about two minutes;
  * `SLUICE_BENCH_SECONDS` sets each phase's length, default 6) and the cost scenarios of
  * ECONOMICS §2 (`scenarios.ts`, about ten minutes; `SLUICE_BENCH_SCENARIO_SECONDS`, default
- * 20). `--only micro` or `--only scenarios` runs one part, `--scenarios a,d` some scenarios.
+ * 20), then push subscriptions (`subscriptions.ts`, about a minute). `--only micro`,
+ * `--only scenarios` or `--only subscriptions` runs one part, `--scenarios a,d` some scenarios.
  * Every DynamoDB unit is metered from item sizes (`RequestMeter`), never the emulator's.
  *
  * - codec encode/decode MB/s for 1 KiB records
@@ -41,6 +42,7 @@ import { RequestMeter } from '../../lib/storage/request-meter';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store';
 import { countCommands } from '../support/sdk-faults';
 import { PRICES, runScenario, SCENARIOS, type ScenarioResult, scenarioTable } from './scenarios';
+import { type SubscriptionBench, subscriptionBench, subscriptionTable } from './subscriptions';
 
 const json = process.argv.includes('--json');
 const argValue = (flag: string) => {
@@ -179,8 +181,8 @@ async function main() {
   progress('starting local backends ...');
   const backends = await startLocalBackends(process.env, progress);
   try {
-    if (ONLY !== 'scenarios') await microBenchmarks(backends, results);
-    if (ONLY !== 'micro') {
+    if (!ONLY || ONLY === 'micro') await microBenchmarks(backends, results);
+    if (!ONLY || ONLY === 'scenarios') {
       const runs: ScenarioResult[] = [];
       for (const s of SCENARIOS.filter((x) => PICKED.includes(x.id))) {
         // (d) is 10 records a minute: a minute at least, to see some
@@ -190,6 +192,7 @@ async function main() {
       }
       results.scenarios = runs;
     }
+    if (!ONLY || ONLY === 'subscriptions') results.subscriptions = await subscriptionBench(backends, progress);
   } finally {
     progress('stopping backends ...');
     await backends.stop();
@@ -514,6 +517,7 @@ function printTable(r: Record<string, unknown>) {
     const mine = runs.filter((x) => x.scenario === s.id);
     if (mine.length > 0) console.log(`\n${scenarioTable(s, mine)}`);
   }
+  if (r.subscriptions) console.log(`\n${subscriptionTable(r.subscriptions as SubscriptionBench)}`);
 }
 
 function printMicro(r: Record<string, unknown>) {

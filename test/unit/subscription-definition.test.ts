@@ -43,6 +43,7 @@ describe('subscription definition', () => {
     [{ options: { maximumRecordAgeInSeconds: 604_801 } }, 'options.maximumRecordAgeInSeconds'],
     [{ options: { maximumPayloadBytes: 6 * 1024 * 1024 + 1 } }, 'options.maximumPayloadBytes'],
     [{ options: { parallelizationFactor: 11 } }, 'options.parallelizationFactor'],
+    [{ options: { parallelizationFactor: 2 } }, 'options.parallelizationFactor'],
     [{ options: { startingPosition: 'AT_TIMESTAMP' } }, 'options.startingPositionTimestamp'],
     [{ options: { startingPositionTimestamp: 1 } }, 'options.startingPositionTimestamp'],
     [{ options: { functionResponseTypes: ['Other'] } }, 'options.functionResponseTypes.0'],
