@@ -230,7 +230,7 @@ export class EventLog extends Construct {
       target: { type: 'lambda', functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:synth-check' },
     });
     if ('problems' in check) throw new Error(`EventLog.addSubscription(${name}): ${check.problems.join('; ')}`);
-    fn.grantInvoke(this.wiring.dispatcher);
+    this.allowDelivery(fn);
     const id = `Subscription${Names.uniqueId(fn)}`;
     const resource = new CustomResource(this, id, {
       serviceToken: this.wiring.resourceHandler.functionArn,
@@ -246,6 +246,19 @@ export class EventLog extends Construct {
       alarmDescription: `Sluice subscription ${name} is falling behind (its oldest undelivered record is old)`,
     });
     return { name, resource, alarm };
+  }
+
+  /**
+   * Lets the dispatcher invoke `fn` (and nothing else: the function's ARN itself, not its
+   * versions), for subscriptions created through the API with a Lambda target.
+   */
+  allowDelivery(fn: lambda.IFunction): void {
+    if (!this.wiring) throw new Error('EventLog.allowDelivery needs the dispatcher: use it on a SluiceStack');
+    iam.Grant.addToPrincipal({
+      grantee: this.wiring.dispatcher,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: [fn.functionArn],
+    });
   }
 
   /** Records a subscription has not delivered yet (measured by every maintenance run). */

@@ -58,7 +58,11 @@ function zipDirectory(dir: string): Uint8Array {
 }
 
 /** Synthesizes the stack for LocalStack; returns its template and the assets to upload. */
-export function synthesizeForLocalStack(stackName: string, region = LOCAL_REGION) {
+export function synthesizeForLocalStack(
+  stackName: string,
+  region = LOCAL_REGION,
+  customise: (stack: SluiceStack) => void = () => {},
+) {
   const outdir = mkdtempSync(join(tmpdir(), 'sluice-cdk-'));
   const app = new App({ outdir });
   const stack = new SluiceStack(app, stackName, {
@@ -71,6 +75,7 @@ export function synthesizeForLocalStack(stackName: string, region = LOCAL_REGION
     // a local stack is thrown away with its LocalStack
     dataRemovalPolicy: RemovalPolicy.DESTROY,
   });
+  customise(stack);
   acknowledgeNagFindings(stack);
   addNagChecks(app);
   const assembly = app.synth();
@@ -114,11 +119,13 @@ export async function deployToLocalStack(o: {
   stackName?: string;
   progress?: Progress;
   timeoutMs?: number;
+  /** Adds to the stack before it is synthesized (the tests add subscriber functions). */
+  customise?: (stack: SluiceStack) => void;
 }): Promise<DeployedStack> {
   const stackName = o.stackName ?? 'Sluice-local';
   const progress = o.progress ?? (() => {});
   progress(`synthesizing ${stackName} (bundles the functions with esbuild)`);
-  const synth = synthesizeForLocalStack(stackName);
+  const synth = synthesizeForLocalStack(stackName, LOCAL_REGION, o.customise);
   const s3 = localS3Client(o.endpoint);
   const cfn = cloudFormation(o.endpoint);
   try {

@@ -10,7 +10,10 @@
  */
 import { request } from 'node:http';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SluiceStack } from '../../cdk/stack';
 import { Sluice } from '../../lib/client/sluice';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local/clients';
 import { type DeployedStack, deleteLocalStack, deployToLocalStack } from '../../lib/local/deploy';
@@ -50,10 +53,34 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   });
 }
 
+/**
+ * Two subscriber functions a user would deploy beside the stack, granted to the dispatcher:
+ * one succeeds (answering a Kafka event source's partial-failure shape), one always throws.
+ */
+const SUBSCRIBERS = { ok: 'sluice-test-subscriber-ok', failing: 'sluice-test-subscriber-failing' };
+function addSubscribers(s: SluiceStack): void {
+  const code = {
+    ok: 'exports.handler = async (event) => { console.log(JSON.stringify(event)); return { batchItemFailures: [] }; };',
+    failing: 'exports.handler = async () => { throw new Error("the subscriber refuses this batch"); };',
+  };
+  for (const [kind, name] of Object.entries(SUBSCRIBERS) as [keyof typeof code, string][]) {
+    const fn = new lambda.Function(s, `Subscriber-${kind}`, {
+      functionName: name,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline(code[kind]),
+      role: new iam.Role(s, `Subscriber-${kind}-role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }),
+    });
+    s.eventLog.allowDelivery(fn);
+  }
+}
+const arnOf = (name: string) => `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:${name}`;
+
 beforeAll(async () => {
   ls = await startLocalStack(() => {}, { stack: true });
   try {
-    stack = await deployToLocalStack({ endpoint: ls.endpoint });
+    stack = await deployToLocalStack({ endpoint: ls.endpoint, customise: addSubscribers });
   } catch (e) {
     throw new Error(`${(e as Error).message}\n--- LocalStack log (tail) ---\n${logTail(ls.logFile)}`);
   }
@@ -107,13 +134,57 @@ describe('the stack deployed into LocalStack', () => {
     expect(listeners.filter((l) => !isLoopback(l.address))).toEqual([]);
   });
 
+  it('delivers push subscriptions to Lambda functions: kicked at creation, then woken by the table stream', async () => {
+    expect((await call('POST', '/v1/topics', { name: 'pushed', partitions: 2 })).status).toBe(201);
+    expect((await call('POST', '/v1/topics', { name: 'pushed-dlq', partitions: 1 })).status).toBe(201);
+    const produce = (values: string[]) =>
+      call('POST', '/v1/topics/pushed/records', { records: values.map((value, i) => ({ value, partition: i % 2 })) });
+    expect((await produce(['a', 'b', 'c'])).status).toBe(200);
+    const options = { startingPosition: 'TRIM_HORIZON', maximumBatchingWindowInSeconds: 0 };
+    const created = await call('POST', '/v1/subscriptions', {
+      name: 'pushed-ok',
+      topics: ['pushed'],
+      target: { type: 'lambda', functionArn: arnOf(SUBSCRIBERS.ok) },
+      options: { ...options, functionResponseTypes: ['ReportBatchItemFailures'] },
+    });
+    expect(created).toMatchObject({ status: 201, body: { name: 'pushed-ok', version: 1 } });
+    expect(
+      (
+        await call('POST', '/v1/subscriptions', {
+          name: 'pushed-failing',
+          topics: ['pushed'],
+          target: { type: 'lambda', functionArn: arnOf(SUBSCRIBERS.failing) },
+          options: { ...options, maximumRetryAttempts: 0, deadLetterTopic: 'pushed-dlq' },
+        })
+      ).status,
+    ).toBe(201);
+    const committed = async (group: string) =>
+      ((await call('GET', `/v1/groups/${group}`)).body.partitions as { committedOffset: number | null }[]).map(
+        (p) => p.committedOffset,
+      );
+    // created with records waiting: the API's kick delivers them
+    await until(async () => JSON.stringify(await committed('pushed-ok')) === '[2,1]', 90_000, 'the kicked delivery');
+    // produced later: the stream's event-source mapping wakes the dispatcher
+    expect((await produce(['d', 'e'])).status).toBe(200);
+    await until(
+      async () => JSON.stringify(await committed('pushed-ok')) === '[3,2]',
+      90_000,
+      'the stream-triggered delivery',
+    );
+    // the failing subscriber: no retries allowed, so each batch is dead-lettered with the function's error
+    await until(async () => JSON.stringify(await committed('pushed-failing')) === '[3,2]', 90_000, 'dead-lettering');
+    const dead = await call('GET', '/v1/topics/pushed-dlq/partitions/0/records?offset=0');
+    expect(dead.body.records.map((r: { value: string }) => r.value).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(dead.body.records[0].headers['x-sluice-error']).toContain('the subscriber refuses this batch');
+  }, 300_000);
+
   it('runs the maintenance function on demand, with its report and log lines', async () => {
     const lambda = new LambdaClient({ endpoint: ls.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     try {
       const out = await lambda.send(new InvokeCommand({ FunctionName: stack.maintenanceFunction, LogType: 'Tail' }));
       expect(out.FunctionError).toBeUndefined();
       const result = JSON.parse(Buffer.from(out.Payload ?? []).toString('utf8'));
-      expect(result).toMatchObject({ complete: true, groups: 1, maxConsumerLag: 0 });
+      expect(result).toMatchObject({ complete: true, groups: 3, maxConsumerLag: 0 });
       const logs = Buffer.from(out.LogResult ?? '', 'base64').toString('utf8');
       expect(logs).toContain('"message":"maintenance run"');
       expect(logs).toMatch(/REPORT RequestId: \S+\tDuration: /);
