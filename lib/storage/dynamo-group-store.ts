@@ -188,7 +188,8 @@ export class DynamoGroupStore implements GroupStore {
    * lives: `owner = :me AND epoch = :e` and the offset does not move backwards
    * (`attribute_not_exists(offset) OR offset <= :o`). 1 write unit, not a 2-item
    * transaction (4). A failed condition returns the old item: another owner or epoch →
-   * FENCED (a zombie), else the offset was ahead → stale.
+   * FENCED (a zombie), else the offset was ahead → stale. With `release`, the same write
+   * gives the lease up (as `releaseLease`): a caught-up dispatcher's last two writes in one.
    */
   async commitOffset(group: string, c: OffsetCommit): Promise<CommitOffsetOutcome> {
     try {
@@ -196,7 +197,9 @@ export class DynamoGroupStore implements GroupStore {
         new UpdateCommand({
           TableName: this.table,
           Key: keys.lease(group, c.topicId, c.partition),
-          UpdateExpression: `SET #offset = :o, ${OFFSET_EPOCH} = :e, metadata = :md, committedMs = :now`,
+          UpdateExpression:
+            `SET #offset = :o, ${OFFSET_EPOCH} = :e, metadata = :md, committedMs = :now` +
+            (c.release ? ', expiresAtMs = :zero REMOVE #owner' : ''),
           ConditionExpression: '#owner = :me AND epoch = :e AND (attribute_not_exists(#offset) OR #offset <= :o)',
           ExpressionAttributeNames: { '#offset': 'offset', '#owner': 'owner' },
           ExpressionAttributeValues: {
@@ -205,6 +208,7 @@ export class DynamoGroupStore implements GroupStore {
             ':e': c.epoch,
             ':md': c.metadata,
             ':now': c.nowMs,
+            ...(c.release ? { ':zero': 0 } : {}),
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),

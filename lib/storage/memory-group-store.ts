@@ -125,6 +125,7 @@ export class MemoryGroupStore implements GroupStore {
       metadata: c.metadata,
       committedMs: c.nowMs,
     });
+    if (c.release) g.leases.set(key, { ...lease, owner: null, expiresAtMs: 0 });
     return { status: 'committed' };
   }
 

@@ -461,6 +461,8 @@ export interface OffsetCommit {
   readonly offset: number;
   readonly metadata: string | null;
   readonly nowMs: number;
+  /** Gives the lease up in the same write (a dispatcher that delivered all there was). */
+  readonly release?: boolean;
 }
 
 /** What a commit attempt found. */

@@ -10,14 +10,15 @@
  * dispatcher's partition is free again within that.
  *
  *   acquire lease (answers the committed offset) → loop:
- *     read the definition (a disabled or deleted subscription stops here)
+ *     read the definition (at most once a second; a disabled or deleted subscription stops here)
  *     fetch from the position: ≤ batchSize records, ≤ maximumPayloadBytes of event
- *     gather for the batching window (unless the batch is full)
+ *     gather for the batching window (from the first record's time; unless the batch is full)
  *     records older than maximumRecordAgeInSeconds → dead-letter, commit past
  *     deliver → success: commit past the batch
  *              partial (ReportBatchItemFailures): commit up to the first failure, retry it
  *              failure: bisect (halve the batch, no attempt counted) or count an attempt;
  *                       past maximumRetryAttempts → dead-letter the batch, commit past
+ *     (a batch that reaches the high watermark read with it commits and releases in one write)
  *     caught up → release the lease, then read the head again: a commit that came while we
  *                 held the lease (its trigger found the lease taken) is not left behind
  *
@@ -124,6 +125,9 @@ export interface DriveResult {
   readonly delivered: number;
 }
 
+/** How often a drive reads the subscription's definition again (1 read unit each time). */
+const DEFINITION_REREAD_MS = 1_000;
+
 /** Events carry their records as base64 JSON; this leaves room for the envelope of each record. */
 const RECORD_ENVELOPE_BYTES = 200;
 
@@ -175,6 +179,11 @@ class PartitionRun {
   /** While bisecting: the end of the batch that failed whole (its halves are tried in turn). */
   private bisectEnd = -1;
   private delivered = 0;
+  /** Whether the lease is held (a final commit may have released it). */
+  private held = false;
+  /** The partition's high watermark as of the last fetch. */
+  private highWatermark = 0;
+  private loadedMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly d: DispatchDeps,
@@ -206,13 +215,16 @@ class PartitionRun {
     try {
       for (;;) {
         if (this.d.clock.nowMs() >= this.deadlineMs) return await this.handOver('budget');
-        sub = await this.load();
-        if (!sub) return await this.handOver('stopped');
+        // the definition is read again at most once a second (a change applies from the next batch)
+        if (this.d.clock.nowMs() - this.loadedMs >= DEFINITION_REREAD_MS) {
+          sub = await this.load();
+          if (!sub) return await this.handOver('stopped');
+        }
         if (!(await this.renewIfDue())) return this.result('fenced');
         const step = await this.step(sub);
         if (step === 'fenced') return this.result('fenced');
         if (step === 'caught-up') {
-          await this.release();
+          if (this.held) await this.release();
           // a commit that found the lease held while we had it: its records are ours to deliver
           const [head] = (await this.d.log.describeTopic(this.topicName, [this.partition])).offsets;
           if ((head?.highWatermark ?? 0) <= this.position || this.d.clock.nowMs() >= this.deadlineMs) {
@@ -222,13 +234,14 @@ class PartitionRun {
         }
       }
     } catch (e) {
-      await this.release().catch(() => undefined);
+      if (this.held) await this.release().catch(() => undefined);
       throw e;
     }
   }
 
   /** The definition, or undefined if deleted, disabled, or it no longer reads the topic. */
   private async load(): Promise<StoredSubscription | undefined> {
+    this.loadedMs = this.d.clock.nowMs();
     const r = await this.d.groups.getSubscription(this.name);
     if (!r) return undefined;
     const sub = deserializeSubscription(r);
@@ -247,6 +260,7 @@ class PartitionRun {
     );
     if (!r.acquired) return false;
     this.lease = r.lease;
+    this.held = true;
     const start = sub.start[this.topic.topicId]?.[this.partition];
     this.position = r.committed?.offset ?? start ?? 0;
     this.attempts = readRetry(r.committed?.metadata, this.position);
@@ -266,6 +280,7 @@ class PartitionRun {
   }
 
   private async release(): Promise<void> {
+    this.held = false;
     await this.d.groups.releaseLease(this.name, {
       topicId: this.topic.topicId,
       partition: this.partition,
@@ -275,7 +290,7 @@ class PartitionRun {
   }
 
   private async handOver(status: 'budget' | 'stopped'): Promise<DriveResult> {
-    await this.release();
+    if (this.held) await this.release();
     return this.result(status);
   }
 
@@ -301,7 +316,7 @@ class PartitionRun {
   }
 
   /** Commits `offset` under the lease's epoch; false when fenced. */
-  private async commit(offset: number, retry?: RetryState): Promise<boolean> {
+  private async commit(offset: number, retry?: RetryState, release = false): Promise<boolean> {
     const r = await this.d.groups.commitOffset(this.name, {
       topicId: this.topic.topicId,
       partition: this.partition,
@@ -310,8 +325,10 @@ class PartitionRun {
       offset,
       metadata: retry ? JSON.stringify(retry) : null,
       nowMs: this.d.clock.nowMs(),
+      ...(release ? { release } : {}),
     });
     if (r.status === 'fenced') return false;
+    if (r.status === 'committed' && release) this.held = false;
     // stale: an admin reset moved the group ahead of us; resume there
     this.position = r.status === 'stale' ? r.committed : offset;
     return true;
@@ -324,14 +341,17 @@ class PartitionRun {
     if (records === undefined) return 'progress'; // the position moved to the start offset
     if (records.length === 0) return 'caught-up';
 
-    // the batching window: wait for a fuller batch, unless it is full or time is up
-    const windowEnd = this.d.clock.nowMs() + batchingWindowMs(o);
-    while (records.length < Math.min(o.batchSize, this.limit) && !this.full(records, o)) {
+    // the batching window, counted from the first record's timestamp: a batch that is not full
+    // waits out the rest of it, then is read once more (one read, not a poll through the window)
+    const first = records[0] as LogRecord;
+    const windowEnd = Math.min(this.d.clock.nowMs(), first.timestamp) + batchingWindowMs(o);
+    if (records.length < Math.min(o.batchSize, this.limit) && !this.full(records, o)) {
       const wait = Math.min(windowEnd, this.deadlineMs) - this.d.clock.nowMs();
-      if (wait <= 0) break;
-      await this.d.clock.sleep(Math.min(wait, 100));
-      records = (await this.fetch(o)) ?? [];
-      if (records.length === 0) return 'progress';
+      if (wait > 0) {
+        await this.d.clock.sleep(wait);
+        records = (await this.fetch(o)) ?? [];
+        if (records.length === 0) return 'progress';
+      }
     }
 
     // too old to deliver: dead-letter the leading run of expired records
@@ -381,6 +401,7 @@ class PartitionRun {
         maxRecords,
         maxBytes: Math.min(this.d.log.settings.maxFetchBytes, o.maximumPayloadBytes),
       });
+      this.highWatermark = r.highWatermark;
       return r.records;
     } catch (e) {
       if (!(e instanceof OffsetOutOfRangeError)) throw e;
@@ -394,7 +415,7 @@ class PartitionRun {
     }
   }
 
-  private async deliver(sub: StoredSubscription, batch: LogRecord[]): Promise<'fenced' | 'progress'> {
+  private async deliver(sub: StoredSubscription, batch: LogRecord[]): Promise<'fenced' | 'progress' | 'caught-up'> {
     const o = sub.definition.options;
     const began = this.d.clock.nowMs();
     const batches = [{ topic: this.topicName, partition: this.partition, records: batch }];
@@ -422,7 +443,10 @@ class PartitionRun {
       report('success', batch.length);
       this.delivered += batch.length;
       this.attempts = 0;
-      if (!(await this.commit(first + batch.length))) return 'fenced';
+      // everything there was is delivered: the commit gives the lease up too (one write, not two)
+      const drained = first + batch.length >= this.highWatermark;
+      if (!(await this.commit(first + batch.length, undefined, drained))) return 'fenced';
+      if (!this.held) return 'caught-up';
       this.afterBisectedSuccess();
       return 'progress';
     }

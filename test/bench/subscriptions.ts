@@ -32,7 +32,16 @@ const quantile = (xs: number[], q: number) =>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface SubscriptionBench {
-  latency: { records: number; p50ms: number; p99ms: number; maxMs: number };
+  latency: {
+    records: number;
+    p50ms: number;
+    p99ms: number;
+    maxMs: number;
+    s3GetsPerMillion: number;
+    readUnitsPerMillion: number;
+    writeUnitsPerMillion: number;
+    storeUsdPerMillion: number;
+  };
   throughput: {
     batchSize: number;
     records: number;
@@ -57,11 +66,18 @@ export async function subscriptionBench(
   const dynamo = localDynamoClient(backends.dynamoEndpoint);
   const name = `sluice-bench-push-${process.pid}-${Math.floor(performance.now())}`;
   await Promise.all([ensureBucket(s3, name), ensureTable(dynamo, name, { stream: true })]);
+  // the producer's side, unmetered
   const core = createSluice(storesFromClients(s3, dynamo, name, name));
   const groups = core.groups as NonNullable<typeof core.groups>;
+  // the dispatcher's side: its own clients, metered; a fresh one per measurement (cold caches)
   const meter = new RequestMeter(localDynamoClient(backends.dynamoEndpoint));
-  meter.attachDynamo(dynamo, 'push');
-  meter.attachS3(s3, 'push');
+  const dispatcherCore = () => {
+    const ds3 = localS3Client(backends.s3Endpoint);
+    const ddb = localDynamoClient(backends.dynamoEndpoint);
+    meter.attachDynamo(ddb, 'push');
+    meter.attachS3(ds3, 'push');
+    return createSluice(storesFromClients(ds3, ddb, name, name));
+  };
 
   const arrivals: { event: KafkaEvent; atMs: number }[] = [];
   const server = createServer((req, res) => {
@@ -77,13 +93,33 @@ export async function subscriptionBench(
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
   const runs: WorkResult[] = [];
-  const push = await startLocalSubscriptions(core, {
-    endpoint: backends.dynamoEndpoint,
-    dynamo,
-    table: name,
-    say: () => undefined,
-    onResult: (r) => runs.push(r),
-  });
+  const start = () =>
+    startLocalSubscriptions(dispatcherCore(), {
+      endpoint: backends.dynamoEndpoint,
+      dynamo,
+      table: name,
+      say: () => undefined,
+      onResult: (r) => runs.push(r),
+    });
+  let push = await start();
+  const fresh = async () => {
+    await push.stop();
+    push = await start();
+  };
+  const costPerMillion = (t: ReturnType<RequestMeter['tally']>, records: number) => {
+    const perM = (x: number) => (x / Math.max(1, records)) * 1e6;
+    return {
+      s3GetsPerMillion: Math.round(perM(t.s3Get)),
+      readUnitsPerMillion: Math.round(perM(t.rru)),
+      writeUnitsPerMillion: Math.round(perM(t.wru)),
+      storeUsdPerMillion: +(
+        (perM(t.s3Get) / 1000) * PRICES.s3GetPer1k +
+        (perM(t.s3Put) / 1000) * PRICES.s3PutPer1k +
+        (perM(t.wru) / 1e6) * PRICES.ddbWritePerM +
+        (perM(t.rru) / 1e6) * PRICES.ddbReadPerM
+      ).toFixed(3),
+    };
+  };
   const delivered = () => arrivals.reduce((n, a) => n + Object.values(a.event.records).flat().length, 0);
   try {
     await core.log.createTopic({ name: 'push', partitions: 4 });
@@ -101,6 +137,8 @@ export async function subscriptionBench(
       target: { type: 'webhook', url },
       options: { maximumBatchingWindowInSeconds: 0 },
     });
+    await sleep(300);
+    await meter.reset();
     const committed = new Map<string, number>();
     const pending: Promise<void>[] = [];
     const seconds = Number(process.env.SLUICE_BENCH_SECONDS ?? 6);
@@ -134,11 +172,16 @@ export async function subscriptionBench(
         }
       }
     }
+    await sleep(300);
+    await meter.settle();
     const latency = {
       records: latencies.length,
       p50ms: Math.round(quantile(latencies, 0.5)),
       p99ms: Math.round(quantile(latencies, 0.99)),
       maxMs: Math.round(Math.max(0, ...latencies)),
+      // a delivery per commit: the dear case (each wakes the dispatcher for 4 records)
+      ...costPerMillion(meter.tally('push'), latencies.length),
+      ...(process.env.SLUICE_BENCH_DEBUG ? { tally: meter.tally('push') } : {}),
     };
     await updateSubscription(groups, 'latency', { options: { enabled: false } });
 
@@ -154,6 +197,7 @@ export async function subscriptionBench(
     for (const batchSize of [100, 1000]) {
       progress(`push subscriptions: ${RECORDS} waiting records, batches of ${batchSize} ...`);
       arrivals.length = 0;
+      await fresh();
       await sleep(300);
       await meter.reset();
       const runsBefore = runs.length;
@@ -170,13 +214,8 @@ export async function subscriptionBench(
       const driveMs = secs * 1000;
       await sleep(300);
       await meter.settle();
-      const t = meter.tally('push');
+      const cost = costPerMillion(meter.tally('push'), RECORDS);
       const perM = (x: number) => (x / RECORDS) * 1e6;
-      const store =
-        (perM(t.s3Get) / 1000) * PRICES.s3GetPer1k +
-        (perM(t.s3Put) / 1000) * PRICES.s3PutPer1k +
-        (perM(t.wru) / 1e6) * PRICES.ddbWritePerM +
-        (perM(t.rru) / 1e6) * PRICES.ddbReadPerM;
       const drives = Math.max(1, runs.length - runsBefore);
       const lambda =
         perM((driveMs / 1000) * DISPATCHER_GB) * PRICES.lambdaGBSecond +
@@ -187,12 +226,9 @@ export async function subscriptionBench(
         seconds: +secs.toFixed(2),
         recordsPerSecPerPartition: Math.round(delivered() / secs),
         deliveries: arrivals.length,
-        s3GetsPerMillion: Math.round(perM(t.s3Get)),
-        readUnitsPerMillion: Math.round(perM(t.rru)),
-        writeUnitsPerMillion: Math.round(perM(t.wru)),
-        storeUsdPerMillion: +store.toFixed(3),
+        ...cost,
         lambdaUsdPerMillion: +lambda.toFixed(3),
-        usdPerMillion: +(store + lambda).toFixed(3),
+        usdPerMillion: +(cost.storeUsdPerMillion + lambda).toFixed(3),
       });
       await updateSubscription(groups, `bulk-${batchSize}`, { options: { enabled: false } });
     }
@@ -222,6 +258,7 @@ export function subscriptionTable(b: SubscriptionBench): string {
   const lines = [
     'Push subscriptions (npm start dispatcher, table stream on DynamoDB Local, webhook on loopback)',
     `  delivery latency, commit ack → webhook: p50 ${b.latency.p50ms} ms, p99 ${b.latency.p99ms} ms (${b.latency.records} records, open loop)`,
+    `  a delivery per commit of 4 records (4 partitions, 10 commits/s): ${b.latency.readUnitsPerMillion} RRU/M, ${b.latency.writeUnitsPerMillion} WRU/M, ${b.latency.s3GetsPerMillion} GETs/M = $${b.latency.storeUsdPerMillion} per million delivered`,
     '  batch  records/s/partition  deliveries  S3 GETs/M  RRU/M   WRU/M   store $/M  Lambda $/M  total $/M',
   ];
   for (const t of b.throughput) {

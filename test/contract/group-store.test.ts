@@ -131,6 +131,45 @@ function contract(name: string, make: () => Promise<GroupStore>) {
       expect((await commit('a', 1, 1)).status).toBe('fenced');
     });
 
+    it('a commit may release the lease in the same write; a fenced or stale one releases nothing', async () => {
+      const s = await make();
+      await s.acquireLease('g', { topicId: T, partition: 4, memberId: 'a' }, NOW, DUR, SKEW);
+      const commit = (memberId: string, epoch: number, offset: number) =>
+        s.commitOffset('g', {
+          topicId: T,
+          partition: 4,
+          memberId,
+          epoch,
+          offset,
+          metadata: null,
+          nowMs: NOW,
+          release: true,
+        });
+      expect((await commit('b', 1, 5)).status).toBe('fenced');
+      expect((await s.readGroup('g')).leases[0]).toMatchObject({ owner: 'a', epoch: 1 });
+      expect(await commit('a', 1, 5)).toEqual({ status: 'committed' });
+      const g = await s.readGroup('g');
+      expect(g.leases).toEqual([{ topicId: T, partition: 4, owner: null, epoch: 1, expiresAtMs: 0 }]);
+      expect(g.offsets[0]).toMatchObject({ offset: 5, epoch: 1 });
+      // released: the committer is fenced from now on, and the next owner gets the next epoch
+      expect((await commit('a', 1, 6)).status).toBe('fenced');
+      const next = await s.acquireLease('g', { topicId: T, partition: 4, memberId: 'b' }, NOW, DUR, SKEW);
+      expect(next.acquired && next.lease.epoch).toBe(2);
+      expect(next.acquired && next.committed?.offset).toBe(5);
+      // stale (offset behind): not committed, and the lease stays held
+      await s.commitOffset('g', {
+        topicId: T,
+        partition: 4,
+        memberId: 'b',
+        epoch: 2,
+        offset: 9,
+        metadata: null,
+        nowMs: NOW,
+      });
+      expect(await commit('b', 2, 7)).toEqual({ status: 'stale', committed: 9 });
+      expect((await s.readGroup('g')).leases[0]).toMatchObject({ owner: 'b', epoch: 2 });
+    });
+
     it('registers groups idempotently, lists them, and forgets a topic: its leases, offsets and registration', async () => {
       const s = await make();
       const U = '99999999-2222-4333-8444-555555555555';

@@ -358,6 +358,34 @@ export function subscriptionSuite(name: string, make: GroupStoresFactory) {
       expect(t.events.flatMap((e) => offsetsOf(e))).toEqual([0, 1, 2, 3]);
     });
 
+    it('the batching window gathers a fuller batch; records that waited long enough go at once', async () => {
+      const t = await setup(1);
+      await createSubscription(t.g, sub('s8', { maximumBatchingWindowInSeconds: 2, batchSize: 10 }));
+      await t.produce(0, ['a', 'b', 'c']);
+      const before = t.clock.nowMs();
+      expect((await t.drain('s8', 0)).at(-1)?.status).toBe('caught-up');
+      // not full: it waited out the window (from the records' time), then went with what there was
+      expect(t.clock.nowMs() - before).toBeGreaterThanOrEqual(2_000);
+      expect(t.events.map((e) => offsetsOf(e))).toEqual([[0, 1, 2]]);
+      // records older than the window are not held back
+      await t.produce(0, ['d'], { timestamp: t.clock.nowMs() - 5_000 });
+      const again = t.clock.nowMs();
+      await t.drain('s8', 0);
+      expect(t.clock.nowMs() - again).toBeLessThan(2_000);
+      // a full batch does not wait either
+      await t.produce(
+        0,
+        Array.from({ length: 10 }, (_, i) => `f${i}`),
+      );
+      const full = t.clock.nowMs();
+      await t.drain('s8', 0);
+      expect(t.events.map((e) => offsetsOf(e).length)).toEqual([3, 1, 10]);
+      expect(t.clock.nowMs() - full).toBeLessThan(2_000);
+      // the last delivery drained the partition: its commit released the lease in the same write
+      const p = (await describeGroup(t.g, 's8')).partitions[0];
+      expect([p?.committedOffset, p?.owner]).toEqual([14, null]);
+    });
+
     it('a dispatcher that lost its lease cannot commit (a zombie is fenced)', async () => {
       const t = await setup(1);
       await createSubscription(t.g, sub('s7'));
