@@ -13,6 +13,7 @@ type Handler = (
   context: unknown,
 ) => Promise<{ statusCode: number; body: string; headers?: Record<string, string> }>;
 let api: Handler;
+let table = '';
 let maintenance: (
   event: unknown,
   context: Context,
@@ -26,6 +27,7 @@ afterAll(() => {
 
 beforeAll(async () => {
   const stores = await realStores();
+  table = stores.table;
   const { s3Endpoint, dynamoEndpoint } = inject('backends');
   Object.assign(process.env, {
     SLUICE_BUCKET: stores.bucket,
@@ -184,5 +186,116 @@ describe('Lambda handlers in-process', () => {
     expect(JSON.stringify(logged[0])).toContain('ResourceNotFoundException');
     const emf = lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
     expect(emf.find((m) => 'UnexpectedErrors' in m)).toMatchObject({ UnexpectedErrors: 1, service: 'sluice-api' });
+  });
+});
+
+describe("EventLog.addSubscription's custom resource handler", () => {
+  /** CloudFormation's side: a pre-signed response URL that keeps what it was sent. */
+  async function responseUrl() {
+    const { createServer } = await import('node:http');
+    const got: Record<string, unknown>[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        got.push({ method: req.method, ...JSON.parse(body) });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return {
+      url: `http://127.0.0.1:${(server.address() as { port: number }).port}/cfn`,
+      got,
+      close: () => server.close(),
+    };
+  }
+
+  it('creates, changes and deletes the subscription it declares, answering CloudFormation each time', async () => {
+    // the table of this file's stores (the test above pointed a fresh module at a missing one)
+    vi.resetModules();
+    process.env.SLUICE_TABLE = table;
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    const handler = (await import('../../functions/subscription-resource')).handler;
+    await api(urlEvent('POST', '/v1/topics', { name: 'declared', partitions: 2 }), context);
+    const cfn = await responseUrl();
+    const definition = (options: Record<string, unknown>) =>
+      JSON.stringify({
+        name: 'declared-sub',
+        topics: ['declared'],
+        target: { type: 'lambda', functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:subscriber' },
+        options,
+      });
+    const base = {
+      ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:resource',
+      ResponseURL: cfn.url,
+      StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/s/1',
+      LogicalResourceId: 'Sub',
+      ResourceType: 'Custom::SluiceSubscription',
+    };
+    try {
+      await handler({
+        ...base,
+        RequestType: 'Create',
+        RequestId: 'r1',
+        ResourceProperties: { ServiceToken: '', Definition: definition({ batchSize: 50 }) },
+      });
+      expect(cfn.got[0], String(cfn.got[0]?.Reason)).toMatchObject({
+        method: 'PUT',
+        Status: 'SUCCESS',
+        PhysicalResourceId: 'declared-sub',
+        RequestId: 'r1',
+      });
+      const read = async () => JSON.parse((await api(urlEvent('GET', '/v1/subscriptions/declared-sub'), context)).body);
+      expect(await read()).toMatchObject({ version: 1, options: { batchSize: 50 } });
+
+      await handler({
+        ...base,
+        RequestType: 'Update',
+        RequestId: 'r2',
+        PhysicalResourceId: 'declared-sub',
+        ResourceProperties: { ServiceToken: '', Definition: definition({ batchSize: 75, enabled: false }) },
+        OldResourceProperties: { ServiceToken: '' },
+      });
+      expect(cfn.got[1]).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'declared-sub' });
+      expect(await read()).toMatchObject({ version: 2, options: { batchSize: 75, enabled: false } });
+
+      // a bad definition fails the deployment with the rule it broke, and writes nothing
+      await handler({
+        ...base,
+        RequestType: 'Create',
+        RequestId: 'r3',
+        ResourceProperties: {
+          ServiceToken: '',
+          Definition: definition({ batchSize: 0 }).replace('declared-sub', 'other'),
+        },
+      });
+      expect(cfn.got[2]).toMatchObject({ Status: 'FAILED' });
+      expect(String(cfn.got[2]?.Reason)).toContain('batchSize');
+
+      await handler({
+        ...base,
+        RequestType: 'Delete',
+        RequestId: 'r4',
+        PhysicalResourceId: 'declared-sub',
+        ResourceProperties: { ServiceToken: '', Definition: definition({}) },
+      });
+      expect(cfn.got[3]).toMatchObject({ Status: 'SUCCESS' });
+      expect(JSON.parse((await api(urlEvent('GET', '/v1/subscriptions/declared-sub'), context)).body).error.code).toBe(
+        'SUBSCRIPTION_NOT_FOUND',
+      );
+      // deleting what a failed create left (no subscription) succeeds
+      await handler({
+        ...base,
+        RequestType: 'Delete',
+        RequestId: 'r5',
+        PhysicalResourceId: 'failed-r3',
+        ResourceProperties: { ServiceToken: '', Definition: definition({}) },
+      });
+      expect(cfn.got[4]).toMatchObject({ Status: 'SUCCESS' });
+    } finally {
+      cfn.close();
+    }
   });
 });
