@@ -244,11 +244,30 @@ function allowedMethods(table: readonly { pattern: RegExp; method: string }[], p
 }
 
 function describeIssues(error: z.ZodError): string {
-  return error.issues
+  return flatIssues(error.issues)
     .slice(0, 5)
     .map((i) => {
       const path = i.path.join('.');
       return path ? `${path}: ${i.message}` : i.message;
     })
     .join('; ');
+}
+
+type Issue = { path: PropertyKey[]; message: string; code?: string; errors?: Issue[][] };
+
+/**
+ * A union's failure names what was wrong in the alternative that came closest (fewest
+ * problems), not "invalid input": `options.batchSize: too big`, not `options: Invalid input`.
+ */
+function flatIssues(issues: readonly Issue[], prefix: PropertyKey[] = []): Issue[] {
+  return issues.flatMap((i) => {
+    const path = [...prefix, ...i.path];
+    if (i.code === 'invalid_union' && i.errors && i.errors.length > 0) {
+      // on a tie, the alternative whose discriminating value matched (no invalid_value) is meant
+      const score = (e: Issue[]) => e.length + (e.some((x) => x.code === 'invalid_value') ? 0.5 : 0);
+      const closest = [...i.errors].sort((a, b) => score(a) - score(b))[0] as Issue[];
+      if (closest.length > 0) return flatIssues(closest, path);
+    }
+    return [{ ...i, path }];
+  });
 }

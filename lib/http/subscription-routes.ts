@@ -5,12 +5,17 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { InvalidArgumentError } from '../errors';
 import type { GroupDeps } from '../groups/coordinator';
+import { TOPIC_NAME_PATTERN } from '../settings';
 import {
+  ChangeableOptionFields,
+  LAMBDA_ARN,
+  LOCAL_WEBHOOK_URL,
+  StartingPositionFields,
   type StoredSubscription,
-  SubscriptionDefinition,
   SubscriptionOptions,
   SubscriptionTarget,
   subscriptionView,
+  WEBHOOK_URL,
 } from '../subscriptions/definition';
 import {
   createSubscription,
@@ -20,7 +25,7 @@ import {
   updateSubscription,
 } from '../subscriptions/manage';
 import type { AppEnv } from './env';
-import { ErrorSchema, errors, json, TopicNameField } from './schemas';
+import { ErrorSchema, errors, json, link, TopicNameField } from './schemas';
 
 /** The target kinds this deployment delivers to. */
 export type TargetType = z.output<typeof SubscriptionTarget>['type'];
@@ -29,6 +34,8 @@ export type TargetType = z.output<typeof SubscriptionTarget>['type'];
 export interface SubscriptionRouteOptions {
   /** Target kinds accepted (module handlers only by `npm start`). */
   readonly targets: readonly TargetType[];
+  /** Webhooks may be http:// to localhost (`npm start`). @default false */
+  readonly loopbackHttp?: boolean;
   /**
    * Told after a subscription was created or changed (`kick`: it was created or enabled, so
    * records already waiting are to be delivered now) or deleted. Errors are logged, not answered.
@@ -38,23 +45,88 @@ export interface SubscriptionRouteOptions {
 
 const Name = z.string().openapi({
   param: { name: 'name', in: 'path' },
-  pattern: '^[a-zA-Z0-9._-]{1,249}$',
+  pattern: TOPIC_NAME_PATTERN,
+  minLength: 1,
+  maxLength: 249,
   example: 'billing-emails',
 });
 
-// the domain's schema, as is (created before the OpenAPI extension may be loaded: no .openapi on it)
-const SubscriptionBody = SubscriptionDefinition;
+/** A subscription's name in a body: the group-name rule, declared (the domain checks it). */
+const NameField = z
+  .string()
+  .openapi({ pattern: TOPIC_NAME_PATTERN, minLength: 1, maxLength: 249, example: 'billing-emails' });
 
-const PatchBody = z
-  .object({
-    topics: z.array(TopicNameField).min(1).max(100).optional(),
-    target: SubscriptionTarget.optional(),
-    options: z.record(z.string(), z.unknown()).optional().openapi({
-      description: 'Options to change (any of SubscriptionDefinition.options); the others keep their value',
-    }),
-  })
+const Topics = z.array(TopicNameField).min(1).max(100).openapi({ uniqueItems: true });
+
+/**
+ * The document's form of a target (the domain re-checks it): only the kinds this deployment
+ * delivers, a webhook URL of a shape every URL parser takes.
+ */
+function targetSchema(targets: readonly TargetType[], loopbackHttp: boolean) {
+  const kinds = {
+    lambda: z
+      .object({ type: z.literal('lambda'), functionArn: z.string().regex(LAMBDA_ARN, 'must be a Lambda function ARN') })
+      .strict()
+      .openapi('LambdaTarget'),
+    webhook: z
+      .object({
+        type: z.literal('webhook'),
+        url: z
+          .string()
+          .max(2048)
+          .regex(loopbackHttp ? LOCAL_WEBHOOK_URL : WEBHOOK_URL, 'must be an https:// URL (http:// only to localhost)')
+          .openapi({
+            description: loopbackHttp
+              ? 'https://, or http:// to localhost; POSTed the event, 2xx is success'
+              : 'https://; POSTed the event, 2xx is success',
+          }),
+      })
+      .strict()
+      .openapi('WebhookTarget'),
+    module: z
+      .object({ type: z.literal('module'), path: z.string().min(1).max(1024) })
+      .strict()
+      .openapi('ModuleTarget', { description: 'A handler module `npm start` loads (its `handler` export)' }),
+  };
+  const allowed = targets.map((t) => kinds[t]);
+  const error = `target.type must be ${targets.join(' or ')}: this deployment delivers those (handler modules run under \`npm start\` only; Lambda functions once deployed)`;
+  return z.discriminatedUnion('type', allowed as [(typeof allowed)[number], ...(typeof allowed)[number][]], {
+    error: (issue) => (issue.code === 'invalid_union' ? error : undefined),
+  });
+}
+
+/** The changeable options as the document declares them (names with their pattern). */
+const OptionFields = { ...ChangeableOptionFields, deadLetterTopic: TopicNameField.optional() };
+
+/** Options at creation: the starting position and timestamp go together (either schema, strict). */
+const CreateOptions = z
+  .union([
+    z.object({ ...OptionFields, startingPosition: z.enum(['TRIM_HORIZON', 'LATEST']).default('LATEST') }).strict(),
+    z
+      .object({
+        ...OptionFields,
+        startingPosition: z.literal('AT_TIMESTAMP'),
+        startingPositionTimestamp: StartingPositionFields.startingPositionTimestamp.unwrap(),
+      })
+      .strict(),
+  ])
+  .openapi('SubscriptionOptions', {
+    description:
+      "Lambda's event-source mapping options (names, ranges and defaults). `itemIdentifier` of `batchItemFailures`: `{topic}-{partition}@{offset}`.",
+  });
+
+/** What a change may set: any option but the starting position (fixed at creation). */
+const ChangeOptions = z
+  .object(
+    Object.fromEntries(
+      Object.entries(OptionFields).map(([k, v]) => {
+        const field = v as z.ZodType & { removeDefault?: () => z.ZodType };
+        return [k, (field.removeDefault ? field.removeDefault() : field).optional()];
+      }),
+    ),
+  )
   .strict()
-  .openapi('SubscriptionPatch');
+  .openapi('SubscriptionOptionsChange', { description: 'The options to change; the others keep their value' });
 
 const Subscription = z
   .object({
@@ -68,6 +140,15 @@ const Subscription = z
   })
   .openapi('Subscription');
 
+const subscription = { name: '$response.body#/name' };
+/** From a created subscription to its other operations, and its group's lag. */
+const subscriptionLinks = {
+  Get: link('getSubscription', subscription),
+  Update: link('updateSubscription', subscription, { options: { enabled: false } }),
+  Delete: link('deleteSubscription', subscription),
+  Lag: link('describeGroup', { g: '$response.body#/name' }),
+};
+
 const NotFound = { 404: json(ErrorSchema, 'SUBSCRIPTION_NOT_FOUND (or TOPIC_NOT_FOUND for a topic it names)') };
 const Conflict = {
   409: json(ErrorSchema, 'SUBSCRIPTION_EXISTS, or CONFLICT (a concurrent change, or a group of that name is in use)'),
@@ -79,6 +160,23 @@ export function registerSubscriptionRoutes(
   d: GroupDeps,
   options: SubscriptionRouteOptions,
 ): void {
+  const CreateBody = z
+    .object({
+      name: NameField,
+      topics: Topics,
+      target: targetSchema(options.targets, options.loopbackHttp ?? false),
+      options: CreateOptions.optional(),
+    })
+    .strict()
+    .openapi('SubscriptionDefinition');
+  const PatchBody = z
+    .object({
+      topics: Topics.optional(),
+      target: targetSchema(options.targets, options.loopbackHttp ?? false).optional(),
+      options: ChangeOptions.optional(),
+    })
+    .strict()
+    .openapi('SubscriptionPatch');
   const checkTarget = (target: { type: TargetType } | undefined) => {
     if (target && !options.targets.includes(target.type)) {
       throw new InvalidArgumentError(
@@ -106,9 +204,12 @@ export function registerSubscriptionRoutes(
       operationId: 'createSubscription',
       description:
         'Creates a push subscription: its records are delivered in order per partition, in batches, to a Lambda function, a webhook (POST; 2xx is success) or, under `npm start`, a handler module — as the event Lambda delivers for a self-managed Kafka source, plus `sluice: {subscription, deliveryId}`. A handler with `functionResponseTypes: ["ReportBatchItemFailures"]` may answer `{"batchItemFailures":[{"itemIdentifier":"{topic}-{partition}@{offset}"}]}`; delivery resumes at the first failed record of each partition.',
-      request: { body: { content: { 'application/json': { schema: SubscriptionBody } }, required: true } },
+      request: { body: { content: { 'application/json': { schema: CreateBody } }, required: true } },
       responses: {
-        201: json(Subscription, 'Created; its committed offsets start at its starting position'),
+        201: {
+          ...json(Subscription, 'Created; its committed offsets start at its starting position'),
+          links: subscriptionLinks,
+        },
         ...NotFound,
         ...Conflict,
         ...errors,

@@ -51,6 +51,15 @@ const topicLinks = {
   OffsetForTime: link('offsetForTime', { ...topic, p: 0 }),
   DeleteRecordsBefore: link('deleteRecordsBefore', { ...topic, p: 0 }, { offset: 0 }),
   Join: link('heartbeat', { g: 'sluice-example' }, { memberId: 'member-1', topics: ['$response.body#/name'] }),
+  Subscribe: link(
+    'createSubscription',
+    {},
+    {
+      name: 'sluice-example-subscription',
+      topics: ['$response.body#/name'],
+      target: { type: 'webhook', url: 'https://example.com/hook' },
+    },
+  ),
 };
 
 /** Adds the topic routes to the app. */

@@ -78,7 +78,7 @@ async function main() {
     try {
       server = await serveHttpApp(
         createHttpApp(core, {
-          subscriptions: { targets: ['webhook', 'module'], onChange: push.onChange },
+          subscriptions: { targets: ['webhook', 'module'], loopbackHttp: true, onChange: push.onChange },
         }),
         port,
       );

@@ -20,75 +20,83 @@ const name = (problem: (v: unknown) => string | undefined) =>
     if (p) ctx.addIssue({ code: 'custom', message: p });
   });
 
-const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/;
+/** A Lambda function ARN (optionally qualified): the rule, and the pattern the API document declares. */
+export const LAMBDA_ARN =
+  /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/;
 
-export const SubscriptionTarget = z.discriminatedUnion('type', [
-  z
-    .object({ type: z.literal('lambda'), functionArn: z.string().regex(LAMBDA_ARN, 'must be a Lambda function ARN') })
-    .strict(),
-  z
-    .object({
-      type: z.literal('webhook'),
-      url: z
-        .url({ protocol: /^https?$/ })
-        .max(2048)
-        .refine((u) => u.startsWith('https://') || isLoopback(u), 'must be https:// (http:// only to localhost)'),
+export const LambdaTarget = z
+  .object({ type: z.literal('lambda'), functionArn: z.string().regex(LAMBDA_ARN, 'must be a Lambda function ARN') })
+  .strict();
+const PORT = '(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?';
+const PATH_AND_QUERY = "(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?([?][A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?";
+/** DNS labels; the last starts with a letter (a numeric one would make the host an IPv4 address). */
+const HOST =
+  '((?!xn--)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?[.]){0,8}(?!xn--)[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+/** An https:// webhook: the rule, and the pattern the API document declares (every match parses as a URL). */
+export const WEBHOOK_URL = new RegExp(`^https://${HOST}${PORT}${PATH_AND_QUERY}$`);
+/** The same, or http:// to this machine (`npm start`). */
+export const LOCAL_WEBHOOK_URL = new RegExp(
+  `^(https://${HOST}|http://(localhost|127[.]0[.]0[.]1|\\[::1\\]))${PORT}${PATH_AND_QUERY}$`,
+);
+
+export const WebhookTarget = z
+  .object({
+    type: z.literal('webhook'),
+    url: z.string().max(2048).regex(LOCAL_WEBHOOK_URL, 'must be an https:// URL (http:// only to localhost)'),
+  })
+  .strict();
+export const ModuleTarget = z.object({ type: z.literal('module'), path: z.string().min(1).max(1024) }).strict();
+export const SubscriptionTarget = z.discriminatedUnion('type', [LambdaTarget, WebhookTarget, ModuleTarget]);
+
+/**
+ * The options of a subscription that may change after it is created (`PATCH`): all but its
+ * starting position, which — as on Lambda's event-source mappings — is fixed at creation.
+ */
+export const ChangeableOptionFields = {
+  /** Records per delivery at most (Lambda's BatchSize). */
+  batchSize: z.number().int().min(1).max(10_000).default(100),
+  /** How long records are gathered before a delivery (Lambda's MaximumBatchingWindowInSeconds; unset: 500 ms). */
+  maximumBatchingWindowInSeconds: z.number().int().min(0).max(300).optional(),
+  /** Bytes of a delivery's event at most. */
+  maximumPayloadBytes: z.number().int().min(1024).max(MAX_PAYLOAD_BYTES).default(MAX_PAYLOAD_BYTES),
+  /** Retries of a failing batch before its records are dead-lettered; -1: until they expire. */
+  maximumRetryAttempts: z.number().int().min(-1).max(10_000).default(-1),
+  /** Records older than this are dead-lettered, not delivered; -1: no limit. */
+  maximumRecordAgeInSeconds: z
+    .union([z.literal(-1), z.number().int().min(60).max(604_800)], { error: 'must be -1 or 60-604800' })
+    .default(-1),
+  /** Splits a failing batch in two and retries each half (Lambda's BisectBatchOnFunctionError). */
+  bisectBatchOnFunctionError: z.boolean().default(false),
+  /** `['ReportBatchItemFailures']`: the handler may answer `batchItemFailures`. */
+  functionResponseTypes: z.array(z.literal('ReportBatchItemFailures')).max(1).default([]),
+  /** Where records go that fail past the retries or age (with `x-sluice-error*` headers); unset: they are skipped and counted. */
+  deadLetterTopic: name(topicNameProblem).optional(),
+  /** A disabled subscription delivers nothing and resumes where it stopped. */
+  enabled: z.boolean().default(true),
+  /**
+   * Batches in flight per partition (Lambda's ParallelizationFactor): 1 only. A partition's
+   * committed offset is one number, so with batches of different keys in flight it could only
+   * be the lowest unfinished offset: one key's failing batch would hold back every other
+   * key's commits (all re-delivered after a crash) and its retry count could not live in
+   * the offset's metadata. Partitions are free while idle: add partitions for concurrency.
+   */
+  parallelizationFactor: z
+    .literal(1, {
+      error:
+        'only 1 is supported (one batch in flight per partition keeps the commit exact); add partitions to the topic for more concurrency',
     })
-    .strict(),
-  z.object({ type: z.literal('module'), path: z.string().min(1).max(1024) }).strict(),
-]);
+    .default(1),
+};
 
-function isLoopback(url: string): boolean {
-  const host = new URL(url).hostname;
-  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
-}
+/** Where a new subscription starts (Lambda's StartingPosition and StartingPositionTimestamp). */
+export const StartingPositionFields = {
+  startingPosition: z.enum(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP']).default('LATEST'),
+  /** With AT_TIMESTAMP: seconds since the epoch. */
+  startingPositionTimestamp: z.number().min(0).max(253_402_300_799).optional(),
+};
 
 export const SubscriptionOptions = z
-  .object({
-    /** Records per delivery at most (Lambda's BatchSize). */
-    batchSize: z.number().int().min(1).max(10_000).default(100),
-    /** How long records are gathered before a delivery (Lambda's MaximumBatchingWindowInSeconds; unset: 500 ms). */
-    maximumBatchingWindowInSeconds: z.number().int().min(0).max(300).optional(),
-    /** Bytes of a delivery's event at most. */
-    maximumPayloadBytes: z.number().int().min(1024).max(MAX_PAYLOAD_BYTES).default(MAX_PAYLOAD_BYTES),
-    /** Where a new subscription starts (Lambda's StartingPosition). */
-    startingPosition: z.enum(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP']).default('LATEST'),
-    /** With AT_TIMESTAMP: seconds since the epoch (Lambda's StartingPositionTimestamp). */
-    startingPositionTimestamp: z.number().min(0).max(253_402_300_799).optional(),
-    /** Retries of a failing batch before its records are dead-lettered; -1: until they expire. */
-    maximumRetryAttempts: z.number().int().min(-1).max(10_000).default(-1),
-    /** Records older than this are dead-lettered, not delivered; -1: no limit. */
-    maximumRecordAgeInSeconds: z
-      .number()
-      .int()
-      .min(-1)
-      .max(604_800)
-      .refine((n) => n === -1 || n >= 60, 'must be -1 or 60-604800')
-      .default(-1),
-    /** Splits a failing batch in two and retries each half (Lambda's BisectBatchOnFunctionError). */
-    bisectBatchOnFunctionError: z.boolean().default(false),
-    /** `['ReportBatchItemFailures']`: the handler may answer `batchItemFailures`. */
-    functionResponseTypes: z.array(z.literal('ReportBatchItemFailures')).max(1).default([]),
-    /** Where records go that fail past the retries or age (with `x-sluice-error*` headers); unset: they are skipped and counted. */
-    deadLetterTopic: name(topicNameProblem).optional(),
-    /** A disabled subscription delivers nothing and resumes where it stopped. */
-    enabled: z.boolean().default(true),
-    /**
-     * Batches in flight per partition (Lambda's ParallelizationFactor): 1 only. A partition's
-     * committed offset is one number, so with batches of different keys in flight it could only
-     * be the lowest unfinished offset: one key's failing batch would hold back every other
-     * key's commits (all re-delivered after a crash) and its retry count could not live in
-     * the offset's metadata. Partitions are free while idle: add partitions for concurrency.
-     */
-    parallelizationFactor: z
-      .number()
-      .int()
-      .refine(
-        (n) => n === 1,
-        'only 1 is supported (one batch in flight per partition keeps the commit exact); add partitions to the topic for more concurrency',
-      )
-      .default(1),
-  })
+  .object({ ...ChangeableOptionFields, ...StartingPositionFields })
   .strict()
   .superRefine((o, ctx) => {
     if ((o.startingPosition === 'AT_TIMESTAMP') !== (o.startingPositionTimestamp !== undefined)) {
@@ -112,13 +120,6 @@ export const SubscriptionDefinition = z
   .superRefine((d, ctx) => {
     if (new Set(d.topics).size < d.topics.length)
       ctx.addIssue({ code: 'custom', path: ['topics'], message: 'names a topic twice' });
-    if (d.options.deadLetterTopic && d.topics.includes(d.options.deadLetterTopic)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['options', 'deadLetterTopic'],
-        message: 'must not be a topic the subscription reads',
-      });
-    }
   });
 
 export type SubscriptionDefinition = z.output<typeof SubscriptionDefinition>;

@@ -47,8 +47,14 @@ async function resolveStart(d: GroupDeps, t: TopicRecord, o: SubscriptionDefinit
   return out;
 }
 
-/** The topics a definition names (they must exist), and its dead-letter topic. */
+/** The topics a definition names (they must exist), and its dead-letter topic (not one of them). */
 async function topicsOf(d: GroupDeps, def: SubscriptionDefinition): Promise<TopicRecord[]> {
+  const dlq = def.options.deadLetterTopic;
+  if (dlq && def.topics.includes(dlq)) {
+    throw new ConflictError(
+      `deadLetterTopic "${dlq}" is a topic the subscription reads: its dead letters would be delivered again; choose another topic`,
+    );
+  }
   const topics: TopicRecord[] = [];
   for (const name of def.topics) topics.push(await d.log.getTopic(name, { fresh: true }));
   if (def.options.deadLetterTopic) await d.log.getTopic(def.options.deadLetterTopic, { fresh: true });
@@ -130,6 +136,13 @@ export async function updateSubscription(
   patch: SubscriptionPatch,
 ): Promise<{ subscription: StoredSubscription; enabled: boolean }> {
   const cur = await getSubscription(d, name);
+  for (const k of ['startingPosition', 'startingPositionTimestamp'] as const) {
+    if (patch.options && k in patch.options && patch.options[k] !== cur.definition.options[k]) {
+      throw new InvalidArgumentError(
+        `options.${k}: the starting position is fixed when a subscription is created (as on Lambda's event-source mappings); create one of another name to start elsewhere`,
+      );
+    }
+  }
   const def = checked({
     name,
     topics: patch.topics ?? cur.definition.topics,

@@ -1,6 +1,7 @@
 /**
- * `npm start` as a user runs it: the dev server starts, serves /v1/health, and the three
- * examples it prints work verbatim in a shell. It uses the backends of the global setup
+ * `npm start` as a user runs it: the dev server starts, serves /v1/health, the three
+ * examples it prints work verbatim in a shell, and a push subscription to a webhook is
+ * delivered (kicked at creation, then woken by the table's stream). It uses the backends of the global setup
  * through the SDK's endpoint variables (the path documented for Docker users), so this
  * test does not start a second LocalStack.
  */
@@ -81,6 +82,50 @@ describe('npm start', () => {
     const fetched = JSON.parse(results[2] as string);
     expect(fetched.records).toHaveLength(1);
     expect(fetched.records[0]).toMatchObject({ offset: 0, key: 'customer-9', value: '{"total":42}' });
+
+    // a push subscription to a webhook, as a user develops one: created over HTTP, delivered by npm start
+    const { createServer } = await import('node:http');
+    const hooked: { records: Record<string, { offset: number; value: string }[]> }[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        hooked.push(JSON.parse(body));
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    try {
+      const hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/orders-hook`;
+      const post = (path: string, body: unknown) =>
+        fetch(`${base}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const created = await post('/v1/subscriptions', {
+        name: 'orders-hook',
+        topics: ['orders'],
+        target: { type: 'webhook', url: hookUrl },
+        options: { startingPosition: 'TRIM_HORIZON', maximumBatchingWindowInSeconds: 0 },
+      });
+      expect(created.status).toBe(201);
+      // the record of the printed example was there before: the creation's kick delivers it
+      const seen = () => hooked.flatMap((e) => e.records['orders-0'] ?? []).map((r) => r.offset);
+      for (let i = 0; i < 200 && seen().length < 1; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(seen()).toEqual([0]);
+      // one produced now: the table stream wakes the dispatcher
+      expect((await post('/v1/topics/orders/records', { records: [{ value: 'later', partition: 0 }] })).status).toBe(
+        200,
+      );
+      for (let i = 0; i < 200 && seen().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(seen()).toEqual([0, 1]);
+      expect(Buffer.from(hooked.at(-1)?.records['orders-0']?.[0]?.value ?? '', 'base64').toString()).toBe('later');
+    } finally {
+      hook.close();
+    }
 
     const second = spawn('npm', ['start'], {
       env: { ...env, PORT: String(port + 1) },

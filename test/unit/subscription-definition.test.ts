@@ -47,7 +47,6 @@ describe('subscription definition', () => {
     [{ options: { startingPosition: 'AT_TIMESTAMP' } }, 'options.startingPositionTimestamp'],
     [{ options: { startingPositionTimestamp: 1 } }, 'options.startingPositionTimestamp'],
     [{ options: { functionResponseTypes: ['Other'] } }, 'options.functionResponseTypes.0'],
-    [{ options: { deadLetterTopic: 'orders' } }, 'options.deadLetterTopic'],
     [{ options: { unknown: 1 } }, 'options'],
     [{ name: '__internal' }, 'name'],
     [{ topics: [] }, 'topics'],
