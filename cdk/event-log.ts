@@ -12,6 +12,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { MAX_PARTITIONS, topicNameProblem } from '../lib/settings';
 import { ENVIRONMENT, SEGMENT_PREFIX, TABLE_KEY, TTL_ATTRIBUTE } from '../lib/storage/layout';
 import { parseSubscription, type SubscriptionInput } from '../lib/subscriptions/definition';
 
@@ -51,11 +52,26 @@ export type SubscriptionProps = NonNullable<SubscriptionInput['options']> & {
   readonly iteratorAgeAlarm?: Duration;
 };
 
-/** What the stack gives the EventLog so it can add subscriptions. */
+/** A topic declared in CDK (`EventLog.addTopic`). */
+export interface TopicProps {
+  /** Partitions (they only grow: a later deployment may raise it, never lower it). */
+  readonly partitions: number;
+  /** Delete records older than this. @default kept forever */
+  readonly retention?: Duration;
+  /** Keep at most about this many bytes per partition. @default no limit */
+  readonly retentionBytes?: number;
+  /**
+   * What a stack deletion (or the declaration's removal) does to the topic and its records.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** What the stack gives the EventLog so it can add topics and subscriptions. */
 export interface SubscriptionWiring {
   /** The dispatcher function: it is granted invoke on each subscriber. */
   readonly dispatcher: lambda.IFunction;
-  /** The custom resource handler that writes subscriptions (`functions/subscription-resource.ts`). */
+  /** The custom resource handler of declared topics and subscriptions (`functions/resources.ts`). */
   readonly resourceHandler: lambda.IFunction;
 }
 
@@ -93,6 +109,8 @@ export class EventLog extends Construct {
   /** The metadata table (`pk`, `sk`, TTL on `ttl`; a stream of new and old images triggers push subscriptions). */
   readonly table: dynamodb.Table;
   private wiring: SubscriptionWiring | undefined;
+  /** Topics declared with `addTopic`, by name: subscriptions to them wait for them. */
+  private readonly topics = new Map<string, CustomResource>();
 
   constructor(scope: Construct, id: string, props: EventLogProps = {}) {
     super(scope, id);
@@ -177,9 +195,10 @@ export class EventLog extends Construct {
     ]);
   }
 
-  /** Subscription management: the table's items only (definitions, offsets, leases; heads read). */
-  grantSubscriptionAdmin(grantee: iam.IGrantable): void {
+  /** Declared topics and subscriptions: the table's items only (no segment is read or written). */
+  grantDeclarations(grantee: iam.IGrantable): void {
     this.grantItems(grantee, [
+      'dynamodb:ConditionCheckItem',
       'dynamodb:GetItem',
       'dynamodb:BatchGetItem',
       'dynamodb:Query',
@@ -209,17 +228,51 @@ export class EventLog extends Construct {
   }
 
   /**
+   * Declares a topic: created at deployment (or adopted if it exists), grown to more partitions
+   * and given new retention by later deployments; retained when the stack is deleted unless
+   * `removalPolicy` is DESTROY. Subscriptions added to it are created after it.
+   */
+  addTopic(name: string, props: TopicProps) {
+    const wiring = this.requireWiring('addTopic');
+    const problem = topicNameProblem(name);
+    if (problem) throw new Error(`EventLog.addTopic: ${problem}`);
+    if (!Number.isInteger(props.partitions) || props.partitions < 1 || props.partitions > MAX_PARTITIONS) {
+      throw new Error(`EventLog.addTopic(${name}): partitions must be an integer in [1, ${MAX_PARTITIONS}]`);
+    }
+    if (this.topics.has(name)) throw new Error(`EventLog.addTopic(${name}): declared twice`);
+    const spec = {
+      name,
+      partitions: props.partitions,
+      retentionMs: props.retention ? props.retention.toMilliseconds() : null,
+      retentionBytes: props.retentionBytes ?? null,
+    };
+    const resource = new CustomResource(this, `Topic${name.replace(/[^A-Za-z0-9]/g, '')}${this.topics.size}`, {
+      serviceToken: wiring.resourceHandler.functionArn,
+      resourceType: 'Custom::SluiceTopic',
+      properties: { Topic: Stack.of(this).toJsonString(spec) },
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.topics.set(name, resource);
+    return { name, resource };
+  }
+
+  private requireWiring(what: string): SubscriptionWiring {
+    if (!this.wiring) {
+      throw new Error(
+        `EventLog.${what} needs the stack's functions: use it on a SluiceStack (or call useSubscriptionWiring)`,
+      );
+    }
+    return this.wiring;
+  }
+
+  /**
    * Subscribes `fn` to a topic: the dispatcher invokes it synchronously with batches in the
    * Lambda Kafka event format, in order per partition (see `POST /v1/subscriptions`). Grants
    * the dispatcher exactly `lambda:InvokeFunction` on `fn`, and alarms on the subscription's
    * iterator age. The definition is checked here, at synth, by the same rules as the API.
    */
   addSubscription(fn: lambda.IFunction, props: SubscriptionProps) {
-    if (!this.wiring) {
-      throw new Error(
-        'EventLog.addSubscription needs the dispatcher: use it on a SluiceStack (or call useSubscriptionWiring)',
-      );
-    }
+    const wiring = this.requireWiring('addSubscription');
     const { name: given, topic, topics, iteratorAgeAlarm, ...options } = props;
     const name = given ?? Names.uniqueId(fn).slice(-200);
     const list = topics ? [...topics] : topic ? [topic] : [];
@@ -233,11 +286,16 @@ export class EventLog extends Construct {
     this.allowDelivery(fn);
     const id = `Subscription${Names.uniqueId(fn)}`;
     const resource = new CustomResource(this, id, {
-      serviceToken: this.wiring.resourceHandler.functionArn,
+      serviceToken: wiring.resourceHandler.functionArn,
       resourceType: 'Custom::SluiceSubscription',
       // one JSON string: CloudFormation would turn numbers and booleans into strings
       properties: { Definition: Stack.of(this).toJsonString(input) },
     });
+    // declared topics (and the dead-letter topic) exist before the subscription is created
+    for (const t of [...list, options.deadLetterTopic]) {
+      const declared = t ? this.topics.get(t) : undefined;
+      if (declared) resource.node.addDependency(declared);
+    }
     const alarm = new cloudwatch.Alarm(this, `${id}IteratorAge`, {
       metric: this.metricSubscriptionIteratorAge(name),
       threshold: (iteratorAgeAlarm ?? Duration.minutes(15)).toMilliseconds(),
@@ -253,9 +311,8 @@ export class EventLog extends Construct {
    * versions), for subscriptions created through the API with a Lambda target.
    */
   allowDelivery(fn: lambda.IFunction): void {
-    if (!this.wiring) throw new Error('EventLog.allowDelivery needs the dispatcher: use it on a SluiceStack');
     iam.Grant.addToPrincipal({
-      grantee: this.wiring.dispatcher,
+      grantee: this.requireWiring('allowDelivery').dispatcher,
       actions: ['lambda:InvokeFunction'],
       resourceArns: [fn.functionArn],
     });

@@ -53,8 +53,8 @@ export class SluiceStack extends Stack {
   readonly maintenance: nodejs.NodejsFunction;
   /** Delivers push subscriptions (`eventLog.addSubscription`, `POST /v1/subscriptions`). */
   readonly dispatcher: nodejs.NodejsFunction;
-  /** Writes the subscriptions `eventLog.addSubscription` declares (a custom resource). */
-  readonly subscriptionResource: nodejs.NodejsFunction;
+  /** Writes the topics and subscriptions `eventLog.addTopic` / `addSubscription` declare (custom resources). */
+  readonly resources: nodejs.NodejsFunction;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
     super(scope, id, props);
@@ -142,17 +142,17 @@ export class SluiceStack extends Stack {
       resourceName: dispatcherName,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    const resourceHandler = new nodejs.NodejsFunction(this, 'SubscriptionResource', {
+    const resourceHandler = new nodejs.NodejsFunction(this, 'DeclaredResources', {
       ...common,
-      ...this.roleAndLogs('SubscriptionResource'),
-      entry: `${functionsDir}subscription-resource.ts`,
+      ...this.roleAndLogs('DeclaredResources'),
+      entry: `${functionsDir}resources.ts`,
       memorySize: 256,
       timeout: Duration.minutes(1),
-      description: 'Sluice subscriptions declared with EventLog.addSubscription',
+      description: 'Sluice topics and subscriptions declared with EventLog.addTopic and addSubscription',
     });
-    this.subscriptionResource = resourceHandler;
+    this.resources = resourceHandler;
     this.eventLog.bindEnvironment(resourceHandler);
-    this.eventLog.grantSubscriptionAdmin(resourceHandler);
+    this.eventLog.grantDeclarations(resourceHandler);
     for (const fn of [this.dispatcher, this.api, this.maintenance, resourceHandler]) {
       fn.addEnvironment('SLUICE_DISPATCHER_FUNCTION', dispatcherName);
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [dispatcherArn] }));

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { App } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -336,6 +336,33 @@ describe('EventLog.addSubscription', () => {
       Dimensions: Match.arrayWith([{ Name: 'Group', Value: 'billing' }]),
       Threshold: 900_000,
     });
+  });
+
+  it('declares topics: retained by default, subscriptions to them created after them', () => {
+    const app = new App();
+    const stack = new SluiceStack(app, 'Topics', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:eu-west-1:123456789012:function:f');
+    const orders = stack.eventLog.addTopic('orders', { partitions: 12, retention: Duration.days(7) });
+    stack.eventLog.addTopic('orders-dlq', { partitions: 1, removalPolicy: RemovalPolicy.DESTROY });
+    stack.eventLog.addSubscription(fn, { name: 'billing', topic: 'orders', deadLetterTopic: 'orders-dlq' });
+    const t = Template.fromStack(stack);
+    const topics = t.findResources('Custom::SluiceTopic');
+    expect(Object.keys(topics)).toHaveLength(2);
+    const specs = Object.values(topics).map((r) => JSON.stringify(r.Properties.Topic));
+    expect(specs.some((x) => x.includes('orders') && x.includes('12') && x.includes(String(7 * 86_400_000)))).toBe(
+      true,
+    );
+    expect(
+      Object.values(topics)
+        .map((r) => r.DeletionPolicy)
+        .sort(),
+    ).toEqual(['Delete', 'Retain']);
+    const sub = Object.values(t.findResources('Custom::SluiceSubscription'))[0];
+    expect(sub?.DependsOn).toEqual(expect.arrayContaining(Object.keys(topics)));
+    expect(orders.name).toBe('orders');
+    expect(() => stack.eventLog.addTopic('orders', { partitions: 1 })).toThrow(/declared twice/);
+    expect(() => stack.eventLog.addTopic('bad name', { partitions: 1 })).toThrow(/topic name/);
+    expect(() => stack.eventLog.addTopic('many', { partitions: 0 })).toThrow(/partitions/);
   });
 
   it('refuses a bad definition at synth, with the API’s rules', () => {

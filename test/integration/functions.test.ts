@@ -217,7 +217,7 @@ describe("EventLog.addSubscription's custom resource handler", () => {
     vi.resetModules();
     process.env.SLUICE_TABLE = table;
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    const handler = (await import('../../functions/subscription-resource')).handler;
+    const handler = (await import('../../functions/resources')).handler;
     await api(urlEvent('POST', '/v1/topics', { name: 'declared', partitions: 2 }), context);
     const cfn = await responseUrl();
     const definition = (options: Record<string, unknown>) =>
@@ -285,6 +285,37 @@ describe("EventLog.addSubscription's custom resource handler", () => {
       expect(JSON.parse((await api(urlEvent('GET', '/v1/subscriptions/declared-sub'), context)).body).error.code).toBe(
         'SUBSCRIPTION_NOT_FOUND',
       );
+      // a declared topic: created, then grown and given retention, never shrunk, deleted if the policy says so
+      const topic = (RequestType: 'Create' | 'Update' | 'Delete', RequestId: string, spec: Record<string, unknown>) =>
+        handler({
+          ...base,
+          ResourceType: 'Custom::SluiceTopic',
+          RequestType,
+          RequestId,
+          ...(RequestType === 'Create' ? {} : { PhysicalResourceId: 'declared-topic' }),
+          ...(RequestType === 'Update' ? { OldResourceProperties: { ServiceToken: '' } } : {}),
+          ResourceProperties: { ServiceToken: '', Topic: JSON.stringify({ name: 'declared-topic', ...spec }) },
+        } as Parameters<typeof handler>[0]);
+      const described = async () => JSON.parse((await api(urlEvent('GET', '/v1/topics/declared-topic'), context)).body);
+      await topic('Create', 't1', { partitions: 2, retentionMs: null, retentionBytes: null });
+      expect(cfn.got.at(-1)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'declared-topic' });
+      expect(await described()).toMatchObject({ partitions: 2, retentionMs: null });
+      await topic('Update', 't2', { partitions: 4, retentionMs: 3_600_000, retentionBytes: null });
+      expect(cfn.got.at(-1)).toMatchObject({ Status: 'SUCCESS' });
+      expect(await described()).toMatchObject({ partitions: 4, retentionMs: 3_600_000 });
+      await topic('Update', 't3', { partitions: 3, retentionMs: null, retentionBytes: null });
+      expect(cfn.got.at(-1)).toMatchObject({ Status: 'FAILED' });
+      expect(String(cfn.got.at(-1)?.Reason)).toMatch(/has 4 partitions; partitions only grow/);
+      expect(await described()).toMatchObject({ partitions: 4, retentionMs: 3_600_000 });
+      // created again over an existing one (a retried create): adopted
+      await topic('Create', 't4', { partitions: 4, retentionMs: 3_600_000, retentionBytes: null });
+      expect(cfn.got.at(-1)).toMatchObject({ Status: 'SUCCESS' });
+      await topic('Delete', 't5', { partitions: 4 });
+      expect(cfn.got.at(-1)).toMatchObject({ Status: 'SUCCESS' });
+      expect(JSON.parse((await api(urlEvent('GET', '/v1/topics/declared-topic'), context)).body).error.code).toBe(
+        'TOPIC_NOT_FOUND',
+      );
+
       // deleting what a failed create left (no subscription) succeeds
       await handler({
         ...base,
