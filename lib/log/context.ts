@@ -4,9 +4,9 @@
  */
 import type { Clock } from '../clock';
 import type { KeyedGate } from '../concurrency';
-import { PartitionNotFoundError, TopicNotFoundError } from '../errors';
+import { InvalidArgumentError, PartitionNotFoundError, TopicNotFoundError } from '../errors';
 import type { RandomSource } from '../ids';
-import type { LogSettings } from '../settings';
+import { type LogSettings, topicNameProblem } from '../settings';
 import type { LogMetadataStore, ObjectStore, ShardHead, TopicCatalog, TopicRecord } from '../storage/ports';
 import type { ChunkCache } from './chunk-cache';
 import type { HeadReads } from './head-reads';
@@ -61,6 +61,10 @@ export class TopicCache {
     const now = this.clock.nowMs();
     const hit = this.entries.get(name);
     if (hit && !options.fresh && now - hit.atMs < this.ttlMs) return hit.topic;
+    // every path that names a topic (bodies of commits, resets, releases ...) meets the one rule
+    // here, before a key is built from it: a name DynamoDB cannot key is a 400, never a 500
+    const problem = topicNameProblem(name);
+    if (problem) throw new InvalidArgumentError(problem, 'INVALID_TOPIC_NAME');
     const pending = this.reading.get(name);
     if (pending && !options.fresh) return pending;
     const read = this.read(name, now);

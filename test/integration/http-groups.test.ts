@@ -144,6 +144,23 @@ describe('HTTP API v1: consumer groups', () => {
         'FENCED',
       ],
       ['POST', '/v1/groups/g1/offsets:reset', { topic: 'gt', to: 'middle' }, 400, 'INVALID_ARGUMENT'],
+      // a topic name DynamoDB cannot key (3,000 characters) is the name rule's 400, not a 500
+      ['POST', '/v1/groups/g1/offsets:reset', { topic: 't'.repeat(3000), to: 'earliest' }, 400, 'INVALID_TOPIC_NAME'],
+      [
+        'POST',
+        '/v1/groups/g1/offsets',
+        { offsets: [{ topic: 't'.repeat(3000), partition: 0, offset: 0 }] },
+        400,
+        'INVALID_TOPIC_NAME',
+      ],
+      [
+        'POST',
+        '/v1/groups/g1/members',
+        { topics: ['gt'], release: [{ topic: 'x'.repeat(3000), partition: 0, epoch: 1 }] },
+        400,
+        'INVALID_TOPIC_NAME',
+      ],
+      ['GET', `/v1/topics/${'t'.repeat(3000)}/partitions/0/records?offset=0`, undefined, 400, 'INVALID_ARGUMENT'],
       [
         'POST',
         '/v1/groups/g1/offsets:reset',
