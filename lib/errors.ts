@@ -19,6 +19,7 @@
 export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'METHOD_NOT_ALLOWED'
+  | 'FORBIDDEN'
   | 'INVALID_TOPIC_NAME'
   | 'TOPIC_NOT_FOUND'
   | 'TOPIC_EXISTS'

@@ -6,6 +6,7 @@ import { type ErrorCode, SluiceError } from '../errors';
 const STATUS: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,
   METHOD_NOT_ALLOWED: 405,
+  FORBIDDEN: 403,
   INVALID_TOPIC_NAME: 400,
   TOO_MANY_PARTITIONS: 400,
   TOPIC_NOT_FOUND: 404,

@@ -4,7 +4,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { SluiceLog } from '../log/log';
 import type { ProduceRecord } from '../log/produce';
-import { MAX_TIMESTAMP_MS, type ProduceLimits, produceLimits } from '../records/validate';
+import { checkCallTotals, MAX_TIMESTAMP_MS, type ProduceLimits, produceLimits } from '../records/validate';
 import { decodeField, type Encoding, encodeField } from './encoding';
 import type { AppEnv } from './env';
 import {
@@ -116,6 +116,15 @@ export function registerRecordRoutes(
   options: { readonly waitInServer: boolean },
 ): void {
   const s = log.settings;
+  // the record count is checked before each record is: 400,000 tiny records must not cost
+  // seconds of validation to be refused (the body is parsed once; the route reads it cached)
+  app.use('/v1/topics/:t/records', async (c, next) => {
+    if (c.req.method === 'POST') {
+      const body = (await c.req.json().catch(() => undefined)) as { records?: unknown } | undefined;
+      if (Array.isArray(body?.records)) checkCallTotals(body.records.length, 0, produceLimits(s));
+    }
+    await next();
+  });
   app.openapi(
     createRoute({
       method: 'post',

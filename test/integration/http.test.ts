@@ -353,6 +353,19 @@ describe('HTTP API v1', () => {
       expect((await limitsOf(deployed.url)).maxCallBytes).toBe(callBytesInBody(6 * 1024 * 1024));
       expect((await limitsOf(deployed.url)).maxCallBytes).toBeLessThan(sluice.log.settings.maxCallBytes);
       expect((await limitsOf(tight.url)).maxCallBytes).toBe(callBytesInBody(1024 * 1024));
+      // a call of 200,001 records within the body limit is refused by its count, before any
+      // record is checked (the bad last one is never looked at: 413, not 400)
+      await sluice.log.createTopic({ name: 'http-many', partitions: 1 });
+      const many = await fetch(`${deployed.url}/v1/topics/http-many/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ records: [...Array.from({ length: 200_000 }, () => ({ value: '' })), { value: 5 }] }),
+      });
+      expect(many.status).toBe(413);
+      expect(((await many.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+        code: 'REQUEST_TOO_LARGE',
+        message: expect.stringContaining('200001 records'),
+      });
       await sluice.log.createTopic({ name: 'http-bulk', partitions: 4 });
       // 6 MiB queued at once against a 1 MiB body: the producer (default maxBatchBytes 4 MiB)
       // cuts its calls at the server's maxCallBytes, and every one is accepted (no 413)
