@@ -33,6 +33,11 @@ export interface HttpAppOptions {
    * `waitMs`). @default true (the local server)
    */
   readonly waitInServer?: boolean;
+  /**
+   * Largest response body a fetch may answer, as the Lambda response envelope carries it (the
+   * body JSON-escaped once more). @default 6 MB less 64 KiB (Lambda's synchronous payload limit)
+   */
+  readonly maxResponseBytes?: number;
   /** Which targets subscriptions may have, and who hears of their changes. @default Lambda and webhook targets */
   readonly subscriptions?: SubscriptionRouteOptions;
 }
@@ -202,7 +207,10 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
   );
 
   registerTopicRoutes(app, log);
-  registerRecordRoutes(app, log, { waitInServer: options.waitInServer ?? true });
+  registerRecordRoutes(app, log, {
+    waitInServer: options.waitInServer ?? true,
+    maxResponseBytes: options.maxResponseBytes ?? 6 * 1024 * 1024 - 64 * 1024,
+  });
   if (core.groups) {
     registerGroupRoutes(app, core.groups);
     registerSubscriptionRoutes(app, core.groups, options.subscriptions ?? { targets: ['lambda', 'webhook'] });

@@ -2,6 +2,7 @@
  * The record routes of the HTTP API: produce, fetch, and offsets for a time.
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { InvalidArgumentError } from '../errors';
 import type { SluiceLog } from '../log/log';
 import type { ProduceRecord } from '../log/produce';
 import { checkCallTotals, MAX_TIMESTAMP_MS, type ProduceLimits, produceLimits } from '../records/validate';
@@ -113,7 +114,7 @@ const RecordOut = z
 export function registerRecordRoutes(
   app: OpenAPIHono<AppEnv>,
   log: SluiceLog,
-  options: { readonly waitInServer: boolean },
+  options: { readonly waitInServer: boolean; readonly maxResponseBytes: number },
 ): void {
   const s = log.settings;
   // the record count is checked before each record is: 400,000 tiny records must not cost
@@ -203,6 +204,10 @@ export function registerRecordRoutes(
           }),
           'Records from `offset`, contiguous',
         ),
+        413: json(
+          ErrorSchema,
+          'RECORD_TOO_LARGE: the record at the offset does not fit an answer in this encoding (fetch it with encoding=base64)',
+        ),
         416: json(ErrorSchema, 'OFFSET_OUT_OF_RANGE (carries startOffset and highWatermark)'),
         ...errors,
       },
@@ -224,17 +229,12 @@ export function registerRecordRoutes(
         !options.waitInServer && (q.waitMs ?? 0) > 0 && r.records.length === 0
           ? { retryAfterMs: Math.min(log.settings.fetchPollIntervalMs, q.waitMs ?? 0) }
           : {};
-      c.set('counted', countOf(r.records));
+      const { records, nextOffset } = withinResponse(r, encoding, options.maxResponseBytes);
+      c.set('counted', countOf(r.records.slice(0, records.length)));
       return c.json(
         {
-          records: r.records.map((x) => ({
-            offset: x.offset,
-            timestamp: x.timestamp,
-            key: encodeField(x.key, encoding),
-            value: encodeField(x.value, encoding),
-            headers: headersOut(x.headers, encoding),
-          })),
-          nextOffset: r.nextOffset,
+          records,
+          nextOffset,
           highWatermark: r.highWatermark,
           startOffset: r.startOffset,
           ...retry,
@@ -300,4 +300,50 @@ function headersOut(headers: readonly (readonly [string, Uint8Array | null])[], 
   const out: Record<string, string | null> = Object.create(null);
   for (const [name, v] of headers) out[name] = encodeField(v, encoding);
   return out;
+}
+
+/**
+ * The fetched records as JSON, cut where the answer would outgrow `maxBytes` as the Lambda
+ * response envelope carries it (the body escaped once more: a control byte as UTF-8 is six
+ * bytes in the body and seven in the envelope). The cut moves `nextOffset` back to the first
+ * record left out. A first record that alone does not fit cannot be answered in this encoding:
+ * RECORD_TOO_LARGE, naming `encoding=base64` (4/3 of its bytes, nothing to escape).
+ */
+interface RecordJson {
+  offset: number;
+  timestamp: number;
+  key: string | null;
+  value: string | null;
+  headers: Record<string, string | null>;
+}
+
+function withinResponse(
+  r: Awaited<ReturnType<SluiceLog['fetch']>>,
+  encoding: Encoding,
+  maxBytes: number,
+): { records: RecordJson[]; nextOffset: number } {
+  const ENVELOPE = 512; // the answer's other fields and the envelope around the body
+  let used = ENVELOPE;
+  const out: RecordJson[] = [];
+  for (const x of r.records) {
+    const rec: RecordJson = {
+      offset: x.offset,
+      timestamp: x.timestamp,
+      key: encodeField(x.key, encoding),
+      value: encodeField(x.value, encoding),
+      headers: headersOut(x.headers, encoding),
+    };
+    const size = Buffer.byteLength(JSON.stringify(JSON.stringify(rec))) + 1;
+    if (used + size > maxBytes) {
+      if (out.length > 0) return { records: out, nextOffset: x.offset };
+      throw new InvalidArgumentError(
+        `the record at offset ${x.offset} takes ${size} bytes as ${encoding} JSON, more than an answer may hold (${maxBytes}); fetch it with encoding=base64`,
+        'RECORD_TOO_LARGE',
+        { offset: x.offset },
+      );
+    }
+    used += size;
+    out.push(rec);
+  }
+  return { records: out, nextOffset: r.nextOffset };
 }
