@@ -102,6 +102,18 @@ function checkCapacity(c: TableCapacity): void {
   }
 }
 
+/** Reading and writing the table's items (no scans, no table-level actions). */
+const ITEM_READ_WRITE = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:BatchWriteItem',
+];
+
 /** Sluice's bucket and table, with grants and metrics. */
 export class EventLog extends Construct {
   /** The segment bucket. */
@@ -183,30 +195,12 @@ export class EventLog extends Construct {
   /** Consume: read segments and metadata; manage group members, leases and offsets. */
   grantConsume(grantee: iam.IGrantable): void {
     this.grantObjects(grantee, ['s3:GetObject']);
-    this.grantItems(grantee, [
-      'dynamodb:GetItem',
-      'dynamodb:BatchGetItem',
-      'dynamodb:Query',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:ConditionCheckItem',
-      'dynamodb:BatchWriteItem',
-    ]);
+    this.grantItems(grantee, ITEM_READ_WRITE);
   }
 
   /** Declared topics and subscriptions: the table's items only (no segment is read or written). */
   grantDeclarations(grantee: iam.IGrantable): void {
-    this.grantItems(grantee, [
-      'dynamodb:ConditionCheckItem',
-      'dynamodb:GetItem',
-      'dynamodb:BatchGetItem',
-      'dynamodb:Query',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:BatchWriteItem',
-    ]);
+    this.grantItems(grantee, ITEM_READ_WRITE);
   }
 
   /** Admin and maintenance: everything above, plus listing and deleting segments. */
@@ -325,8 +319,13 @@ export class EventLog extends Construct {
 
   /** Age (ms) of a subscription's oldest undelivered record (maintenance runs measure it). */
   metricSubscriptionIteratorAge(name: string, props?: cloudwatch.MetricOptions) {
-    return this.metric('ConsumerLagMs', 'sluice-maintenance', {
-      dimensionsMap: { service: 'sluice-maintenance', Group: name },
+    return this.groupMetric('ConsumerLagMs', name, props);
+  }
+
+  /** A per-group series of the maintenance run's lag pass (its worst value per 5 minutes). */
+  private groupMetric(metricName: string, group: string, props?: cloudwatch.MetricOptions) {
+    return this.metric(metricName, 'sluice-maintenance', {
+      dimensionsMap: { service: 'sluice-maintenance', Group: group },
       statistic: 'Maximum',
       period: Duration.minutes(5),
       ...props,
@@ -396,12 +395,7 @@ export class EventLog extends Construct {
    * maintenance job publishes it every run, with a `Group` dimension).
    */
   metricConsumerLag(group: string, props?: cloudwatch.MetricOptions) {
-    return this.metric('ConsumerLag', 'sluice-maintenance', {
-      dimensionsMap: { service: 'sluice-maintenance', Group: group },
-      statistic: 'Maximum',
-      period: Duration.minutes(5),
-      ...props,
-    });
+    return this.groupMetric('ConsumerLag', group, props);
   }
 
   /** The largest consumer lag (records) of any group: one series however many groups come and go. */

@@ -333,7 +333,9 @@ function withinResponse(
       value: encodeField(x.value, encoding),
       headers: headersOut(x.headers, encoding),
     };
-    const size = Buffer.byteLength(JSON.stringify(JSON.stringify(rec))) + 1;
+    // as the envelope carries it: the record's JSON, each quote and backslash escaped once more
+    const json = JSON.stringify(rec);
+    const size = Buffer.byteLength(json) + escapesIn(json) + 3; // its quotes, and a comma
     if (used + size > maxBytes) {
       if (out.length > 0) return { records: out, nextOffset: x.offset };
       throw new InvalidArgumentError(
@@ -346,4 +348,14 @@ function withinResponse(
     out.push(rec);
   }
   return { records: out, nextOffset: r.nextOffset };
+}
+
+/** How many characters of `json` a JSON string escapes again (quotes and backslashes). */
+function escapesIn(json: string): number {
+  let n = 0;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c === 34 || c === 92) n++;
+  }
+  return n;
 }

@@ -160,11 +160,13 @@ export function registerSubscriptionRoutes(
   d: GroupDeps,
   options: SubscriptionRouteOptions,
 ): void {
+  // one schema for both bodies: its named components are registered once
+  const Target = targetSchema(options.targets, options.loopbackHttp ?? false);
   const CreateBody = z
     .object({
       name: NameField,
       topics: Topics,
-      target: targetSchema(options.targets, options.loopbackHttp ?? false),
+      target: Target,
       options: CreateOptions.optional(),
     })
     .strict()
@@ -172,7 +174,7 @@ export function registerSubscriptionRoutes(
   const PatchBody = z
     .object({
       topics: Topics.optional(),
-      target: targetSchema(options.targets, options.loopbackHttp ?? false).optional(),
+      target: Target.optional(),
       options: ChangeOptions.optional(),
     })
     .strict()
