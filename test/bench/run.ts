@@ -41,6 +41,7 @@ import { DynamoLogMetadataStore } from '../../lib/storage/dynamo-log-metadata-st
 import { RequestMeter } from '../../lib/storage/request-meter';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store';
 import { countCommands } from '../support/sdk-faults';
+import { pct } from '../support/stats';
 import { PRICES, runScenario, SCENARIOS, type ScenarioResult, scenarioTable } from './scenarios';
 import { type SubscriptionBench, subscriptionBench, subscriptionTable } from './subscriptions';
 
@@ -91,12 +92,6 @@ function records(n: number): RecordInput[] {
     headers: [],
     timestamp: 1_767_225_600_000 + i,
   }));
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted.length === 0
-    ? 0
-    : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number);
 }
 
 function rate(ms: number, fn: () => void, bytesPerCall: number): number {

@@ -47,6 +47,7 @@ import { DEFAULT_LOG_SETTINGS } from '../../lib/settings';
 import { storesFromClients } from '../../lib/storage/aws';
 import { HEAD_SHARD_SIZE, headShard } from '../../lib/storage/layout';
 import { type MeterTally, RequestMeter, sumTallies } from '../../lib/storage/request-meter';
+import { pct } from '../support/stats';
 
 /** us-east-1 list prices (ECONOMICS §1). */
 export const PRICES = {
@@ -179,9 +180,6 @@ export function lessFixed(t: MeterTally, fixed: MeterTally, runs: number): Meter
     rru: less(t.rru, fixed.rru),
   };
 }
-
-const pct = (sorted: readonly number[], p: number) =>
-  sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number);
 
 const round = (n: number) => (n >= 100 ? Math.round(n) : +n.toFixed(2));
 

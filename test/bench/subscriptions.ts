@@ -24,11 +24,10 @@ import { RequestMeter } from '../../lib/storage/request-meter';
 import type { KafkaEvent } from '../../lib/subscriptions/kafka-event';
 import { createSubscription, updateSubscription } from '../../lib/subscriptions/manage';
 import type { WorkResult } from '../../lib/subscriptions/trigger';
+import { pct } from '../support/stats';
 import { PRICES } from './scenarios';
 
 const DISPATCHER_GB = 0.5;
-const quantile = (xs: number[], q: number) =>
-  xs.length === 0 ? 0 : ([...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))] as number);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface SubscriptionBench {
@@ -174,10 +173,11 @@ export async function subscriptionBench(
     }
     await sleep(300);
     await meter.settle();
+    latencies.sort((a, b) => a - b);
     const latency = {
       records: latencies.length,
-      p50ms: Math.round(quantile(latencies, 0.5)),
-      p99ms: Math.round(quantile(latencies, 0.99)),
+      p50ms: Math.round(pct(latencies, 50)),
+      p99ms: Math.round(pct(latencies, 99)),
       maxMs: Math.round(Math.max(0, ...latencies)),
       // a delivery per commit: the dear case (each wakes the dispatcher for 4 records)
       ...costPerMillion(meter.tally('push'), latencies.length),

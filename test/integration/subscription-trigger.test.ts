@@ -19,6 +19,7 @@ import { createSubscription, updateSubscription } from '../../lib/subscriptions/
 import type { WorkResult } from '../../lib/subscriptions/trigger';
 import { rec } from '../support/log-suite';
 import { realStores } from '../support/real';
+import { pct } from '../support/stats';
 import { until } from '../support/until';
 
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -70,8 +71,6 @@ async function setup() {
   return { stores, core, groups, push, results, create };
 }
 
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))] as number;
-
 describe('push subscriptions, triggered by the table stream', () => {
   it('delivers every partition in order to a webhook, soon after each commit; idle, it makes no request', async () => {
     const t = await setup();
@@ -111,8 +110,9 @@ describe('push subscriptions, triggered by the table stream', () => {
       );
       for (const x of mine) latencies.push(x.atMs - (committedAt.get(`${p}@${x.r.offset}`) as number));
     }
+    latencies.sort((a, b) => a - b);
     console.log(
-      `push delivery latency (commit → webhook), local stream: p50 ${quantile(latencies, 0.5)} ms, p99 ${quantile(latencies, 0.99)} ms`,
+      `push delivery latency (commit → webhook), local stream: p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms`,
     );
     await until(
       async () => (await describeGroup(t.groups, 'to-hook')).partitions.every((p) => p.lag === 0),
