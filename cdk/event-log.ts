@@ -4,7 +4,7 @@
  * Use it in your own CDK app and run Sluice's Lambda handlers (or your own direct-mode
  * clients) against it.
  */
-import { CustomResource, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CustomResource, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,6 +12,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { type AclSpec, aclProblems, CLUSTER } from '../lib/access/model';
 import { MAX_PARTITIONS, topicNameProblem } from '../lib/settings';
 import { ENVIRONMENT, SEGMENT_PREFIX, TABLE_KEY, TTL_ATTRIBUTE } from '../lib/storage/layout';
 import { parseSubscription, type SubscriptionInput } from '../lib/subscriptions/definition';
@@ -65,6 +66,44 @@ export interface TopicProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * An ACL entry declared in CDK (`EventLog.allow`): one resource — a topic, a group, a
+ * subscription or the cluster (its ACLs) — by name (or by prefix, or `*`), and its operations.
+ */
+export type AclProps = (
+  | { readonly topic: string }
+  | { readonly group: string }
+  | { readonly subscription: string }
+  | { readonly cluster: true }
+) & {
+  /** The operations (see `OPERATIONS` in lib/access/model.ts), or `all`. */
+  readonly operations: readonly string[];
+  /** The name is a prefix: every resource whose name starts with it. @default false */
+  readonly prefix?: boolean;
+  /** @default 'allow' (a deny wins over any allow) */
+  readonly effect?: 'allow' | 'deny';
+};
+
+/** The entry an `AclProps` declares for `principal`. */
+export function aclSpecOf(principal: string, props: AclProps): AclSpec {
+  const [resourceType, resourceName] =
+    'topic' in props
+      ? (['topic', props.topic] as const)
+      : 'group' in props
+        ? (['group', props.group] as const)
+        : 'subscription' in props
+          ? (['subscription', props.subscription] as const)
+          : (['cluster', CLUSTER] as const);
+  return {
+    principal,
+    effect: props.effect ?? 'allow',
+    resourceType,
+    resourceName,
+    pattern: props.prefix ? 'prefixed' : 'literal',
+    operations: [...new Set(props.operations)].sort() as AclSpec['operations'],
+  };
 }
 
 /** What the stack gives the EventLog so it can add topics and subscriptions. */
@@ -123,6 +162,8 @@ export class EventLog extends Construct {
   private wiring: SubscriptionWiring | undefined;
   /** Topics declared with `addTopic`, by name: subscriptions to them wait for them. */
   private readonly topics = new Map<string, CustomResource>();
+  /** ACL entries declared with `allow`. */
+  private acls = 0;
 
   constructor(scope: Construct, id: string, props: EventLogProps = {}) {
     super(scope, id);
@@ -213,6 +254,27 @@ export class EventLog extends Construct {
       actions: ['s3:ListBucket'],
       resourceArns: [this.bucket.bucketArn],
       conditions: { StringLike: { 's3:prefix': [`${SEGMENT_PREFIX}*`] } },
+    });
+  }
+
+  /**
+   * Declares an ACL entry: `principal` (a role — every session of it — or a principal ARN or
+   * pattern) may do `operations` on the resource, through the HTTP API. Written at deployment,
+   * removed with the declaration. Checked here, at synth, by the API's rules.
+   */
+  allow(principal: iam.IRole | string, props: AclProps) {
+    const wiring = this.requireWiring('allow');
+    const arn = typeof principal === 'string' ? principal : principal.roleArn;
+    // a token's ARN cannot be checked at synth: the rules run on an ARN of its shape
+    const checked = aclSpecOf(Token.isUnresolved(arn) ? 'arn:aws:iam::123456789012:role/synth-check' : arn, props);
+    const problems = aclProblems(checked);
+    if (problems.length > 0) throw new Error(`EventLog.allow: ${problems.join('; ')}`);
+    const spec = aclSpecOf(arn, props);
+    this.acls += 1;
+    return new CustomResource(this, `Acl${this.acls}`, {
+      serviceToken: wiring.resourceHandler.functionArn,
+      resourceType: 'Custom::SluiceAcl',
+      properties: { Acl: Stack.of(this).toJsonString(spec) },
     });
   }
 

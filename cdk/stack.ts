@@ -17,7 +17,9 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { EventLog, type TableCapacity } from './event-log';
+import { ACCESS_ENVIRONMENT } from '../lib/access/authorizer';
+import { principalProblem } from '../lib/access/model';
+import { type AclProps, EventLog, type TableCapacity } from './event-log';
 
 /** Properties of the Sluice stack. */
 export interface SluiceStackProps extends StackProps {
@@ -41,6 +43,15 @@ export interface SluiceStackProps extends StackProps {
    * its function timeout allows several). @default 60 seconds
    */
   readonly subscriptionDeliveryTimeout?: Duration;
+  /**
+   * How the HTTP API authorizes its IAM-authenticated callers. `acl` (the default): each caller
+   * may do what ACL entries allow it (`grantApi`, `eventLog.allow`, `POST /v1/acls`) and
+   * nothing else; `admins` (principal ARNs or `*`-suffixed prefixes) may do everything,
+   * including managing ACLs. `open`: every caller allowed to invoke the URL may do everything
+   * (a quick start, not a production setting).
+   * @default { mode: 'acl', admins: [] }
+   */
+  readonly access?: { readonly mode?: 'acl' | 'open'; readonly admins?: readonly string[] };
 }
 
 const functionsDir = fileURLToPath(new URL('../functions/', import.meta.url));
@@ -84,6 +95,13 @@ export class SluiceStack extends Stack {
     this.eventLog.grantProduce(this.api);
     this.eventLog.grantConsume(this.api);
     this.apiUrl = this.api.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+    const access = props.access ?? {};
+    for (const a of access.admins ?? []) {
+      const problem = principalProblem(a);
+      if (problem) throw new Error(`SluiceStack access.admins: ${problem}`);
+    }
+    this.api.addEnvironment(ACCESS_ENVIRONMENT.mode, access.mode ?? 'acl');
+    this.api.addEnvironment(ACCESS_ENVIRONMENT.admins, (access.admins ?? []).join(','));
 
     this.maintenance = new nodejs.NodejsFunction(this, 'Maintenance', {
       ...common,
@@ -261,6 +279,17 @@ export class SluiceStack extends Stack {
       value: this.maintenance.functionName,
       description: 'Invoke to run retention and GC now',
     });
+  }
+
+  /**
+   * Lets `role` call the HTTP API and do what `acls` allow there: `lambda:InvokeFunctionUrl`,
+   * and `lambda:InvokeFunction` only through the URL (`lambda:InvokedViaFunctionUrl`) — so
+   * the role cannot invoke the function directly with a request context of its own making —
+   * plus one ACL entry per item (`eventLog.allow`).
+   */
+  grantApi(role: iam.IRole, ...acls: AclProps[]): void {
+    this.apiUrl.grantInvokeUrl(role);
+    for (const acl of acls) this.eventLog.allow(role, acl);
   }
 
   /**

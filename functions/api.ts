@@ -1,11 +1,19 @@
 /**
  * Lambda entry point of the HTTP API (Function URL, IAM-authenticated): the same hono app
  * as the local server. Environment read once per container: SLUICE_BUCKET, SLUICE_TABLE,
- * SLUICE_DISPATCHER_FUNCTION (told when a subscription is created or enabled).
+ * SLUICE_DISPATCHER_FUNCTION (told when a subscription is created or enabled), SLUICE_ACCESS
+ * (`acl`, the default, or `open`) and SLUICE_ADMINS.
+ *
+ * The caller is the IAM principal the Function URL authenticated (its request context). Only
+ * the URL's callers are trusted with that context: the stack's grants (`grantInvokeUrl`) allow
+ * `lambda:InvokeFunction` only with `lambda:InvokedViaFunctionUrl`, so nobody it grants can
+ * invoke the function directly with a forged context.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { handle } from 'hono/aws-lambda';
+import { accessSettingsFromEnv } from '../lib/access/authorizer';
+import { principalOfUrlRequest } from '../lib/access/principal';
 import { createSluice } from '../lib/compose';
 import { createHttpApp } from '../lib/http/app';
 import { awsStoresOptionsFromEnv, createAwsStores } from '../lib/storage/aws';
@@ -16,7 +24,9 @@ const metrics = new Metrics({ namespace: 'Sluice', serviceName: 'sluice-api' });
 const stores = createAwsStores(awsStoresOptionsFromEnv(process.env));
 const dispatcher = process.env.SLUICE_DISPATCHER_FUNCTION;
 const send = lambdaEventSender();
-const app = createHttpApp(createSluice(stores), {
+const access = accessSettingsFromEnv(process.env, 'acl');
+const app = createHttpApp(createSluice(stores, { access }), {
+  principalOf: (c) => principalOfUrlRequest(c.env),
   subscriptions: {
     targets: ['lambda', 'webhook'],
     // records already waiting are delivered now, not at the next produce
@@ -35,7 +45,8 @@ const app = createHttpApp(createSluice(stores), {
     metrics.addMetric('UnexpectedErrors', MetricUnit.Count, 1);
   },
   onResponse: (r) => {
-    logger.info('request', { ...r });
+    // a mutating request's line is its audit record: who, what, on which resource, and the outcome
+    logger.info(MUTATING.has(r.method) ? 'audit' : 'request', { ...r });
     metrics.addMetric('Requests', MetricUnit.Count, 1);
     if (r.status >= 500) metrics.addMetric('Errors', MetricUnit.Count, 1);
     if (r.status === 429 || r.errorCode === 'THROTTLED') metrics.addMetric('Throttles', MetricUnit.Count, 1);
@@ -53,6 +64,7 @@ const app = createHttpApp(createSluice(stores), {
   },
 });
 const serve = handle(app);
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** The Lambda handler: serve one request, then flush its metrics (CloudWatch EMF). */
 export const handler = async (event: Parameters<typeof serve>[0], context: Parameters<typeof serve>[1]) => {

@@ -4,14 +4,18 @@
  *   retention (created, grown, retention set; never shrunk); deleted with the stack only if
  *   its removal policy says so (CloudFormation does not call a retained one);
  * - `Custom::SluiceSubscription` (`addSubscription`): the subscription created, changed or
- *   deleted, then the dispatcher kicked (records already waiting are delivered at once).
+ *   deleted, then the dispatcher kicked (records already waiting are delivered at once);
+ * - `Custom::SluiceAcl` (`allow`, `grantApi`): the ACL entry created (its id, derived from its
+ *   content, is the physical id: a changed entry is a new one, and CloudFormation deletes the
+ *   old), deleted with its declaration.
  * Answers CloudFormation on the request's pre-signed URL. Environment: SLUICE_BUCKET,
  * SLUICE_TABLE, SLUICE_DISPATCHER_FUNCTION.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { type AclInput, createAcl, deleteAcl } from '../lib/access/manage';
 import { createSluice } from '../lib/compose';
-import { SubscriptionExistsError, SubscriptionNotFoundError, TopicNotFoundError } from '../lib/errors';
+import { SluiceError, SubscriptionExistsError, SubscriptionNotFoundError, TopicNotFoundError } from '../lib/errors';
 import { declareTopic } from '../lib/log/declare';
 import type { CreateTopicRequest } from '../lib/log/topics';
 import { awsStoresOptionsFromEnv, createAwsStores } from '../lib/storage/aws';
@@ -58,6 +62,20 @@ async function subscriptionRequest(event: CloudFormationCustomResourceEvent, phy
   return r.name;
 }
 
+async function aclRequest(event: CloudFormationCustomResourceEvent, physicalId: string): Promise<string> {
+  const store = sluice.access as NonNullable<typeof sluice.access>;
+  if (event.RequestType === 'Delete') {
+    await deleteAcl(store, physicalId).catch((e) => {
+      // never created (a failed create's id), or already gone
+      if (!(e instanceof SluiceError && e.code === 'ACL_NOT_FOUND') && !/^failed-/.test(physicalId)) throw e;
+    });
+    return physicalId;
+  }
+  const input = JSON.parse(String(event.ResourceProperties.Acl)) as AclInput;
+  const r = await createAcl(store, input, { principal: 'cloudformation', clock: sluice.clock });
+  return r.acl.id;
+}
+
 async function topicRequest(event: CloudFormationCustomResourceEvent, physicalId: string): Promise<string> {
   const spec = JSON.parse(String(event.ResourceProperties.Topic)) as CreateTopicRequest;
   if (event.RequestType === 'Delete') {
@@ -80,7 +98,9 @@ export const handler = async (event: CloudFormationCustomResourceEvent) => {
     physicalId =
       event.ResourceType === 'Custom::SluiceTopic'
         ? await topicRequest(event, physicalId)
-        : await subscriptionRequest(event, physicalId);
+        : event.ResourceType === 'Custom::SluiceAcl'
+          ? await aclRequest(event, physicalId)
+          : await subscriptionRequest(event, physicalId);
     logger.info('declared resource', { type: event.ResourceType, requestType: event.RequestType, name: physicalId });
   } catch (e) {
     status = 'FAILED';

@@ -4,6 +4,7 @@
  * else — so the log, the group operations and the maintenance job always share one clock,
  * one randomness source and one set of validated settings.
  */
+import { type AccessSettings, Authorizer } from './access/authorizer';
 import { type Clock, systemClock } from './clock';
 import type { GroupDeps } from './groups/coordinator';
 import { type GroupSettings, resolveGroupSettings } from './groups/settings';
@@ -11,7 +12,7 @@ import { type RandomSource, systemRandom } from './ids';
 import { SluiceLog } from './log/log';
 import type { MaintenanceDeps } from './retention/job';
 import type { LogSettings } from './settings';
-import type { GroupStore, LogMetadataStore, ObjectStore } from './storage/ports';
+import type { AccessStore, GroupStore, LogMetadataStore, ObjectStore } from './storage/ports';
 
 /** What Sluice is built from: the storage ports, and (for tests) time and randomness. */
 export interface SluiceComponents {
@@ -19,6 +20,8 @@ export interface SluiceComponents {
   readonly metadata: LogMetadataStore;
   /** Consumer groups need it; without it the group operations are absent. */
   readonly groups?: GroupStore;
+  /** The ACL entries; without it only `open` access (or none) can be configured. */
+  readonly access?: AccessStore;
   /** @default the system clock */
   readonly clock?: Clock;
   /** @default the OS's cryptographic randomness */
@@ -29,6 +32,8 @@ export interface SluiceComponents {
 export interface SluiceSettings {
   readonly log?: Partial<LogSettings>;
   readonly groups?: Partial<GroupSettings>;
+  /** How requests are authorized. @default open (every caller may do everything) */
+  readonly access?: AccessSettings;
 }
 
 /** Sluice, assembled: what the entry points call. */
@@ -38,6 +43,10 @@ export interface SluiceCore {
   readonly groups?: GroupDeps;
   /** What the maintenance job runs with. */
   readonly maintenance: MaintenanceDeps;
+  /** Decides what each principal may do (ARCHITECTURE §12). */
+  readonly authorizer: Authorizer;
+  /** The ACL entries (absent without an access store). */
+  readonly access?: AccessStore;
   readonly clock: Clock;
   readonly random: RandomSource;
 }
@@ -66,6 +75,8 @@ export function createSluice(components: SluiceComponents, settings: SluiceSetti
       clock,
       random,
     },
+    authorizer: new Authorizer(settings.access ?? { mode: 'open' }, components.access, clock),
+    ...(components.access ? { access: components.access } : {}),
     clock,
     random,
   };

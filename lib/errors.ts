@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'TOPIC_EXISTS'
   | 'SUBSCRIPTION_NOT_FOUND'
   | 'SUBSCRIPTION_EXISTS'
+  | 'ACL_NOT_FOUND'
   | 'PARTITION_NOT_FOUND'
   | 'INVALID_PARTITIONS'
   | 'OFFSET_OUT_OF_RANGE'
@@ -146,6 +147,13 @@ export class OutOfOrderSequenceError extends SluiceError {
       retriable: true,
       details: { producerId, expected, got },
     });
+  }
+}
+
+/** The caller is not allowed this; nothing was done. Ask an admin for an ACL. */
+export class ForbiddenError extends SluiceError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('FORBIDDEN', message, { details });
   }
 }
 

@@ -1,6 +1,8 @@
 /**
  * Admin operations, shaped like kafkajs's admin client.
  */
+import type { AclInput } from '../access/manage';
+import type { AclRecord } from '../access/model';
 import type { CreateTopicRequest } from '../log/topics';
 import type { SubscriptionInput, SubscriptionView } from '../subscriptions/definition';
 import type { SubscriptionPatch } from '../subscriptions/manage';
@@ -100,5 +102,21 @@ export class Admin {
   /** Deletes it with its committed offsets. */
   deleteSubscription(name: string): Promise<void> {
     return this.transport.deleteSubscription(name);
+  }
+
+  /**
+   * Allows (or, with `effect: 'deny'`, denies) a principal operations on resources, like
+   * Kafka's createAcls. Idempotent: the same entry twice is one entry, with one id.
+   */
+  createAcl(input: AclInput): Promise<AclRecord> {
+    return this.transport.createAcl(input);
+  }
+
+  listAcls(): Promise<AclRecord[]> {
+    return this.transport.listAcls();
+  }
+
+  deleteAcl(id: string): Promise<void> {
+    return this.transport.deleteAcl(id);
   }
 }

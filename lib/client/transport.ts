@@ -3,6 +3,8 @@
  * caller's credentials; fastest and cheapest) and HTTP (the API; SigV4-signed on AWS).
  */
 
+import { type AclInput, createAcl, deleteAcl } from '../access/manage';
+import type { AclRecord } from '../access/model';
 import { type Clock, systemClock } from '../clock';
 import type { SluiceCore } from '../compose';
 import { type ErrorCode, InternalError, InvalidArgumentError, RetriableError, SluiceError } from '../errors';
@@ -15,6 +17,7 @@ import { asOffset, type RecordHeader } from '../records/types';
 import { type ProduceLimits, produceLimits } from '../records/validate';
 import { SharedPoll } from '../shared-poll';
 import type { RequestSigner } from '../storage/aws';
+import type { AccessStore } from '../storage/ports';
 import { type SubscriptionView, subscriptionView } from '../subscriptions/definition';
 import {
   createSubscription,
@@ -67,6 +70,10 @@ export interface Transport {
   getSubscription(name: string): Promise<SubscriptionView>;
   updateSubscription(name: string, patch: SubscriptionPatch): Promise<SubscriptionView>;
   deleteSubscription(name: string): Promise<void>;
+  /** Access control (`/v1/acls`; direct mode manages the table's entries, which only the API enforces). */
+  listAcls(): Promise<AclRecord[]>;
+  createAcl(input: AclInput): Promise<AclRecord>;
+  deleteAcl(id: string): Promise<void>;
 }
 
 /** Direct mode: calls the log (and the group operations) in-process. */
@@ -74,9 +81,23 @@ export class DirectTransport implements Transport {
   private readonly log: SluiceLog;
   private readonly groups?: GroupDeps;
 
-  constructor(core: SluiceCore) {
+  constructor(private readonly core: SluiceCore) {
     this.log = core.log;
     if (core.groups) this.groups = core.groups;
+  }
+  private accessStore(): AccessStore {
+    if (!this.core.access) throw new InvalidArgumentError('this Sluice client was built without an ACL store');
+    return this.core.access;
+  }
+  listAcls() {
+    return this.accessStore().listAcls();
+  }
+  async createAcl(input: AclInput) {
+    // direct mode has no authenticated principal: the entry records who made it as "direct"
+    return (await createAcl(this.accessStore(), input, { principal: 'direct', clock: this.core.clock })).acl;
+  }
+  deleteAcl(id: string) {
+    return deleteAcl(this.accessStore(), id);
   }
   private groupDeps(): GroupDeps {
     if (!this.groups) throw new InvalidArgumentError('this Sluice client was built without a group store');
@@ -348,6 +369,20 @@ export class HttpTransport implements Transport {
   }
   async deleteSubscription(name: string) {
     await this.call('DELETE', `/v1/subscriptions/${encodeURIComponent(name)}`);
+  }
+
+  async listAcls() {
+    return ((await this.call('GET', '/v1/acls')) as { acls: AclRecord[] }).acls;
+  }
+  async createAcl(input: AclInput) {
+    return (await this.call('POST', '/v1/acls', input)) as AclRecord;
+  }
+  async deleteAcl(id: string) {
+    await this.call('DELETE', `/v1/acls/${encodeURIComponent(id)}`);
+  }
+  /** The caller as the server sees it (`GET /v1/whoami`). */
+  async whoami() {
+    return (await this.call('GET', '/v1/whoami')) as { principal: string; mode: 'acl' | 'open'; admin: boolean };
   }
 
   async offsetForTimestamp(topic: string, partition: number, timestampMs: number) {

@@ -4,11 +4,14 @@
  * same schemas produce the OpenAPI document at `/v1/openapi.json`.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { ANONYMOUS, type Requirement } from '../access/model';
 import type { SluiceCore } from '../compose';
 import { uuidV4 } from '../ids';
 import { produceLimits } from '../records/validate';
+import { registerAccessRoutes } from './access-routes';
 import { type AppEnv, answerError } from './env';
 import { invalid, isUnexpected, reportToStderr, toHttpError, type UnexpectedErrorReporter } from './errors';
 import { registerGroupRoutes } from './group-routes';
@@ -40,6 +43,12 @@ export interface HttpAppOptions {
   readonly maxResponseBytes?: number;
   /** Which targets subscriptions may have, and who hears of their changes. @default Lambda and webhook targets */
   readonly subscriptions?: SubscriptionRouteOptions;
+  /**
+   * Who sent a request: the IAM principal ARN the transport authenticated (the Lambda entry
+   * reads the Function URL's request context). What answers undefined is `anonymous`, whom
+   * no ACL but one naming `anonymous` allows anything. @default anonymous
+   */
+  readonly principalOf?: (c: Context<AppEnv>) => string | undefined;
 }
 
 /** What `onResponse` is told. */
@@ -57,6 +66,10 @@ export interface RequestInfo {
   /** Records produced or fetched, and their key + value bytes. */
   readonly records?: number;
   readonly bytes?: number;
+  /** Who asked (an IAM principal ARN, or `anonymous`). */
+  readonly principal: string;
+  /** What the request was authorized for (`produce topic orders`, ...), and the one refused. */
+  readonly access?: { readonly checked: readonly string[]; readonly denied?: string };
 }
 
 /**
@@ -91,6 +104,8 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
     const lambda = (c.env as { lambdaContext?: { awsRequestId?: string } } | undefined)?.lambdaContext;
     const requestId = lambda?.awsRequestId ?? uuidV4(random);
     c.set('requestId', requestId);
+    c.set('principal', options.principalOf?.(c) ?? ANONYMOUS);
+    c.set('authorizer', core.authorizer);
     await next();
     c.header('x-request-id', requestId);
   });
@@ -141,6 +156,8 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
         ...(c.req.param('t') ? { topic: c.req.param('t') } : {}),
         ...(c.req.param('g') ? { group: c.req.param('g') } : {}),
         ...(c.get('counted') ?? {}),
+        principal: c.get('principal'),
+        ...access(c.get('checked'), c.get('denied')),
       });
     });
   }
@@ -206,6 +223,11 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
     },
   );
 
+  registerAccessRoutes(app, {
+    authorizer: core.authorizer,
+    clock,
+    ...(core.access ? { store: core.access } : {}),
+  });
   registerTopicRoutes(app, log);
   registerRecordRoutes(app, log, {
     waitInServer: options.waitInServer ?? true,
@@ -227,6 +249,15 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
     },
   });
   return app;
+}
+
+const said = (r: Requirement) =>
+  r.type === 'cluster' ? `${r.operation} cluster` : `${r.operation} ${r.type} ${r.name}`;
+
+/** The audit fields of a request: what it was authorized for, and what was refused. */
+function access(checked: readonly Requirement[] | undefined, denied: Requirement | undefined) {
+  if (!checked?.length) return {};
+  return { access: { checked: checked.map(said), ...(denied ? { denied: said(denied) } : {}) } };
 }
 
 /** Each route's path as a pattern, with its method (middleware, `ALL`, left out). */

@@ -13,7 +13,7 @@ import {
   resetOffsets,
 } from '../groups/coordinator';
 import { groupNameProblem, TOPIC_NAME_PATTERN } from '../settings';
-import type { AppEnv } from './env';
+import { type AppEnv, authorize, need } from './env';
 import { ErrorSchema, errors, json, KeyField, link, MAX_SAFE, PartitionNumber, TopicNameField } from './schemas';
 
 const GroupName = z
@@ -116,6 +116,9 @@ const OutOfRange = {
   416: json(ErrorSchema, 'OFFSET_OUT_OF_RANGE: the offset is outside [startOffset, highWatermark]'),
 };
 
+/** Consuming each of the topics (once each). */
+const consumes = (topics: readonly string[]) => [...new Set(topics)].map((t) => need.topic(t, 'consume'));
+
 /** Adds the group routes to the app. */
 export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): void {
   app.openapi(
@@ -151,7 +154,9 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const r = await heartbeat(d, c.req.valid('param').g, body);
+      const { g } = c.req.valid('param');
+      await authorize(c, need.group(g, 'read'), ...consumes(body.topics));
+      const r = await heartbeat(d, g, body);
       return c.json(r, 200);
     },
   );
@@ -166,6 +171,7 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
     }),
     async (c) => {
       const { g, m } = c.req.valid('param');
+      await authorize(c, need.group(g, 'read'));
       await leaveGroup(d, g, m);
       return c.body(null, 204);
     },
@@ -202,6 +208,12 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
     async (c) => {
       const { g } = c.req.valid('param');
       const body = c.req.valid('json');
+      // a member commits what it reads; a commit without one moves the group's offsets (an admin's reset)
+      await authorize(
+        c,
+        need.group(g, 'memberId' in body ? 'read' : 'alter'),
+        ...consumes(body.offsets.map((o) => o.topic)),
+      );
       if (!('memberId' in body)) {
         // no member: a simple consumer may commit only while the group has nobody live
         const described = await describeGroup(d, g);
@@ -263,7 +275,11 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
         ...errors,
       },
     }),
-    async (c) => c.json(await describeGroup(d, c.req.valid('param').g), 200),
+    async (c) => {
+      const { g } = c.req.valid('param');
+      await authorize(c, need.group(g, 'describe'));
+      return c.json(await describeGroup(d, g), 200);
+    },
   );
 
   app.openapi(
@@ -289,6 +305,12 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
         ...errors,
       },
     }),
-    async (c) => c.json(await resetOffsets(d, c.req.valid('param').g, c.req.valid('json')), 200),
+    async (c) => {
+      const { g } = c.req.valid('param');
+      const body = c.req.valid('json');
+      // a dry run only shows where the offsets would go
+      await authorize(c, need.group(g, body.dryRun === false ? 'alter' : 'describe'), ...consumes([body.topic]));
+      return c.json(await resetOffsets(d, g, body), 200);
+    },
   );
 }

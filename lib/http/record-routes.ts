@@ -7,7 +7,7 @@ import type { SluiceLog } from '../log/log';
 import type { ProduceRecord } from '../log/produce';
 import { checkCallTotals, MAX_TIMESTAMP_MS, type ProduceLimits, produceLimits } from '../records/validate';
 import { decodeField, type Encoding, encodeField } from './encoding';
-import type { AppEnv } from './env';
+import { type AppEnv, authorize, need } from './env';
 import {
   ErrorSchema,
   errors,
@@ -156,6 +156,7 @@ export function registerRecordRoutes(
       const { t } = c.req.valid('param');
       const body = c.req.valid('json');
       const idempotencyKey = c.req.valid('header')['idempotency-key'];
+      await authorize(c, need.topic(t, 'produce'));
       const encoding: Encoding = body.encoding ?? 'utf8';
       const records = body.records.map((r, i) => toProduceRecord(r, i, encoding));
       const res = await log.append({
@@ -215,6 +216,7 @@ export function registerRecordRoutes(
     async (c) => {
       const { t, p } = c.req.valid('param');
       const q = c.req.valid('query');
+      await authorize(c, need.topic(t, 'consume'));
       const encoding: Encoding = q.encoding ?? 'utf8';
       const r = await log.fetch({
         topic: t,
@@ -267,6 +269,7 @@ export function registerRecordRoutes(
     }),
     async (c) => {
       const { t, p } = c.req.valid('param');
+      await authorize(c, need.topic(t, 'consume'));
       const r = await log.offsetForTimestamp(t, p, c.req.valid('query').timestamp);
       return c.json({ offset: r.offset, highWatermark: r.highWatermark, startOffset: r.startOffset }, 200);
     },

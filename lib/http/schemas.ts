@@ -77,6 +77,10 @@ export const uintQuery = (name: string, max = MAX_SAFE, min = 0) =>
 /** The error responses most routes share. */
 export const errors = {
   400: { description: 'Invalid input', content: { 'application/json': { schema: ErrorSchema } } },
+  403: {
+    description: 'FORBIDDEN: the caller lacks an ACL for this (nothing was done)',
+    content: { 'application/json': { schema: ErrorSchema } },
+  },
   404: { description: 'Unknown topic or partition', content: { 'application/json': { schema: ErrorSchema } } },
   503: {
     description: 'Unavailable; retry after `Retry-After`',

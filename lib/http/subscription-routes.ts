@@ -24,7 +24,7 @@ import {
   listSubscriptions,
   updateSubscription,
 } from '../subscriptions/manage';
-import type { AppEnv } from './env';
+import { type AppEnv, authorize, need } from './env';
 import { ErrorSchema, errors, json, link, TopicNameField } from './schemas';
 
 /** The target kinds this deployment delivers to. */
@@ -154,6 +154,14 @@ const Conflict = {
   409: json(ErrorSchema, 'SUBSCRIPTION_EXISTS, or CONFLICT (a concurrent change, or a group of that name is in use)'),
 };
 
+/** A subscription consumes its topics and produces to its dead-letter topic, if any. */
+function reads(topics: readonly string[], deadLetterTopic: unknown) {
+  return [
+    ...[...new Set(topics)].map((t) => need.topic(t, 'consume')),
+    ...(typeof deadLetterTopic === 'string' ? [need.topic(deadLetterTopic, 'produce')] : []),
+  ];
+}
+
 /** Adds the subscription routes to the app. */
 export function registerSubscriptionRoutes(
   app: OpenAPIHono<AppEnv>,
@@ -220,6 +228,13 @@ export function registerSubscriptionRoutes(
     async (c) => {
       const body = c.req.valid('json');
       checkTarget(body.target);
+      // it reads its topics as the consumer group of its name, and may dead-letter to a topic
+      await authorize(
+        c,
+        need.subscription(body.name, 'alter'),
+        need.group(body.name, 'read'),
+        ...reads(body.topics, body.options?.deadLetterTopic),
+      );
       const s = await createSubscription(d, body);
       await changed(s.definition.name, s, s.definition.options.enabled);
       return c.json(subscriptionView(s), 201);
@@ -236,7 +251,13 @@ export function registerSubscriptionRoutes(
         ...errors,
       },
     }),
-    async (c) => c.json({ subscriptions: (await listSubscriptions(d)).map(subscriptionView) }, 200),
+    async (c) => {
+      const all = await listSubscriptions(d);
+      const visible = await c
+        .get('authorizer')
+        .visible(c.get('principal'), all, (s) => need.subscription(s.definition.name, 'describe'));
+      return c.json({ subscriptions: visible.map(subscriptionView) }, 200);
+    },
   );
 
   app.openapi(
@@ -251,7 +272,11 @@ export function registerSubscriptionRoutes(
         ...errors,
       },
     }),
-    async (c) => c.json(subscriptionView(await getSubscription(d, c.req.valid('param').name)), 200),
+    async (c) => {
+      const { name } = c.req.valid('param');
+      await authorize(c, need.subscription(name, 'describe'));
+      return c.json(subscriptionView(await getSubscription(d, name)), 200);
+    },
   );
 
   app.openapi(
@@ -271,6 +296,7 @@ export function registerSubscriptionRoutes(
       const { name } = c.req.valid('param');
       const body = c.req.valid('json');
       checkTarget(body.target);
+      await authorize(c, need.subscription(name, 'alter'), ...reads(body.topics ?? [], body.options?.deadLetterTopic));
       const r = await updateSubscription(d, name, body);
       await changed(name, r.subscription, r.enabled);
       return c.json(subscriptionView(r.subscription), 200);
@@ -291,6 +317,7 @@ export function registerSubscriptionRoutes(
     }),
     async (c) => {
       const { name } = c.req.valid('param');
+      await authorize(c, need.subscription(name, 'delete'));
       await deleteSubscription(d, name);
       await changed(name, undefined, false);
       return c.body(null, 204);

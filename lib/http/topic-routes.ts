@@ -4,7 +4,7 @@
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { SluiceLog } from '../log/log';
-import type { AppEnv } from './env';
+import { type AppEnv, authorize, need } from './env';
 import { ErrorSchema, errors, json, link, MAX_SAFE, PartitionParam, TopicName, TopicNameField } from './schemas';
 
 /** A topic's partition count, declared with the server's own maximum. */
@@ -81,6 +81,7 @@ export function registerTopicRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): v
     }),
     async (c) => {
       const body = c.req.valid('json');
+      await authorize(c, need.topic(body.name, 'create'));
       const t = await log.createTopic(body);
       return c.json(topicOut(t), 201);
     },
@@ -99,7 +100,10 @@ export function registerTopicRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): v
       },
     }),
     async (c) => {
-      const topics = await log.listTopics();
+      // as in Kafka: a listing holds the topics the caller may describe
+      const topics = await c
+        .get('authorizer')
+        .visible(c.get('principal'), await log.listTopics(), (t) => need.topic(t.name, 'describe'));
       return c.json({ topics: topics.map((t) => ({ name: t.name, partitions: t.partitions })) }, 200);
     },
   );
@@ -113,7 +117,9 @@ export function registerTopicRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): v
       responses: { 200: json(TopicOut.extend({ offsets: z.array(PartitionBounds) }), 'The topic'), ...errors },
     }),
     async (c) => {
-      const d = await log.describeTopic(c.req.valid('param').t);
+      const { t } = c.req.valid('param');
+      await authorize(c, need.topic(t, 'describe'));
+      const d = await log.describeTopic(t);
       return c.json({ ...topicOut(d), offsets: d.offsets }, 200);
     },
   );
@@ -127,7 +133,9 @@ export function registerTopicRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): v
       responses: { 204: { description: 'Deleted' }, ...errors },
     }),
     async (c) => {
-      await log.deleteTopic(c.req.valid('param').t);
+      const { t } = c.req.valid('param');
+      await authorize(c, need.topic(t, 'delete'));
+      await log.deleteTopic(t);
       return c.body(null, 204);
     },
   );
@@ -164,6 +172,7 @@ export function registerTopicRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): v
     async (c) => {
       const { t } = c.req.valid('param');
       const body = c.req.valid('json');
+      await authorize(c, need.topic(t, 'alter'));
       if (body.partitions !== undefined) await log.addPartitions(t, body.partitions);
       const updated =
         body.retentionMs !== undefined || body.retentionBytes !== undefined
@@ -195,6 +204,8 @@ export function registerTopicRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): v
     }),
     async (c) => {
       const { t, p } = c.req.valid('param');
+      // Kafka's deleteRecords needs delete on the topic
+      await authorize(c, need.topic(t, 'delete'));
       return c.json(await log.deleteRecords(t, p, c.req.valid('json').offset), 200);
     },
   );

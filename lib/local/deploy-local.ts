@@ -33,6 +33,7 @@ async function main() {
 Sluice is deployed into LocalStack at ${endpoint}
   Function URL (IAM auth; LocalStack does not check signatures): ${stack.apiUrl}
   bucket ${stack.bucket}, table ${stack.table}
+  access: open (LocalStack authenticates no caller, so no ACL could name one; on AWS the stack authorizes by ACLs)
   maintenance function ${stack.maintenanceFunction} (runs every 5 minutes; invoke it to run now)
 
 LocalStack routes the URL by its Host, which needs DNS for *.localhost.localstack.cloud;

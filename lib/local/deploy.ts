@@ -74,6 +74,9 @@ export function synthesizeForLocalStack(
     }),
     // a local stack is thrown away with its LocalStack
     dataRemovalPolicy: RemovalPolicy.DESTROY,
+    // LocalStack's Function URLs authenticate nobody (no IAM principal in the request
+    // context): no ACL could name a caller, so the local deployment is open
+    access: { mode: 'open' },
   });
   customise(stack);
   acknowledgeNagFindings(stack);

@@ -7,6 +7,8 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type AccessSettings, accessSettingsFromEnv } from '../access/authorizer';
+import { LOCAL_PRINCIPAL_HEADER, principalOfLocalRequest } from '../access/principal';
 import { createSluice } from '../compose';
 import { createHttpApp } from '../http/app';
 import { serveHttpApp } from '../http/node-server';
@@ -72,12 +74,16 @@ async function main() {
     say(`creating bucket ${bucket} and table ${table} (if missing)`);
     await Promise.all([ensureBucket(s3, bucket), ensureTable(dynamo, table, { stream: true })]);
     const stores = storesFromClients(s3, dynamo, bucket, table);
-    const core = createSluice(stores);
+    // locally nobody is authenticated: open unless SLUICE_ACCESS=acl asks to try ACLs, with
+    // the caller named by the x-sluice-principal header
+    const access = accessSettingsFromEnv(env, 'open');
+    const core = createSluice(stores, { access });
     const push = await startLocalSubscriptions(core, { endpoint: backends.dynamoEndpoint, dynamo, table, say });
     subscriptions = push;
     try {
       server = await serveHttpApp(
         createHttpApp(core, {
+          principalOf: (c) => principalOfLocalRequest(c.req.header(LOCAL_PRINCIPAL_HEADER)),
           subscriptions: { targets: ['webhook', 'module'], loopbackHttp: true, onChange: push.onChange },
         }),
         port,
@@ -95,6 +101,7 @@ async function main() {
     console.log(`
 Sluice is running at ${u}   (S3: ${backends.s3Endpoint}, DynamoDB: ${backends.dynamoEndpoint})
 OpenAPI document: ${u}/v1/openapi.json      Stop with Ctrl-C.
+${accessNote(access)}
 
 Try it:
   curl -s -X POST ${u}/v1/topics -H 'content-type: application/json' -d '{"name":"orders","partitions":3}'
@@ -105,6 +112,13 @@ Try it:
     await backends.stop();
     throw e;
   }
+}
+
+function accessNote(a: AccessSettings): string {
+  if (a.mode === 'open')
+    return 'Access: open (every request may do everything; SLUICE_ACCESS=acl npm start to try ACLs).';
+  const admins = a.admins?.length ? a.admins.join(', ') : 'none (set SLUICE_ADMINS=<arn>,... to have one)';
+  return `Access: ACLs. A request's principal is its ${LOCAL_PRINCIPAL_HEADER} header (an ARN); admins: ${admins}.`;
 }
 
 main().catch((e) => {

@@ -10,10 +10,11 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { DynamoAccessStore } from './dynamo-access-store';
 import { DynamoGroupStore } from './dynamo-group-store';
 import { DynamoLogMetadataStore } from './dynamo-log-metadata-store';
 import { ENVIRONMENT } from './layout';
-import type { GroupStore, LogMetadataStore, ObjectStore } from './ports';
+import type { AccessStore, GroupStore, LogMetadataStore, ObjectStore } from './ports';
 import { S3ObjectStore } from './s3-object-store';
 
 /** Where Sluice's data lives. */
@@ -55,6 +56,7 @@ export function createAwsStores(o: AwsStoresOptions): {
   objects: ObjectStore;
   metadata: LogMetadataStore;
   groups: GroupStore;
+  access: AccessStore;
 } {
   const common = {
     ...(o.region ? { region: o.region } : {}),
@@ -71,12 +73,13 @@ export function storesFromClients(
   dynamo: DynamoDBClient,
   bucket: string,
   table: string,
-): { objects: S3ObjectStore; metadata: DynamoLogMetadataStore; groups: DynamoGroupStore } {
+): { objects: S3ObjectStore; metadata: DynamoLogMetadataStore; groups: DynamoGroupStore; access: DynamoAccessStore } {
   const doc = documentClient(dynamo);
   return {
     objects: new S3ObjectStore(s3, bucket),
     metadata: new DynamoLogMetadataStore(doc, table),
     groups: new DynamoGroupStore(doc, table),
+    access: new DynamoAccessStore(doc, table),
   };
 }
 

@@ -20,6 +20,7 @@
  * |  + committed offset (the same item: one conditional write commits under the lease)  |
  * | group registry    | GROUPS                  | G#{group}            |
  * | subscription      | SUBS                    | S#{name}             |
+ * | ACL entry         | ACLS                    | A#{id}               |
  * | job cursor        | JOB                     | {name}               |
  * | release batch     | JOB                     | R#{atMs:020}#{id}    |
  *
@@ -122,6 +123,8 @@ export const keys = {
   groupRegistryPk: 'GROUPS',
   subscription: (name: string): ItemKey => ({ pk: keys.subscriptionsPk, sk: `S#${name}` }),
   subscriptionsPk: 'SUBS',
+  acl: (id: string): ItemKey => ({ pk: keys.aclsPk, sk: `A#${id}` }),
+  aclsPk: 'ACLS',
   jobCursor: (name: string): ItemKey => ({ pk: 'JOB', sk: name }),
   jobPk: 'JOB',
   releaseBatch: (atMs: number, id: string): ItemKey => ({
@@ -144,6 +147,7 @@ export type ItemKind =
   | 'lease'
   | 'group registry'
   | 'subscription'
+  | 'acl'
   | 'job'
   | 'other';
 
@@ -162,6 +166,7 @@ export function itemKind(pk: string, sk: string): ItemKind {
   if (pk === keys.deletedTopicsPk) return 'deleted topic';
   if (pk === keys.groupRegistryPk) return 'group registry';
   if (pk === keys.subscriptionsPk) return 'subscription';
+  if (pk === keys.aclsPk) return 'acl';
   if (pk === keys.jobPk) return 'job';
   if (pk.startsWith('G#')) return groupItemKind(sk) ?? 'other';
   return ITEM_KINDS_BY_PK_PREFIX[pk.slice(0, 2)] ?? 'other';

@@ -9,6 +9,8 @@
  * return values.
  */
 
+import type { AclRecord } from '../access/model';
+
 /** One object in a listing. */
 export interface ObjectInfo {
   readonly key: string;
@@ -555,4 +557,14 @@ export interface GroupStore extends SubscriptionCatalog {
    * from the registry. Idempotent; answers how many partitions it forgot (one item each).
    */
   forgetTopic(group: string, topicId: string): Promise<number>;
+}
+
+/** The stored ACL entries (`lib/access`): one partition, read whole and cached by the authorizer. */
+export interface AccessStore {
+  /** Stores the entry iff no entry of its id exists. */
+  putAcl(acl: AclRecord): Promise<'created' | 'exists'>;
+  /** Every entry, by id. */
+  listAcls(): Promise<AclRecord[]>;
+  /** Deletes the entry; false if there was none. */
+  deleteAcl(id: string): Promise<boolean>;
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { App, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { acknowledgeNagFindings, addNagChecks } from '../../cdk/nag';
@@ -369,5 +370,63 @@ describe('EventLog.addSubscription', () => {
     expect(() => build({ topic: 'orders', batchSize: 0 })).toThrow(/batchSize/);
     expect(() => build({ batchSize: 10 })).toThrow(/topics/);
     expect(() => build({ topic: 'orders', startingPosition: 'AT_TIMESTAMP' })).toThrow(/startingPositionTimestamp/);
+  });
+});
+
+describe('access control in the stack', () => {
+  it('authorizes by ACLs by default, with the admins given; grantApi allows the URL only, and declares ACLs', () => {
+    const app = new App();
+    const admin = 'arn:aws:iam::123456789012:role/platform-admin';
+    const stack = new SluiceStack(app, 'Access', {
+      env: { account: '123456789012', region: 'eu-west-1' },
+      access: { admins: [admin] },
+    });
+    const orders = new iam.Role(stack, 'OrdersService', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    stack.grantApi(
+      orders,
+      { topic: 'orders', operations: ['produce'] },
+      { group: 'orders-', prefix: true, operations: ['read'] },
+    );
+    acknowledgeNagFindings(stack);
+    addNagChecks(app);
+    app.synth(); // cdk-nag stays clean
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Sluice HTTP API v1',
+      Environment: { Variables: Match.objectLike({ SLUICE_ACCESS: 'acl', SLUICE_ADMINS: admin }) },
+    });
+    // the role may invoke the function only through its URL: no direct invoke with a forged context
+    const statements = Object.values(t.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes('OrdersService'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    expect(statements.map((s) => [s.Action, s.Condition])).toEqual([
+      ['lambda:InvokeFunctionUrl', { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } }],
+      ['lambda:InvokeFunction', { Bool: { 'lambda:InvokedViaFunctionUrl': true } }],
+    ]);
+    const acls = Object.values(t.findResources('Custom::SluiceAcl')).map((r) => JSON.stringify(r.Properties.Acl));
+    expect(acls).toHaveLength(2);
+    expect(acls[0]).toContain('OrdersService');
+    expect(acls[0]).toContain(
+      '\\"resourceType\\":\\"topic\\",\\"resourceName\\":\\"orders\\",\\"pattern\\":\\"literal\\"',
+    );
+    expect(acls[1]).toContain(
+      '\\"resourceType\\":\\"group\\",\\"resourceName\\":\\"orders-\\",\\"pattern\\":\\"prefixed\\"',
+    );
+  });
+
+  it('refuses a wrong ACL or admin at synth; open mode is explicit', () => {
+    const stack = new SluiceStack(new App(), 'Bad', { access: { mode: 'open' } });
+    const role = new iam.Role(stack, 'R', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    expect(() => stack.grantApi(role, { group: 'g', operations: ['produce'] })).toThrow(
+      /operation "produce" is not one of group's/,
+    );
+    expect(() => stack.eventLog.allow('orders-service', { topic: 't', operations: ['all'] })).toThrow(/principal/);
+    expect(() => new SluiceStack(new App(), 'BadAdmin', { access: { admins: ['admin'] } })).toThrow(/access.admins/);
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Sluice HTTP API v1',
+      Environment: { Variables: Match.objectLike({ SLUICE_ACCESS: 'open' }) },
+    });
   });
 });

@@ -38,7 +38,9 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
     POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: 'WARN',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    // the API's default access mode is acl: the round trip's caller is an admin
+    SLUICE_ADMINS: DEV,
   });
   api = (await import('../../functions/api')).handler as unknown as Handler;
   // the maintenance function's metrics are on (read at construction): the test reads its EMF
@@ -46,8 +48,10 @@ beforeAll(async () => {
   maintenance = (await import('../../functions/maintenance')).handler;
 });
 
-/** A Lambda Function URL event (payload format 2.0), as AWS sends it. */
-function urlEvent(method: string, path: string, body?: unknown) {
+const DEV = 'arn:aws:iam::123456789012:user/dev';
+
+/** A Lambda Function URL event (payload format 2.0), as AWS sends it (`principal: null`: as LocalStack sends it). */
+function urlEvent(method: string, path: string, body?: unknown, principal: string | null = DEV) {
   const [rawPath, rawQueryString = ''] = path.split('?');
   return {
     version: '2.0',
@@ -62,9 +66,9 @@ function urlEvent(method: string, path: string, body?: unknown) {
     requestContext: {
       accountId: '123456789012',
       apiId: 'abc123',
-      authorizer: {
-        iam: { accessKey: 'AKIA…', accountId: '123456789012', userArn: 'arn:aws:iam::123456789012:user/dev' },
-      },
+      ...(principal === null
+        ? {}
+        : { authorizer: { iam: { accessKey: 'AKIA…', accountId: '123456789012', userArn: principal } } }),
       domainName: 'abc123.lambda-url.us-east-1.on.aws',
       domainPrefix: 'abc123',
       http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '203.0.113.7', userAgent: 'vitest' },
@@ -81,9 +85,25 @@ function urlEvent(method: string, path: string, body?: unknown) {
 
 const context = { awsRequestId: 'test', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
 
-async function call(method: string, path: string, body?: unknown) {
-  const r = await api(urlEvent(method, path, body), context);
+async function call(method: string, path: string, body?: unknown, principal?: string | null) {
+  const r = await api(urlEvent(method, path, body, principal), context);
   return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };
+}
+
+/** What `fn` wrote to stdout (Powertools' log lines), parsed. */
+async function stdoutOf(fn: () => Promise<void>): Promise<Record<string, unknown>[]> {
+  const lines: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    lines.push(...String(chunk).split('\n'));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    await fn();
+  } finally {
+    process.stdout.write = write;
+  }
+  return lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 }
 
 describe('Lambda handlers in-process', () => {
@@ -149,6 +169,43 @@ describe('Lambda handlers in-process', () => {
     const overall = emf.find((m) => 'MaxConsumerLag' in m);
     expect(overall).toMatchObject({ MaxConsumerLag: 3 });
     expect(overall.Group).toBeUndefined();
+  });
+
+  it('authorizes the IAM principal of the Function URL context, writes an audit line per mutating request, trusts no missing context', async () => {
+    const service = 'arn:aws:sts::123456789012:assumed-role/orders-service/i-0abc';
+    const logged = await stdoutOf(async () => {
+      const denied = await call('POST', '/v1/topics/lambda/records', { records: [{ value: 'no' }] }, service);
+      expect(denied.status).toBe(403);
+      expect(denied.body.error).toMatchObject({ code: 'FORBIDDEN', principal: service, operation: 'produce' });
+      const acl = await call('POST', '/v1/acls', {
+        principal: 'arn:aws:iam::123456789012:role/orders-service',
+        resourceType: 'topic',
+        resourceName: 'lambda',
+        operations: ['produce'],
+      });
+      expect(acl.status).toBe(201);
+      expect((await call('POST', '/v1/topics/lambda/records', { records: [{ value: 'yes' }] }, service)).status).toBe(
+        200,
+      );
+      expect((await call('GET', '/v1/topics/lambda/partitions/0/records?offset=0', undefined, service)).status).toBe(
+        403,
+      );
+      // LocalStack's Function URLs carry no IAM context: such a caller is anonymous, allowed nothing
+      const anonymous = await call('POST', '/v1/topics/lambda/records', { records: [{ value: 'no' }] }, null);
+      expect(anonymous.body.error).toMatchObject({ code: 'FORBIDDEN', principal: 'anonymous' });
+      expect((await call('GET', '/v1/whoami', undefined, service)).body).toMatchObject({ principal: service });
+    });
+    const audit = logged.filter((l) => l.message === 'audit');
+    expect(audit.map((a) => [a.principal, a.status, (a.access as { checked: string[] }).checked])).toEqual([
+      [service, 403, ['produce topic lambda']],
+      [DEV, 201, ['alter cluster']],
+      [service, 200, ['produce topic lambda']],
+      ['anonymous', 403, ['produce topic lambda']],
+    ]);
+    expect(audit[0]).toMatchObject({ method: 'POST', route: '/v1/topics/:t/records', topic: 'lambda' });
+    expect(audit[0]?.access).toMatchObject({ denied: 'produce topic lambda' });
+    // reads are logged as requests, with their principal, not as audit records
+    expect(logged.filter((l) => l.message === 'request').map((l) => l.principal)).toEqual([service, service]);
   });
 
   it('logs an unexpected error once with its stack and request id, and counts it for the alarm', async () => {
@@ -325,6 +382,46 @@ describe("EventLog.addSubscription's custom resource handler", () => {
         ResourceProperties: { ServiceToken: '', Definition: definition({}) },
       });
       expect(cfn.got[4]).toMatchObject({ Status: 'SUCCESS' });
+
+      // a declared ACL entry: written at deployment (its id is the physical id), removed with it
+      const reader = 'arn:aws:sts::123456789012:assumed-role/declared-reader/s1';
+      const acl = (RequestType: 'Create' | 'Delete', RequestId: string, spec: Record<string, unknown>, id?: string) =>
+        handler({
+          ...base,
+          ResourceType: 'Custom::SluiceAcl',
+          RequestType,
+          RequestId,
+          ...(id ? { PhysicalResourceId: id } : {}),
+          ResourceProperties: { ServiceToken: '', Acl: JSON.stringify(spec) },
+        } as Parameters<typeof handler>[0]);
+      const spec = {
+        principal: 'arn:aws:iam::123456789012:role/declared-reader',
+        effect: 'allow',
+        resourceType: 'topic',
+        resourceName: 'declared',
+        pattern: 'literal',
+        operations: ['consume'],
+      };
+      const fetchAs = async () =>
+        (await api(urlEvent('GET', '/v1/topics/declared/partitions/0/records?offset=0', undefined, reader), context))
+          .statusCode;
+      expect(await fetchAs()).toBe(403);
+      await acl('Create', 'a1', spec);
+      const created = cfn.got.at(-1) as { Status: string; PhysicalResourceId: string };
+      expect(created).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: expect.stringMatching(/^[0-9a-f]{24}$/) });
+      // the API's authorizer caches entries for 5 s: a process that did not make the change sees it by then
+      const cacheMs = 5100;
+      await new Promise((r) => setTimeout(r, cacheMs));
+      expect(await fetchAs()).toBe(200);
+      await acl('Create', 'a2', { ...spec, operations: ['bogus'] });
+      expect(cfn.got.at(-1)).toMatchObject({ Status: 'FAILED' });
+      expect(String(cfn.got.at(-1)?.Reason)).toMatch(/operation "bogus" is not one of topic's/);
+      await acl('Delete', 'a3', spec, created.PhysicalResourceId);
+      expect(cfn.got.at(-1)).toMatchObject({ Status: 'SUCCESS' });
+      await acl('Delete', 'a4', spec, 'failed-a2');
+      expect(cfn.got.at(-1)).toMatchObject({ Status: 'SUCCESS' });
+      await new Promise((r) => setTimeout(r, cacheMs));
+      expect(await fetchAs()).toBe(403);
     } finally {
       cfn.close();
     }

@@ -9,6 +9,7 @@ import { inject } from 'vitest';
 import { localDynamoClient, localS3Client } from '../../lib/local/clients';
 import { ensureBucket, ensureTable } from '../../lib/local/provision';
 import { storesFromClients } from '../../lib/storage/aws';
+import type { DynamoAccessStore } from '../../lib/storage/dynamo-access-store';
 import type { DynamoGroupStore } from '../../lib/storage/dynamo-group-store';
 import type { DynamoLogMetadataStore } from '../../lib/storage/dynamo-log-metadata-store';
 import type { S3ObjectStore } from '../../lib/storage/s3-object-store';
@@ -22,6 +23,7 @@ export interface RealStores {
   readonly objects: S3ObjectStore;
   readonly metadata: DynamoLogMetadataStore;
   readonly groups: DynamoGroupStore;
+  readonly access: DynamoAccessStore;
 }
 
 /** Creates a fresh bucket and table; clients may be customised (fault injection). */

@@ -1,0 +1,112 @@
+/**
+ * The one place requests are authorized: a principal's requirements are decided against the
+ * stored ACL entries (read once per `cacheMs` per process, re-read at once after a change made
+ * through this process) and the configured admins. `open` mode allows every authenticated
+ * caller everything (a quick start; the README says so), and still names the principal.
+ */
+import type { Clock } from '../clock';
+import { ForbiddenError } from '../errors';
+import type { AccessStore } from '../storage/ports';
+import { type AclRecord, decide, isAdmin, principalProblem, type Requirement } from './model';
+
+/** How a deployment authorizes. */
+export interface AccessSettings {
+  /** `acl`: only what ACL entries (or `admins`) allow; `open`: every authenticated caller may do everything. */
+  readonly mode: 'acl' | 'open';
+  /** Principal patterns (ARNs, `*`-suffixed prefixes) allowed everything, e.g. a platform team's role. @default none */
+  readonly admins?: readonly string[];
+  /**
+   * How long a process uses the ACL entries it read before reading them again: a change made
+   * elsewhere takes effect within this. @default 5 s
+   */
+  readonly cacheMs?: number;
+}
+
+/** Environment variables of the access settings (set by the stack on the API function). */
+export const ACCESS_ENVIRONMENT = { mode: 'SLUICE_ACCESS', admins: 'SLUICE_ADMINS' } as const;
+
+/**
+ * The access settings an environment gives: `SLUICE_ACCESS` (`acl` or `open`; absent:
+ * `fallback`) and `SLUICE_ADMINS` (comma-separated principal patterns). A wrong value throws.
+ */
+export function accessSettingsFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  fallback: AccessSettings['mode'],
+): AccessSettings {
+  const mode = env[ACCESS_ENVIRONMENT.mode] || fallback;
+  if (mode !== 'acl' && mode !== 'open') {
+    throw new Error(`${ACCESS_ENVIRONMENT.mode}=${mode} must be "acl" or "open"`);
+  }
+  const admins = (env[ACCESS_ENVIRONMENT.admins] ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a.length > 0);
+  for (const a of admins) {
+    const problem = principalProblem(a);
+    if (problem) throw new Error(`${ACCESS_ENVIRONMENT.admins}: ${problem}`);
+  }
+  return { mode, admins };
+}
+
+/** Decides requests; the HTTP app calls it before any use case runs. */
+export class Authorizer {
+  private cached?: { acls: readonly AclRecord[]; atMs: number };
+  private loading?: Promise<readonly AclRecord[]>;
+
+  constructor(
+    readonly settings: AccessSettings,
+    private readonly store: AccessStore | undefined,
+    private readonly clock: Clock,
+  ) {
+    if (settings.mode === 'acl' && !store) throw new Error('access mode "acl" needs an ACL store');
+  }
+
+  /** Throws FORBIDDEN naming the first requirement `principal` lacks. */
+  async require(principal: string, requirements: readonly Requirement[]): Promise<void> {
+    const denied = await this.firstDenied(principal, requirements);
+    if (denied) throw forbidden(principal, denied);
+  }
+
+  /** Which of `items` the principal may see (listings leave out what it may not describe). */
+  async visible<T>(principal: string, items: readonly T[], need: (item: T) => Requirement): Promise<T[]> {
+    if (this.settings.mode === 'open') return [...items];
+    const policy = { admins: this.settings.admins ?? [], acls: await this.acls() };
+    return items.filter((i) => decide(policy, principal, need(i)).allowed);
+  }
+
+  /** The first requirement not allowed (undefined: all are). */
+  async firstDenied(principal: string, requirements: readonly Requirement[]): Promise<Requirement | undefined> {
+    if (this.settings.mode === 'open' || requirements.length === 0) return undefined;
+    // an admin is allowed without reading the entries
+    if (isAdmin(this.settings.admins ?? [], principal)) return undefined;
+    const policy = { admins: [], acls: await this.acls() };
+    return requirements.find((r) => !decide(policy, principal, r).allowed);
+  }
+
+  /** Forget the cached entries (this process just changed them). */
+  invalidate(): void {
+    this.cached = undefined;
+  }
+
+  private async acls(): Promise<readonly AclRecord[]> {
+    const now = this.clock.nowMs();
+    const cacheMs = this.settings.cacheMs ?? 5000;
+    if (this.cached && now - this.cached.atMs < cacheMs) return this.cached.acls;
+    // concurrent requests of one process share one read
+    this.loading ??= (this.store as AccessStore).listAcls().finally(() => {
+      this.loading = undefined;
+    });
+    const acls = await this.loading;
+    this.cached = { acls, atMs: now };
+    return acls;
+  }
+}
+
+/** The error of a refused requirement: who, what, and how to get it allowed. */
+export function forbidden(principal: string, r: Requirement): ForbiddenError {
+  const what = r.type === 'cluster' ? `${r.operation} the cluster's ACLs` : `${r.operation} ${r.type} "${r.name}"`;
+  return new ForbiddenError(
+    `${principal} may not ${what}; an admin can allow it with an ACL (POST /v1/acls, or EventLog.allow in CDK)`,
+    { principal, resourceType: r.type, resourceName: r.name, operation: r.operation },
+  );
+}

@@ -1,0 +1,41 @@
+/**
+ * The ACL use cases, shared by the HTTP routes, the direct client and the CDK custom
+ * resource: an entry is checked by the one set of rules, its id derived from its content
+ * (creating it twice is one entry), and deleted by id.
+ */
+import type { Clock } from '../clock';
+import { InvalidArgumentError, SluiceError } from '../errors';
+import type { AccessStore } from '../storage/ports';
+import { type AclRecord, type AclSpec, aclId, aclProblems } from './model';
+
+/** An entry as it is asked for: effect and pattern may be left to their defaults. */
+export type AclInput = Omit<AclSpec, 'effect' | 'pattern'> & Partial<Pick<AclSpec, 'effect' | 'pattern'>>;
+
+/** Creates the entry (or finds it: the same entry twice is one). Throws INVALID_ARGUMENT naming every problem. */
+export async function createAcl(
+  store: AccessStore,
+  input: AclInput,
+  by: { principal: string; clock: Clock },
+): Promise<{ acl: AclRecord; created: boolean }> {
+  const spec: AclSpec = {
+    principal: input.principal,
+    effect: input.effect ?? 'allow',
+    resourceType: input.resourceType,
+    resourceName: input.resourceName,
+    pattern: input.pattern ?? 'literal',
+    operations: [...new Set(input.operations)].sort(),
+  };
+  const problems = aclProblems(spec);
+  if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
+  const acl: AclRecord = { ...spec, id: aclId(spec), createdMs: by.clock.nowMs(), createdBy: by.principal };
+  if ((await store.putAcl(acl)) === 'created') return { acl, created: true };
+  const existing = (await store.listAcls()).find((a) => a.id === acl.id);
+  return { acl: existing ?? acl, created: false };
+}
+
+/** Deletes the entry; ACL_NOT_FOUND if there is none. */
+export async function deleteAcl(store: AccessStore, id: string): Promise<void> {
+  if (!(await store.deleteAcl(id))) {
+    throw new SluiceError('ACL_NOT_FOUND', `no ACL entry has id ${id}`, { details: { id } });
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * The access-control routes of HTTP API v1: who am I, and the ACL entries (list, create,
+ * delete) — Kafka's describeAcls / createAcls / deleteAcls, on the cluster resource.
+ */
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Authorizer } from '../access/authorizer';
+import { type AclInput, createAcl, deleteAcl } from '../access/manage';
+import { type AclRecord, aclProblems, identitiesOf, OPERATIONS } from '../access/model';
+import type { Clock } from '../clock';
+import { InvalidArgumentError } from '../errors';
+import type { AccessStore } from '../storage/ports';
+import { type AppEnv, authorize, need } from './env';
+import { ErrorSchema, errors, json } from './schemas';
+
+/** An entry as the API shows it. */
+const aclView = (a: AclRecord) => ({ ...a, operations: [...a.operations] });
+
+const ALL_OPERATIONS = [...new Set(Object.values(OPERATIONS).flat()), 'all'] as const;
+
+const AclBody = z
+  .object({
+    principal: z.string().min(1).max(2048).openapi({
+      description:
+        'An IAM principal ARN (a role ARN covers its sessions), an ARN prefix ending in `*`, or `*` (every authenticated caller)',
+      example: 'arn:aws:iam::123456789012:role/orders-service',
+    }),
+    effect: z.enum(['allow', 'deny']).default('allow'),
+    resourceType: z.enum(['topic', 'group', 'subscription', 'cluster']),
+    resourceName: z.string().min(1).max(249).openapi({ description: 'A name, a prefix, or `*`', example: 'orders' }),
+    pattern: z.enum(['literal', 'prefixed']).default('literal'),
+    operations: z
+      .array(z.enum(ALL_OPERATIONS as unknown as [string, ...string[]]))
+      .min(1)
+      .max(ALL_OPERATIONS.length)
+      .openapi({ description: "The resource type's operations (see GET /v1/whoami), or `all`" }),
+  })
+  .strict()
+  .openapi('CreateAcl');
+
+const Acl = z
+  .object({
+    id: z.string(),
+    principal: z.string(),
+    effect: z.enum(['allow', 'deny']),
+    resourceType: z.enum(['topic', 'group', 'subscription', 'cluster']),
+    resourceName: z.string(),
+    pattern: z.enum(['literal', 'prefixed']),
+    operations: z.array(z.string()),
+    createdMs: z.number().int(),
+    createdBy: z.string(),
+  })
+  .openapi('Acl');
+
+/** What the ACL routes need. */
+export interface AccessRouteDeps {
+  readonly authorizer: Authorizer;
+  readonly store?: AccessStore;
+  readonly clock: Clock;
+}
+
+/** Adds the access routes to the app. */
+export function registerAccessRoutes(app: OpenAPIHono<AppEnv>, d: AccessRouteDeps): void {
+  const store = () => {
+    if (!d.store) throw new InvalidArgumentError('this server keeps no ACLs (its access mode is open)');
+    return d.store;
+  };
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/whoami',
+      operationId: 'whoami',
+      description: 'The caller as this server sees it: the principal ACLs name, and what can be granted.',
+      responses: {
+        200: json(
+          z.object({
+            principal: z.string(),
+            identities: z.array(z.string()),
+            mode: z.enum(['acl', 'open']),
+            admin: z.boolean(),
+            operations: z.record(z.string(), z.array(z.string())),
+          }),
+          'Who you are',
+        ),
+      },
+    }),
+    async (c) => {
+      const principal = c.get('principal');
+      const admin = (await d.authorizer.firstDenied(principal, [need.cluster('alter')])) === undefined;
+      return c.json(
+        {
+          principal,
+          identities: identitiesOf(principal),
+          mode: d.authorizer.settings.mode,
+          admin,
+          operations: OPERATIONS as unknown as Record<string, string[]>,
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/acls',
+      operationId: 'listAcls',
+      responses: { 200: json(z.object({ acls: z.array(Acl) }), 'Every ACL entry, by id'), ...errors },
+    }),
+    async (c) => {
+      await authorize(c, need.cluster('describe'));
+      return c.json({ acls: (await store().listAcls()).map(aclView) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/acls',
+      operationId: 'createAcl',
+      description:
+        'Allows (or denies) a principal operations on a resource. Idempotent: the same entry twice is one entry (200 the second time). A deny wins over any allow.',
+      request: { body: { content: { 'application/json': { schema: AclBody } }, required: true } },
+      responses: { 201: json(Acl, 'Created'), 200: json(Acl, 'It existed'), ...errors },
+    }),
+    async (c) => {
+      const input = c.req.valid('json') as AclInput;
+      // the entry is checked before the caller: a malformed entry is 400 whoever sends it
+      const problems = aclProblems({ effect: 'allow', pattern: 'literal', ...input });
+      if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
+      await authorize(c, need.cluster('alter'));
+      const r = await createAcl(store(), input, { principal: c.get('principal'), clock: d.clock });
+      d.authorizer.invalidate();
+      return r.created ? c.json(aclView(r.acl), 201) : c.json(aclView(r.acl), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/acls/{id}',
+      operationId: 'deleteAcl',
+      request: {
+        params: z.object({
+          id: z
+            .string()
+            .regex(/^[0-9a-f]{24}$/, 'an ACL id is 24 hex digits')
+            .openapi({ param: { name: 'id', in: 'path' } }),
+        }),
+      },
+      responses: { 204: { description: 'Deleted' }, ...errors, 404: json(ErrorSchema, 'ACL_NOT_FOUND') },
+    }),
+    async (c) => {
+      await authorize(c, need.cluster('alter'));
+      const { id } = c.req.valid('param');
+      try {
+        await deleteAcl(store(), id);
+      } finally {
+        d.authorizer.invalidate();
+      }
+      return c.body(null, 204);
+    },
+  );
+}
