@@ -1,8 +1,13 @@
 /**
  * `EventLog`: the reusable construct that owns Sluice's state — one S3 bucket (segments)
- * and one DynamoDB table (everything else) — and grants least-privilege access to it.
+ * and one DynamoDB table (everything else) — and grants access to it.
  * Use it in your own CDK app and run Sluice's Lambda handlers (or your own direct-mode
  * clients) against it.
+ *
+ * The direct-mode grants (`grantProduce`, `grantConsume`, `grantAdmin`) trust the holder with
+ * the whole log: IAM cannot scope them to a topic (segment objects hold many topics' chunks and
+ * their keys name none; a produce grant can write the items that delete a topic). Per-topic,
+ * per-group access is the HTTP API's, by ACLs (`allow`, `SluiceStack.grantApi`).
  */
 import { CustomResource, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -220,7 +225,7 @@ export class EventLog extends Construct {
     fn.addEnvironment(ENVIRONMENT.table, this.table.tableName);
   }
 
-  /** Produce: write segments; read and conditionally write offsets, index, dedupe items. */
+  /** Produce: write segments; read and conditionally write offsets, index, dedupe items (any topic's). */
   grantProduce(grantee: iam.IGrantable): void {
     this.grantObjects(grantee, ['s3:PutObject']);
     this.grantItems(grantee, [
@@ -233,7 +238,7 @@ export class EventLog extends Construct {
     ]);
   }
 
-  /** Consume: read segments and metadata; manage group members, leases and offsets. */
+  /** Consume: read segments and metadata; manage group members, leases and offsets (any topic's, any group's). */
   grantConsume(grantee: iam.IGrantable): void {
     this.grantObjects(grantee, ['s3:GetObject']);
     this.grantItems(grantee, ITEM_READ_WRITE);
