@@ -36,12 +36,15 @@ const app = createHttpApp(createSluice(stores, { access }), {
   },
   // a waiting Lambda is billed for the wait: an empty fetch answers at once with retryAfterMs
   waitInServer: false,
-  // once per 500, with the stack; the UnexpectedErrors alarm watches the metric
-  onUnexpectedError: ({ error, method, route, requestId }) => {
-    logger.error(
-      { message: 'unexpected error', method, route, requestId },
-      error instanceof Error ? error : new Error(String(error)),
-    );
+  // once per 500, with the stack; the UnexpectedErrors alarm watches the metric;
+  // a storage failure (503, 429 after the SDK's retries) once as a warning, with its cause
+  onUnexpectedError: ({ error, unexpected = true, method, route, requestId }) => {
+    const e = error instanceof Error ? error : new Error(String(error));
+    if (!unexpected) {
+      logger.warn({ message: 'storage error', method, route, requestId }, e);
+      return;
+    }
+    logger.error({ message: 'unexpected error', method, route, requestId }, e);
     metrics.addMetric('UnexpectedErrors', MetricUnit.Count, 1);
   },
   onResponse: (r) => {

@@ -13,7 +13,14 @@ import { uuidV4 } from '../ids';
 import { produceLimits } from '../records/validate';
 import { registerAccessRoutes } from './access-routes';
 import { type AppEnv, answerError } from './env';
-import { invalid, isUnexpected, reportToStderr, toHttpError, type UnexpectedErrorReporter } from './errors';
+import {
+  invalid,
+  isStorageFailure,
+  isUnexpected,
+  reportToStderr,
+  toHttpError,
+  type UnexpectedErrorReporter,
+} from './errors';
 import { registerGroupRoutes } from './group-routes';
 import { registerRecordRoutes } from './record-routes';
 import { json } from './schemas';
@@ -116,9 +123,10 @@ export function createHttpApp(core: SluiceCore, options: HttpAppOptions = {}): O
       return answerError(c, invalid(message), e.status === 413 ? 413 : 400);
     }
     const requestId = c.get('requestId') ?? 'unknown';
-    if (isUnexpected(e)) {
+    const unexpected = isUnexpected(e);
+    if (unexpected || isStorageFailure(e)) {
       try {
-        report({ error: e, method: c.req.method, route: c.req.routePath, requestId });
+        report({ error: e, unexpected, method: c.req.method, route: c.req.routePath, requestId });
       } catch {
         // a failing reporter must not turn the answer into something else
       }

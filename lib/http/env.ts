@@ -28,7 +28,9 @@ export type AppEnv = {
 /** Answers with an error body, recording its code for the response hook. */
 export function answerError(c: Context<AppEnv>, body: ErrorBody, status: number) {
   c.set('errorCode', body.error.code);
-  return c.json(body, status as 400);
+  // every error names its request, so the operator can find what the server logged of it
+  const requestId = c.get('requestId');
+  return c.json(requestId ? { error: { ...body.error, requestId } } : body, status as 400);
 }
 
 const requirement =

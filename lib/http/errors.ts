@@ -39,9 +39,15 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; retriable: boolean; [detail: string]: unknown };
 }
 
-/** What the operator is told about an answer the server did not expect to give (a 500). */
+/**
+ * What the operator is told about a server-side failure: a bug or corrupt data (a 500,
+ * `unexpected`), or a storage service that failed or throttled after the SDK's retries (503 /
+ * 429: expected, but worth a warning with its cause).
+ */
 export interface UnexpectedError {
   readonly error: unknown;
+  /** A bug or corrupt data (the UnexpectedErrors alarm); false: a storage failure. @default true */
+  readonly unexpected?: boolean;
   readonly method: string;
   /** The matched route pattern, e.g. `/v1/topics/:t/records`. */
   readonly route: string;
@@ -54,17 +60,35 @@ export type UnexpectedErrorReporter = (u: UnexpectedError) => void;
 /** The default reporter: one JSON line on stderr with the error's stack. */
 export const reportToStderr: UnexpectedErrorReporter = (u) => {
   const e = u.error instanceof Error ? u.error : new Error(String(u.error));
+  const unexpected = u.unexpected ?? true;
   console.error(
     JSON.stringify({
-      level: 'ERROR',
-      message: 'unexpected error',
+      level: unexpected ? 'ERROR' : 'WARN',
+      message: unexpected ? 'unexpected error' : 'storage error',
       method: u.method,
       route: u.route,
       requestId: u.requestId,
-      error: { name: e.name, message: e.message, stack: e.stack, ...(e.cause ? { cause: String(e.cause) } : {}) },
+      error: {
+        name: e.name,
+        message: e.message,
+        stack: e.stack,
+        ...(e.cause ? { cause: describeCause(e.cause) } : {}),
+      },
     }),
   );
 };
+
+/** A cause as the operator's log shows it: the SDK's name and message (and HTTP status). */
+function describeCause(cause: unknown): string {
+  const c = cause as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = c?.$metadata?.httpStatusCode;
+  return c instanceof Error ? `${c.name}: ${c.message}${status ? ` (HTTP ${status})` : ''}` : String(cause);
+}
+
+/** A storage failure the SDK gave up on (its error is the cause): worth the operator's warning. */
+export function isStorageFailure(e: unknown): boolean {
+  return e instanceof SluiceError && e.retriable && e.cause !== undefined && !isUnexpected(e);
+}
 
 /**
  * A 500: a bug (anything that is not a SluiceError, or INTERNAL), or bytes that failed their
@@ -88,7 +112,6 @@ export function toHttpError(
   if (e instanceof SluiceError && e.code !== 'INTERNAL') {
     const status = STATUS[e.code] ?? 500;
     const body: ErrorBody = { error: { code: e.code, message: e.message, retriable: e.retriable, ...e.details } };
-    if (status === 500 && request.requestId) body.error.requestId = request.requestId;
     return e.retriable && (status === 429 || status === 503)
       ? { status, body, retryAfter: RETRY_AFTER_SECONDS }
       : { status, body };

@@ -43,12 +43,17 @@ export function awsErrorName(e: unknown): string {
   return err?.name && err.name !== 'Error' ? err.name : (err?.code ?? 'Error');
 }
 
-/** Maps an SDK error raised while doing `what` to a SluiceError. */
+/**
+ * Maps an SDK error raised while doing `what` to a SluiceError whose message says what failed
+ * and the SDK's error name only; the SDK error is its `cause`.
+ */
 export function translateAwsError(e: unknown, what: string): SluiceError {
   const err = e as AwsLikeError;
   const name = awsErrorName(e);
   const status = err?.$metadata?.httpStatusCode;
-  const message = `${what}: ${name}${err?.message ? `: ${err.message}` : ''}`;
+  // the SDK's message may hold account ids and ARNs (an AccessDenied names the role and the
+  // table): it stays in the cause, for the operator's log; the message is ours and the name
+  const message = `${what}: ${name}${status !== undefined ? ` (HTTP ${status})` : ''}`;
   if (THROTTLING.has(name) || status === 429 || status === 503) return new RetriableError('THROTTLED', message, e);
   if (
     TRANSIENT.has(name) ||

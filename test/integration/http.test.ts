@@ -432,7 +432,9 @@ describe('HTTP API v1', () => {
       const res = await fetch(`${s.url}/v1/topics`);
       expect(res.status).toBe(status);
       expect(res.headers.get('retry-after')).toBe('1');
-      expect(await res.json()).toEqual({ error: { code, message: 'injected', retriable: true } });
+      expect(await res.json()).toEqual({
+        error: { code, message: 'injected', retriable: true, requestId: res.headers.get('x-request-id') },
+      });
     } finally {
       await s.close();
     }

@@ -8,6 +8,7 @@ import { createSluice } from '../../lib/compose';
 import { CorruptDataError } from '../../lib/errors';
 import { createHttpApp } from '../../lib/http/app';
 import type { UnexpectedError } from '../../lib/http/errors';
+import { translated } from '../../lib/storage/aws-errors';
 import { MemoryLogMetadataStore } from '../../lib/storage/memory-log-metadata-store';
 import { MemoryObjectStore } from '../../lib/storage/memory-object-store';
 
@@ -96,6 +97,40 @@ describe('unexpected errors', () => {
       '404 INVALID_ARGUMENT',
       '500 INTERNAL',
       '200 -',
+    ]);
+  });
+
+  it("a storage error's SDK message (account, role and table ARNs) reaches the operator's log, never the client", async () => {
+    const leak =
+      'User: arn:aws:sts::123456789012:assumed-role/Sluice-ApiRole/fn is not authorized to perform: dynamodb:Query on resource: arn:aws:dynamodb:eu-west-1:123456789012:table/Sluice-Metadata';
+    const sdkError = (name: string, status: number) =>
+      Object.assign(new Error(leak), { name, $metadata: { httpStatusCode: status }, $fault: 'client' });
+    const reported: UnexpectedError[] = [];
+    for (const [name, status, code, answered] of [
+      ['AccessDeniedException', 400, 'INTERNAL', 500],
+      ['InternalServerError', 500, 'UNAVAILABLE', 503],
+      ['ThrottlingException', 400, 'THROTTLED', 429],
+    ] as const) {
+      const metadata = new MemoryLogMetadataStore();
+      metadata.listTopics = () => translated('list topics', () => Promise.reject(sdkError(name, status)));
+      const app = createHttpApp(createSluice({ objects: new MemoryObjectStore(), metadata }), {
+        onUnexpectedError: (u) => reported.push(u),
+      });
+      const res = await app.request('/v1/topics');
+      expect(res.status).toBe(answered);
+      const text = await res.text();
+      for (const secret of ['123456789012', 'arn:aws', 'Sluice-ApiRole', 'Sluice-Metadata', 'not authorized']) {
+        expect(text).not.toContain(secret);
+      }
+      const body = JSON.parse(text) as { error: Record<string, unknown> };
+      expect(body.error).toMatchObject({ code, requestId: res.headers.get('x-request-id') });
+      if (code !== 'INTERNAL') expect(body.error.message).toBe(`list topics: ${name} (HTTP ${status})`);
+    }
+    // the operator gets each one with the SDK's error as its cause: a bug as unexpected, the rest as warnings
+    expect(reported.map((r) => [r.unexpected, ((r.error as Error).cause as Error).message])).toEqual([
+      [true, leak],
+      [false, leak],
+      [false, leak],
     ]);
   });
 
