@@ -42,6 +42,13 @@ export interface EventLogProps {
    * @default { mode: 'onDemand' }
    */
   readonly capacity?: TableCapacity;
+  /**
+   * How long a deleted segment stays restorable: the bucket is versioned, and a version
+   * garbage collection deleted (or a delete marker) expires after this. Within it, a mistaken
+   * topic delete or retention change can be undone (README: Recovering deleted data); the
+   * price is the deleted bytes' storage for this long. Whole days, at least 1. @default 7 days
+   */
+  readonly recoveryWindow?: Duration;
 }
 
 /**
@@ -175,6 +182,11 @@ export class EventLog extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const capacity = props.capacity ?? { mode: 'onDemand' };
     checkCapacity(capacity);
+    const recoveryWindow = props.recoveryWindow ?? Duration.days(7);
+    const days = recoveryWindow.toDays({ integral: false });
+    if (!Number.isInteger(days) || days < 1) {
+      throw new Error(`EventLog recoveryWindow must be whole days, at least 1 (got ${recoveryWindow.toHumanString()})`);
+    }
     this.bucket = new s3.Bucket(this, 'Segments', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
@@ -184,8 +196,14 @@ export class EventLog extends Construct {
       ...(props.accessLogsBucket
         ? { serverAccessLogsBucket: props.accessLogsBucket, serverAccessLogsPrefix: 'sluice/' }
         : {}),
-      // no expiration rule: retention is Sluice's job (an object may hold many partitions)
-      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      // versioned: what GC deletes stays restorable for the recovery window
+      versioned: true,
+      // no expiration rule for current objects: retention is Sluice's job (an object may hold
+      // many partitions); deleted versions expire after the window, then their markers go
+      lifecycleRules: [
+        { abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        { noncurrentVersionExpiration: recoveryWindow, expiredObjectDeleteMarker: true },
+      ],
       removalPolicy,
       autoDeleteObjects: false,
     });
@@ -238,9 +256,15 @@ export class EventLog extends Construct {
     ]);
   }
 
-  /** Consume: read segments and metadata; manage group members, leases and offsets (any topic's, any group's). */
+  /**
+   * Consume: read segments and metadata; manage group members, leases and offsets (any topic's,
+   * any group's). With `s3:ListBucket` on the bucket (it holds segments only; no prefix
+   * condition, which a GET does not carry): a segment GC deleted is 404 — the retention race a
+   * reader handles — not 403.
+   */
   grantConsume(grantee: iam.IGrantable): void {
     this.grantObjects(grantee, ['s3:GetObject']);
+    this.grantList(grantee);
     this.grantItems(grantee, ITEM_READ_WRITE);
   }
 
@@ -254,12 +278,10 @@ export class EventLog extends Construct {
     this.grantProduce(grantee);
     this.grantConsume(grantee);
     this.grantObjects(grantee, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['s3:ListBucket'],
-      resourceArns: [this.bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [`${SEGMENT_PREFIX}*`] } },
-    });
+  }
+
+  private grantList(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.bucket.bucketArn] });
   }
 
   /**

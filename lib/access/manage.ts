@@ -22,7 +22,8 @@ export async function createAcl(
     effect: input.effect ?? 'allow',
     resourceType: input.resourceType,
     resourceName: input.resourceName,
-    pattern: input.pattern ?? 'literal',
+    // "*" is every name, whatever the pattern says: one entry, not two
+    pattern: input.resourceName === '*' ? 'literal' : (input.pattern ?? 'literal'),
     operations: [...new Set(input.operations)].sort(),
   };
   const problems = aclProblems(spec);

@@ -75,12 +75,18 @@ export function aclId(spec: AclSpec): string {
   return createHash('sha256').update(canonical).digest('hex').slice(0, 24);
 }
 
+/** A principal pattern: an ARN (a `*` at its end makes it a prefix), `*`, or `anonymous`. */
+export const PRINCIPAL_PATTERN = '^(\\*|anonymous|arn:[A-Za-z0-9:/+=,.@_-]{1,2040}\\*?)$';
+
+/** A resource pattern: a name or prefix of the topic-name characters, or `*`. */
+export const RESOURCE_NAME_PATTERN = '^(\\*|[A-Za-z0-9._-]{1,249})$';
+
 /** What is wrong with a principal pattern (undefined: nothing). */
 export function principalProblem(pattern: string): string | undefined {
-  if (!/^(\*|arn:[A-Za-z0-9:/+=,.@_*-]{1,2040}|anonymous)$/.test(pattern)) {
+  if (/\*./.test(pattern)) return 'principal may hold "*" only at its end (a prefix)';
+  if (!new RegExp(PRINCIPAL_PATTERN).test(pattern)) {
     return `principal "${pattern.slice(0, 100)}" must be an IAM principal ARN, an ARN prefix ending in "*", or "*"`;
   }
-  if (pattern.includes('*') && !pattern.endsWith('*')) return 'principal may hold "*" only at its end (a prefix)';
   return undefined;
 }
 
@@ -101,10 +107,9 @@ export function aclProblems(spec: AclSpec): string[] {
   if (principal) problems.push(principal);
   if (spec.resourceType === 'cluster' && spec.resourceName !== CLUSTER && spec.resourceName !== '*') {
     problems.push(`the cluster resource is named "${CLUSTER}"`);
-  } else if (!/^(\*|[A-Za-z0-9._-]{1,249})$/.test(spec.resourceName)) {
+  } else if (!new RegExp(RESOURCE_NAME_PATTERN).test(spec.resourceName)) {
     problems.push('resourceName must be 1-249 of A-Z a-z 0-9 . _ - (a name or a prefix), or "*"');
   }
-  if (spec.resourceName === '*' && spec.pattern !== 'literal') problems.push('"*" is a literal pattern');
   return problems;
 }
 

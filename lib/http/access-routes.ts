@@ -5,7 +5,16 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Authorizer } from '../access/authorizer';
 import { type AclInput, createAcl, deleteAcl } from '../access/manage';
-import { type AclRecord, aclProblems, identitiesOf, OPERATIONS } from '../access/model';
+import {
+  type AclRecord,
+  aclProblems,
+  CLUSTER,
+  identitiesOf,
+  OPERATIONS,
+  PRINCIPAL_PATTERN,
+  RESOURCE_NAME_PATTERN,
+  type ResourceType,
+} from '../access/model';
 import type { Clock } from '../clock';
 import { InvalidArgumentError } from '../errors';
 import type { AccessStore } from '../storage/ports';
@@ -15,26 +24,41 @@ import { ErrorSchema, errors, json } from './schemas';
 /** An entry as the API shows it. */
 const aclView = (a: AclRecord) => ({ ...a, operations: [...a.operations] });
 
-const ALL_OPERATIONS = [...new Set(Object.values(OPERATIONS).flat()), 'all'] as const;
+const Principal = z
+  .string()
+  .regex(new RegExp(PRINCIPAL_PATTERN), 'must be an IAM principal ARN, an ARN prefix ending in "*", or "*"')
+  .openapi({
+    description:
+      'An IAM principal ARN (a role ARN covers its sessions), an ARN prefix ending in `*`, or `*` (every authenticated caller)',
+    example: 'arn:aws:iam::123456789012:role/orders-service',
+  });
+const ResourceName = z
+  .string()
+  .regex(new RegExp(RESOURCE_NAME_PATTERN), 'must be 1-249 of A-Z a-z 0-9 . _ - (a name or a prefix), or "*"')
+  .openapi({ description: 'A name, a prefix, or `*`', example: 'orders' });
+
+/** One resource type's entry: its operations declared (the document says which go with which type). */
+function entryOf<T extends ResourceType>(type: T, name: z.ZodType) {
+  const ops = ['all', ...(OPERATIONS[type] as readonly string[])] as [string, ...string[]];
+  return z
+    .object({
+      principal: Principal,
+      effect: z.enum(['allow', 'deny']).default('allow'),
+      resourceType: z.literal(type),
+      resourceName: name,
+      pattern: z.enum(['literal', 'prefixed']).default('literal'),
+      operations: z.array(z.enum(ops)).min(1).max(ops.length),
+    })
+    .strict();
+}
 
 const AclBody = z
-  .object({
-    principal: z.string().min(1).max(2048).openapi({
-      description:
-        'An IAM principal ARN (a role ARN covers its sessions), an ARN prefix ending in `*`, or `*` (every authenticated caller)',
-      example: 'arn:aws:iam::123456789012:role/orders-service',
-    }),
-    effect: z.enum(['allow', 'deny']).default('allow'),
-    resourceType: z.enum(['topic', 'group', 'subscription', 'cluster']),
-    resourceName: z.string().min(1).max(249).openapi({ description: 'A name, a prefix, or `*`', example: 'orders' }),
-    pattern: z.enum(['literal', 'prefixed']).default('literal'),
-    operations: z
-      .array(z.enum(ALL_OPERATIONS as unknown as [string, ...string[]]))
-      .min(1)
-      .max(ALL_OPERATIONS.length)
-      .openapi({ description: "The resource type's operations (see GET /v1/whoami), or `all`" }),
-  })
-  .strict()
+  .discriminatedUnion('resourceType', [
+    entryOf('topic', ResourceName),
+    entryOf('group', ResourceName),
+    entryOf('subscription', ResourceName),
+    entryOf('cluster', z.enum([CLUSTER, '*'])),
+  ])
   .openapi('CreateAcl');
 
 const Acl = z

@@ -14,7 +14,7 @@ import { DynamoAccessStore } from './dynamo-access-store';
 import { DynamoGroupStore } from './dynamo-group-store';
 import { DynamoLogMetadataStore } from './dynamo-log-metadata-store';
 import { ENVIRONMENT } from './layout';
-import type { AccessStore, GroupStore, LogMetadataStore, ObjectStore } from './ports';
+import type { AccessStore, GroupStore, LogMetadataStore, ObjectHistory, ObjectStore } from './ports';
 import { S3ObjectStore } from './s3-object-store';
 
 /** Where Sluice's data lives. */
@@ -65,6 +65,15 @@ export function createAwsStores(o: AwsStoresOptions): {
   const s3 = new S3Client({ ...common, ...(o.s3Endpoint ? { endpoint: o.s3Endpoint, forcePathStyle: true } : {}) });
   const dynamo = new DynamoDBClient({ ...common, ...(o.dynamoEndpoint ? { endpoint: o.dynamoEndpoint } : {}) });
   return storesFromClients(s3, dynamo, o.bucket, o.table);
+}
+
+/** The deleted-object history of a versioned bucket (the restore tool). */
+export function objectHistoryOf(o: { bucket: string; region?: string; s3Endpoint?: string }): ObjectHistory {
+  const s3 = new S3Client({
+    ...(o.region ? { region: o.region } : {}),
+    ...(o.s3Endpoint ? { endpoint: o.s3Endpoint, forcePathStyle: true } : {}),
+  });
+  return new S3ObjectStore(s3, o.bucket);
 }
 
 /** The adapters over SDK clients someone else built (local emulators, tests, the benchmark). */

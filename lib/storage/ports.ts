@@ -38,6 +38,26 @@ export interface ObjectStore {
   deleteMany(keys: readonly string[]): Promise<void>;
 }
 
+/** An object deleted in a versioned bucket: its delete marker hides the version before it. */
+export interface DeletedObject {
+  readonly key: string;
+  readonly deletedMs: number;
+  /** The delete marker's version id: deleting the marker brings the object back. */
+  readonly markerVersionId: string;
+}
+
+/** The deleted objects a versioned bucket still keeps (until its noncurrent versions expire). */
+export interface ObjectHistory {
+  /** One page of objects under `prefix` whose current version is a delete marker made at or after `sinceMs`. */
+  deletedSince(
+    prefix: string,
+    sinceMs: number,
+    options?: { after?: { key: string; versionId: string }; limit?: number },
+  ): Promise<{ deleted: DeletedObject[]; next?: { key: string; versionId: string } }>;
+  /** Brings the objects back (removes their delete markers). */
+  undelete(objects: readonly DeletedObject[]): Promise<void>;
+}
+
 /** A topic's metadata item. */
 export interface TopicRecord {
   readonly name: string;

@@ -3,15 +3,19 @@ import {
   type DeleteObjectsCommandOutput,
   GetObjectCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { InternalError } from '../errors';
 import { awsErrorName, translateAwsError } from './aws-errors';
-import type { ObjectInfo, ObjectStore } from './ports';
+import type { DeletedObject, ObjectHistory, ObjectInfo, ObjectStore } from './ports';
 
-/** `ObjectStore` on Amazon S3 (or any S3 API: LocalStack, S3 Express One Zone). */
-export class S3ObjectStore implements ObjectStore {
+/**
+ * `ObjectStore` on Amazon S3 (or any S3 API: LocalStack, S3 Express One Zone), and the
+ * `ObjectHistory` of a versioned bucket (restoring deleted segments).
+ */
+export class S3ObjectStore implements ObjectStore, ObjectHistory {
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
@@ -80,15 +84,54 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /** One page of ListObjectVersions: the delete markers that are their key's latest version, made since `sinceMs`. */
+  async deletedSince(
+    prefix: string,
+    sinceMs: number,
+    options: { after?: { key: string; versionId: string }; limit?: number } = {},
+  ): Promise<{ deleted: DeletedObject[]; next?: { key: string; versionId: string } }> {
+    try {
+      const res = await this.s3.send(
+        new ListObjectVersionsCommand({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          MaxKeys: options.limit ?? 1000,
+          ...(options.after ? { KeyMarker: options.after.key, VersionIdMarker: options.after.versionId } : {}),
+        }),
+      );
+      const deleted = (res.DeleteMarkers ?? [])
+        .filter((m) => m.IsLatest && m.Key && m.VersionId && (m.LastModified?.getTime() ?? 0) >= sinceMs)
+        .map((m) => ({
+          key: m.Key as string,
+          deletedMs: (m.LastModified as Date).getTime(),
+          markerVersionId: m.VersionId as string,
+        }));
+      return res.IsTruncated && res.NextKeyMarker
+        ? { deleted, next: { key: res.NextKeyMarker, versionId: res.NextVersionIdMarker ?? '' } }
+        : { deleted };
+    } catch (e) {
+      throw translateAwsError(e, `LIST versions s3://${this.bucket}/${prefix}`);
+    }
+  }
+
+  async undelete(objects: readonly DeletedObject[]): Promise<void> {
+    await this.deleteVersions(objects.map((o) => ({ Key: o.key, VersionId: o.markerVersionId })));
+  }
+
   async deleteMany(keys: readonly string[]): Promise<void> {
-    for (let i = 0; i < keys.length; i += 1000) {
-      const batch = keys.slice(i, i + 1000);
+    await this.deleteVersions(keys.map((Key) => ({ Key })));
+  }
+
+  /** DeleteObjects 1,000 at a time; a missing key is not an error. */
+  private async deleteVersions(objects: readonly { Key: string; VersionId?: string }[]): Promise<void> {
+    for (let i = 0; i < objects.length; i += 1000) {
+      const batch = objects.slice(i, i + 1000);
       let res: DeleteObjectsCommandOutput;
       try {
         res = await this.s3.send(
           new DeleteObjectsCommand({
             Bucket: this.bucket,
-            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+            Delete: { Objects: [...batch], Quiet: true },
           }),
         );
       } catch (e) {

@@ -11,6 +11,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { EventLog } from '../../cdk/event-log';
 import { acknowledgeNagFindings, addNagChecks } from '../../cdk/nag';
 import { SluiceStack } from '../../cdk/stack';
 
@@ -44,8 +45,17 @@ describe('Sluice stack', () => {
         },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
         LifecycleConfiguration: {
-          Rules: [Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } })],
+          Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } })]),
         },
+      },
+    });
+    // versioned: what GC deletes stays restorable for 7 days, then expires with its marker
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 7 }, ExpiredObjectDeleteMarker: true }),
+        ]),
       },
     });
     const rules = Object.values(template.findResources('AWS::S3::Bucket'))[0]?.Properties.LifecycleConfiguration.Rules;
@@ -146,7 +156,7 @@ describe('Sluice stack', () => {
     for (const r of invokes) expect(r).toContain(':function:Test-dispatcher');
   });
 
-  it('the API role may write and read segments but not list or delete them; the job may', () => {
+  it('the API role may write, read and list segments (a GC-deleted one is 404, not 403) but not delete them; the job may', () => {
     const actionsOf = (rolePrefix: string) => {
       const out = new Set<string>();
       for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
@@ -159,7 +169,18 @@ describe('Sluice stack', () => {
       return out;
     };
     const api = actionsOf('ApiRole');
-    expect([...api].filter((a) => a.startsWith('s3:')).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect([...api].filter((a) => a.startsWith('s3:')).sort()).toEqual([
+      's3:GetObject',
+      's3:ListBucket',
+      's3:PutObject',
+    ]);
+    // no prefix condition on ListBucket: a GET carries no s3:prefix, and S3 answers 403 for a
+    // missing key to a caller without an unconditioned ListBucket
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      for (const st of policy.Properties.PolicyDocument.Statement as Statement[]) {
+        if ([st.Action].flat().includes('s3:ListBucket')) expect(st.Condition).toBeUndefined();
+      }
+    }
     expect(api.has('dynamodb:Scan')).toBe(false);
     const job = actionsOf('MaintenanceRole');
     for (const a of ['s3:ListBucket', 's3:DeleteObject']) expect(job.has(a), a).toBe(true);
@@ -413,6 +434,21 @@ describe('access control in the stack', () => {
     );
     expect(acls[1]).toContain(
       '\\"resourceType\\":\\"group\\",\\"resourceName\\":\\"orders-\\",\\"pattern\\":\\"prefixed\\"',
+    );
+  });
+
+  it('the recovery window is configurable in whole days', () => {
+    const stack = new SluiceStack(new App(), 'Window');
+    const log = new EventLog(stack, 'Other', { recoveryWindow: Duration.days(30) });
+    const buckets = Object.values(Template.fromStack(stack).findResources('AWS::S3::Bucket'));
+    const rules = buckets.flatMap((b) => b.Properties.LifecycleConfiguration.Rules);
+    expect(rules.filter((r) => r.NoncurrentVersionExpiration).map((r) => r.NoncurrentVersionExpiration)).toEqual([
+      { NoncurrentDays: 7 },
+      { NoncurrentDays: 30 },
+    ]);
+    expect(log.bucket).toBeDefined();
+    expect(() => new EventLog(stack, 'Short', { recoveryWindow: Duration.hours(12) })).toThrow(
+      /whole days, at least 1/,
     );
   });
 

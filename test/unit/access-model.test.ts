@@ -61,7 +61,7 @@ describe('access model', () => {
     expect(aclProblems(entry({ resourceType: 'cluster', resourceName: 'orders', operations: ['alter'] }))).toEqual([
       'the cluster resource is named "cluster"',
     ]);
-    expect(aclProblems(entry({ resourceName: '*', pattern: 'prefixed' }))).toEqual(['"*" is a literal pattern']);
+    expect(aclProblems(entry({ resourceName: '*', pattern: 'prefixed' }))).toEqual([]);
     expect(aclId(entry({ operations: ['produce', 'consume'] }))).toBe(
       aclId(entry({ operations: ['consume', 'produce'] })),
     );
