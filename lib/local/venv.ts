@@ -72,7 +72,7 @@ export interface VenvOptions {
 
 /**
  * `.sluice/<name>` with exactly the packages of `requirements` (every one pinned, so
- * `--no-deps`); returns the venv's directory. `what` names the tool in progress messages.
+ * `--no-deps`, and hashed: `--require-hashes`); returns the venv's directory. `what` names the tool in progress messages.
  */
 export async function ensureVenv(
   name: string,
@@ -95,7 +95,8 @@ export async function ensureVenv(
   const building = `${venv}.building-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
   await run(python, ['-m', 'venv', building]);
-  await pipInstall(join(building, 'bin', 'python'), ['-r', requirements]);
+  // every file pip downloads must have one of the hashes the requirements file lists
+  await pipInstall(join(building, 'bin', 'python'), ['--require-hashes', '-r', requirements]);
   await options.finish?.(join(building, 'bin', 'python'), version);
   writeFileSync(join(building, '.sluice-requirements.sha256'), digest);
   // only `bin/python -m ...` is used, which works from the renamed directory
