@@ -4,6 +4,8 @@
  * (`requestContext.authorizer.iam.userArn`). A request with no such context (LocalStack's
  * Function URLs authenticate nobody) has no principal.
  */
+import { createHash } from 'node:crypto';
+import { identitiesOf } from './model';
 
 interface UrlRequestEnv {
   readonly requestContext?: { readonly authorizer?: { readonly iam?: { readonly userArn?: unknown } } };
@@ -25,4 +27,13 @@ export const LOCAL_PRINCIPAL_HEADER = 'x-sluice-principal';
 /** The principal a local request names (an ARN), if any. */
 export function principalOfLocalRequest(header: string | undefined): string | undefined {
   return header?.startsWith('arn:') && header.length <= 2048 ? header : undefined;
+}
+
+/**
+ * The scope of a caller's idempotency keys: its identity as ACLs name it (a role session's
+ * role, so a retry from another session of the same role still meets its key), hashed.
+ */
+export function idempotencyScopeOf(principal: string): string {
+  const identity = identitiesOf(principal).at(-1) ?? principal;
+  return createHash('sha256').update(identity).digest('hex').slice(0, 16);
 }

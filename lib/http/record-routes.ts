@@ -2,6 +2,7 @@
  * The record routes of the HTTP API: produce, fetch, and offsets for a time.
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { idempotencyScopeOf } from '../access/principal';
 import { InvalidArgumentError } from '../errors';
 import type { SluiceLog } from '../log/log';
 import type { ProduceRecord } from '../log/produce';
@@ -161,7 +162,9 @@ export function registerRecordRoutes(
       const records = body.records.map((r, i) => toProduceRecord(r, i, encoding));
       const res = await log.append({
         batches: [{ topic: t, records }],
-        ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+        ...(idempotencyKey !== undefined
+          ? { idempotencyKey, idempotencyScope: idempotencyScopeOf(c.get('principal')) }
+          : {}),
       });
       c.set('counted', countOf(records));
       return c.json({ offsets: res.batches[0]?.offsets ?? [] }, 200);

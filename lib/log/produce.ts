@@ -64,6 +64,12 @@ export interface ProduceRequest {
   readonly batches: readonly { readonly topic: string; readonly records: readonly ProduceRecord[] }[];
   /** Makes retries of this call safe for `dedupeWindowMs`: same key, same answer. */
   readonly idempotencyKey?: string;
+  /**
+   * Whose key it is: keys of different scopes never meet (the HTTP API scopes each caller's
+   * keys by its IAM identity, so nobody can claim, or be answered with, another's key).
+   * @default one scope for every caller (direct mode)
+   */
+  readonly idempotencyScope?: string;
   /** Idempotent producer: sequences start at 0 and grow by 1 per call, committed in order. */
   readonly producer?: { readonly producerId: string; readonly sequence: number };
 }
@@ -99,13 +105,18 @@ interface WrittenSegment {
   readonly locations: ChunkLocation[];
 }
 
+/** The key a call's dedupe item is stored under: `{scope}/{key}` (a client's key holds no `/`). */
+function storedKey(req: ProduceRequest, key: string): string {
+  return req.idempotencyScope === undefined ? key : `${req.idempotencyScope}/${key}`;
+}
+
 /** Appends the records of one call atomically and returns their offsets in request order. */
 export async function appendRecords(ctx: LogContext, req: ProduceRequest): Promise<ProduceResult> {
   validateRequest(ctx, req);
   const nowMs = ctx.clock.nowMs();
   if (req.idempotencyKey !== undefined) {
     const plan0 = await planCall(ctx, req, nowMs);
-    const existing = await ctx.metadata.getIdempotency(req.idempotencyKey, nowMs);
+    const existing = await ctx.metadata.getIdempotency(storedKey(req, req.idempotencyKey), nowMs);
     if (existing) return replay(existing, plan0, req, `idempotency key "${req.idempotencyKey}"`);
     return commitCall(ctx, req, plan0);
   }
@@ -342,7 +353,9 @@ function buildCommit(
     partitions,
     shards,
     segment: { key: segment.key, bytes: segment.bytes, createdMs: segment.createdMs },
-    ...(req.idempotencyKey !== undefined ? { idempotency: { key: req.idempotencyKey, expiresAtMs, result } } : {}),
+    ...(req.idempotencyKey !== undefined
+      ? { idempotency: { key: storedKey(req, req.idempotencyKey), expiresAtMs, result } }
+      : {}),
     ...(req.producer ? { producer: { ...req.producer, expiresAtMs, result } } : {}),
   };
 }

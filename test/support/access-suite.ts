@@ -41,8 +41,17 @@ async function setUp(make: AccessStoresFactory) {
     principalOf: (c) => principalOfLocalRequest(c.req.header(LOCAL_PRINCIPAL_HEADER)),
     onResponse: (r) => audit.push(r),
   });
-  const as = async (principal: string | undefined, method: string, path: string, body?: unknown) => {
-    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+  const as = async (
+    principal: string | undefined,
+    method: string,
+    path: string,
+    body?: unknown,
+    extra: Record<string, string> = {},
+  ) => {
+    const headers: Record<string, string> = {
+      ...extra,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    };
     if (principal) headers[LOCAL_PRINCIPAL_HEADER] = principal;
     const res = await app.request(path, {
       method,
@@ -233,6 +242,37 @@ export function accessSuite(name: string, make: AccessStoresFactory) {
         admin: false,
       });
       expect((await as(ADMIN, 'GET', '/v1/whoami')).body.admin).toBe(true);
+    });
+
+    it("idempotency keys are the caller's: another principal's same key neither collides nor replays", async () => {
+      const { as, core } = await setUp(make);
+      await grantRoles(as);
+      const withKey = (principal: string, value: string) =>
+        as(
+          principal,
+          'POST',
+          '/v1/topics/orders/records',
+          { records: [{ value, partition: 1 }] },
+          {
+            'idempotency-key': 'order-1',
+          },
+        );
+      const a1 = await withKey(PRODUCER, 'from-orders-service');
+      expect(a1.status).toBe(200);
+      // analytics uses the same key for its own, different call: its own scope, its own call
+      const b1 = await withKey(WILDCARD, 'from-analytics');
+      expect(b1.status, JSON.stringify(b1.body)).toBe(200);
+      expect(b1.body.offsets[0].offset).toBe(a1.body.offsets[0].offset + 1);
+      // a retry from another session of the same role meets its key: the same answer, nothing written
+      const retry = await withKey(PRODUCER.replace(/i-0abc\d+$/, 'i-0other'), 'from-orders-service');
+      expect(retry.body).toEqual(a1.body);
+      // and the key is still its own: a different call under it is refused
+      expect((await withKey(PRODUCER, 'something else')).body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+      const fetched = await core.log.fetch({ topic: 'orders', partition: 1, offset: 0 });
+      expect(fetched.records.map((r) => Buffer.from(r.value ?? []).toString())).toEqual([
+        'from-orders-service',
+        'from-analytics',
+      ]);
     });
 
     it('subscriptions follow the same model: their topics, dead-letter topic and group are checked', async () => {
