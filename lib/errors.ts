@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'SUBSCRIPTION_NOT_FOUND'
   | 'SUBSCRIPTION_EXISTS'
   | 'ACL_NOT_FOUND'
+  | 'LIMIT_EXCEEDED'
   | 'PARTITION_NOT_FOUND'
   | 'INVALID_PARTITIONS'
   | 'OFFSET_OUT_OF_RANGE'
@@ -147,6 +148,16 @@ export class OutOfOrderSequenceError extends SluiceError {
       retriable: true,
       details: { producerId, expected, got },
     });
+  }
+}
+
+/**
+ * A quota would be exceeded (topics, members of a group, subscriptions, ACL entries,
+ * partitions a member reads); nothing was done. Names the setting and its value.
+ */
+export class LimitExceededError extends SluiceError {
+  constructor(message: string, details: { setting: string; limit: number }) {
+    super('LIMIT_EXCEEDED', message, { details });
   }
 }
 

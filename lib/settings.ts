@@ -8,6 +8,8 @@ import { InvalidArgumentError } from './errors';
 export interface LogSettings {
   /** Max partitions of a topic. @default 1024 */
   readonly maxPartitionsPerTopic: number;
+  /** Max topics of a deployment (a create beyond it is LIMIT_EXCEEDED). @default 10_000 */
+  readonly maxTopics: number;
   /** Max records in one produce call. @default 10_000 */
   readonly maxRecordsPerCall: number;
   /** Max bytes of one record (key + value + header names and values). @default 1 MiB */
@@ -61,6 +63,7 @@ export interface LogSettings {
 /** The defaults. */
 export const DEFAULT_LOG_SETTINGS: LogSettings = {
   maxPartitionsPerTopic: 1024,
+  maxTopics: 10_000,
   maxRecordsPerCall: 10_000,
   maxRecordBytes: 1024 * 1024,
   maxCallBytes: 5 * 1024 * 1024,
@@ -86,6 +89,7 @@ export const MAX_PARTITIONS = 1024;
 
 const RANGES: { [K in keyof LogSettings]?: readonly [number, number] } = {
   maxPartitionsPerTopic: [1, MAX_PARTITIONS],
+  maxTopics: [1, 1_000_000],
   maxRecordsPerCall: [1, 100_000],
   maxRecordBytes: [1, 64 * 1024 * 1024],
   maxCallBytes: [1, 256 * 1024 * 1024],

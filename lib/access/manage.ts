@@ -4,9 +4,12 @@
  * (creating it twice is one entry), and deleted by id.
  */
 import type { Clock } from '../clock';
-import { InvalidArgumentError, SluiceError } from '../errors';
+import { InvalidArgumentError, LimitExceededError, SluiceError } from '../errors';
 import type { AccessStore } from '../storage/ports';
 import { type AclRecord, type AclSpec, aclId, aclProblems } from './model';
+
+/** ACL entries a deployment may hold. */
+export const MAX_ACLS = 1_000;
 
 /** An entry as it is asked for: effect and pattern may be left to their defaults. */
 export type AclInput = Omit<AclSpec, 'effect' | 'pattern'> & Partial<Pick<AclSpec, 'effect' | 'pattern'>>;
@@ -15,7 +18,7 @@ export type AclInput = Omit<AclSpec, 'effect' | 'pattern'> & Partial<Pick<AclSpe
 export async function createAcl(
   store: AccessStore,
   input: AclInput,
-  by: { principal: string; clock: Clock },
+  by: { principal: string; clock: Clock; maxAcls?: number },
 ): Promise<{ acl: AclRecord; created: boolean }> {
   const spec: AclSpec = {
     principal: input.principal,
@@ -29,9 +32,20 @@ export async function createAcl(
   const problems = aclProblems(spec);
   if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
   const acl: AclRecord = { ...spec, id: aclId(spec), createdMs: by.clock.nowMs(), createdBy: by.principal };
+  const all = await store.listAcls();
+  const existing = all.find((a) => a.id === acl.id);
+  if (existing) return { acl: existing, created: false };
+  // every API process reads all entries (once per 5 s while it serves requests): keep them few
+  const limit = by.maxAcls ?? MAX_ACLS;
+  if (all.length >= limit) {
+    throw new LimitExceededError(
+      `there are ${all.length} ACL entries, the limit (${limit}); use prefixes or * to say more with fewer`,
+      { setting: 'maxAcls', limit },
+    );
+  }
   if ((await store.putAcl(acl)) === 'created') return { acl, created: true };
-  const existing = (await store.listAcls()).find((a) => a.id === acl.id);
-  return { acl: existing ?? acl, created: false };
+  const raced = (await store.listAcls()).find((a) => a.id === acl.id);
+  return { acl: raced ?? acl, created: false };
 }
 
 /** Deletes the entry; ACL_NOT_FOUND if there is none. */

@@ -198,7 +198,21 @@ export class HttpTransport implements Transport {
     >;
   }
   async listTopics() {
-    return ((await this.call('GET', '/v1/topics')) as { topics: { name: string; partitions: number }[] }).topics;
+    return this.pages<{ name: string; partitions: number }>('/v1/topics', 'topics');
+  }
+  /** Every item of a paged listing, following `next`. */
+  private async pages<T>(path: string, field: string): Promise<T[]> {
+    const out: T[] = [];
+    let after: string | undefined;
+    do {
+      const r = (await this.call('GET', after ? `${path}?after=${encodeURIComponent(after)}` : path)) as Record<
+        string,
+        unknown
+      > & { next?: string };
+      out.push(...(r[field] as T[]));
+      after = r.next;
+    } while (after);
+    return out;
   }
   async deleteTopic(name: string) {
     await this.call('DELETE', `/v1/topics/${encodeURIComponent(name)}`);
@@ -359,7 +373,7 @@ export class HttpTransport implements Transport {
     return (await this.call('POST', '/v1/subscriptions', input)) as SubscriptionView;
   }
   async listSubscriptions() {
-    return ((await this.call('GET', '/v1/subscriptions')) as { subscriptions: SubscriptionView[] }).subscriptions;
+    return this.pages<SubscriptionView>('/v1/subscriptions', 'subscriptions');
   }
   async getSubscription(name: string) {
     return (await this.call('GET', `/v1/subscriptions/${encodeURIComponent(name)}`)) as SubscriptionView;
@@ -372,7 +386,7 @@ export class HttpTransport implements Transport {
   }
 
   async listAcls() {
-    return ((await this.call('GET', '/v1/acls')) as { acls: AclRecord[] }).acls;
+    return this.pages<AclRecord>('/v1/acls', 'acls');
   }
   async createAcl(input: AclInput) {
     return (await this.call('POST', '/v1/acls', input)) as AclRecord;

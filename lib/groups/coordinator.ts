@@ -16,6 +16,7 @@ import {
   ConflictError,
   FencedError,
   InvalidArgumentError,
+  LimitExceededError,
   OffsetOutOfRangeError,
   PartitionNotFoundError,
   SluiceError,
@@ -119,6 +120,13 @@ export async function heartbeat(
   }
   const s = d.settings;
   const myTopics = await resolveTopics(d.log, [...new Set(req.topics)].sort());
+  const partitionCount = myTopics.reduce((n, t) => n + t.partitions, 0);
+  if (partitionCount > s.maxPartitionsPerMember) {
+    throw new LimitExceededError(
+      `these topics have ${partitionCount} partitions; a member reads at most ${s.maxPartitionsPerMember} (maxPartitionsPerMember): subscribe to fewer topics per member`,
+      { setting: 'maxPartitionsPerMember', limit: s.maxPartitionsPerMember },
+    );
+  }
   const now = d.clock.nowMs();
 
   // graceful handover: releases the member asks for (after it committed them)
@@ -133,6 +141,13 @@ export async function heartbeat(
   if (!state.members.some((m) => m.memberId === memberId) && (await d.groups.getSubscription(group))) {
     throw new ConflictError(
       `"${group}" is a push subscription's group; its dispatcher delivers it, so consume with another group name`,
+    );
+  }
+  const liveOthers = state.members.filter((m) => m.memberId !== memberId && isLive(m, now)).length;
+  if (!state.members.some((m) => m.memberId === memberId && isLive(m, now)) && liveOthers >= s.maxMembersPerGroup) {
+    throw new LimitExceededError(
+      `group "${group}" has ${liveOthers} live members, its limit (maxMembersPerGroup ${s.maxMembersPerGroup}); a member that left frees its place at once, one that stopped after its session timeout`,
+      { setting: 'maxMembersPerGroup', limit: s.maxMembersPerGroup },
     );
   }
   const topicNames = myTopics.map((t) => t.name);

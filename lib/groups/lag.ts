@@ -21,10 +21,30 @@ export interface GroupLag {
   readonly partitions: number;
 }
 
-/** Lag of every group in the registry (groups whose topics are all gone report zero partitions). */
-export async function groupLags(d: GroupDeps): Promise<GroupLag[]> {
+/** A lag pass: the groups measured, and where the next pass starts when this one ran out of time. */
+export interface LagPass {
+  readonly lags: GroupLag[];
+  /** Where the next pass starts (after this group; none: at the first). */
+  readonly next?: string;
+  /** False when the deadline stopped the pass before it measured every group. */
+  readonly complete: boolean;
+}
+
+/**
+ * Lag of the registered groups by name (groups whose topics are all gone report zero
+ * partitions), after `after`, until `deadlineMs` (by the deps' clock): a registry of many
+ * groups is measured over several runs, each starting where the last ended (and, after the
+ * last group, at the first again).
+ */
+export async function groupLags(d: GroupDeps, options: { deadlineMs?: number; after?: string } = {}): Promise<LagPass> {
   const out: GroupLag[] = [];
-  for (const { group } of await d.groups.listGroups()) {
+  const names = (await d.groups.listGroups()).map((g) => g.group).sort();
+  const ordered = options.after === undefined ? names : names.filter((n) => n > (options.after as string));
+  for (const group of ordered) {
+    if (options.deadlineMs !== undefined && d.clock.nowMs() >= options.deadlineMs) {
+      const next = out[out.length - 1]?.group ?? options.after;
+      return next === undefined ? { lags: out, complete: false } : { lags: out, next, complete: false };
+    }
     let partitions: Awaited<ReturnType<typeof describeGroup>>['partitions'];
     try {
       partitions = (await describeGroup(d, group)).partitions;
@@ -42,5 +62,5 @@ export async function groupLags(d: GroupDeps): Promise<GroupLag[]> {
       partitions: partitions.length,
     });
   }
-  return out;
+  return { lags: out, complete: true };
 }

@@ -1,6 +1,6 @@
 /**
- * Consumer-group timing, with units in the names and the relations that make leases
- * safe checked once.
+ * Consumer-group timing and quotas, with units in the names and the relations that make
+ * leases safe checked once.
  */
 import { InvalidArgumentError } from '../errors';
 
@@ -24,6 +24,15 @@ export interface GroupSettings {
    * @default 1_000
    */
   readonly maxClockSkewMs: number;
+  /** Live members a group may have (a join beyond it is LIMIT_EXCEEDED). @default 1_000 */
+  readonly maxMembersPerGroup: number;
+  /**
+   * Partitions, over all the topics a member subscribes to: a heartbeat writes at most one
+   * lease per partition, so this bounds one heartbeat's writes. @default 4_096
+   */
+  readonly maxPartitionsPerMember: number;
+  /** Push subscriptions of a deployment. @default 1_000 */
+  readonly maxSubscriptions: number;
 }
 
 /** Validates group settings; derives `leaseDurationMs` when not given. */
@@ -32,8 +41,22 @@ export function resolveGroupSettings(o: Partial<GroupSettings> = {}): GroupSetti
   const heartbeatIntervalMs = o.heartbeatIntervalMs ?? 3_000;
   const maxClockSkewMs = o.maxClockSkewMs ?? 1_000;
   const leaseDurationMs = o.leaseDurationMs ?? sessionTimeoutMs - maxClockSkewMs;
-  const s = { sessionTimeoutMs, heartbeatIntervalMs, leaseDurationMs, maxClockSkewMs };
+  const maxMembersPerGroup = o.maxMembersPerGroup ?? 1_000;
+  const maxPartitionsPerMember = o.maxPartitionsPerMember ?? 4_096;
+  const maxSubscriptions = o.maxSubscriptions ?? 1_000;
+  const s = {
+    sessionTimeoutMs,
+    heartbeatIntervalMs,
+    leaseDurationMs,
+    maxClockSkewMs,
+    maxMembersPerGroup,
+    maxPartitionsPerMember,
+    maxSubscriptions,
+  };
   for (const [k, v, min, max] of [
+    ['maxMembersPerGroup', maxMembersPerGroup, 1, 100_000],
+    ['maxPartitionsPerMember', maxPartitionsPerMember, 1, 102_400],
+    ['maxSubscriptions', maxSubscriptions, 1, 100_000],
     ['sessionTimeoutMs', sessionTimeoutMs, 1_000, 3_600_000],
     ['heartbeatIntervalMs', heartbeatIntervalMs, 100, 600_000],
     ['maxClockSkewMs', maxClockSkewMs, 0, 60_000],

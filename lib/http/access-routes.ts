@@ -19,7 +19,7 @@ import type { Clock } from '../clock';
 import { InvalidArgumentError } from '../errors';
 import type { AccessStore } from '../storage/ports';
 import { type AppEnv, authorize, need } from './env';
-import { ErrorSchema, errors, json } from './schemas';
+import { ErrorSchema, errors, json, PageQuery, page } from './schemas';
 
 /** An entry as the API shows it. */
 const aclView = (a: AclRecord) => ({ ...a, operations: [...a.operations] });
@@ -129,11 +129,19 @@ export function registerAccessRoutes(app: OpenAPIHono<AppEnv>, d: AccessRouteDep
       method: 'get',
       path: '/v1/acls',
       operationId: 'listAcls',
-      responses: { 200: json(z.object({ acls: z.array(Acl) }), 'Every ACL entry, by id'), ...errors },
+      request: { query: PageQuery },
+      responses: {
+        200: json(
+          z.object({ acls: z.array(Acl), next: z.string().optional() }),
+          'ACL entries, by id, a page at a time (`next`: pass it as `after`)',
+        ),
+        ...errors,
+      },
     }),
     async (c) => {
       await authorize(c, need.cluster('describe'));
-      return c.json({ acls: (await store().listAcls()).map(aclView) }, 200);
+      const p = page(await store().listAcls(), (a) => a.id, c.req.valid('query'));
+      return c.json({ acls: p.items.map(aclView), ...(p.next ? { next: p.next } : {}) }, 200);
     },
   );
 

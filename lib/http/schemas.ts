@@ -74,6 +74,26 @@ export const uintQuery = (name: string, max = MAX_SAFE, min = 0) =>
     .refine((n) => n >= min && n <= max, `${name} must be an integer in [${min}, ${max}]`)
     .openapi({ type: 'integer', minimum: min, maximum: max, description: `an integer in [${min}, ${max}]` });
 
+/** Listings answer a page at a time: at most `limit` (default and max 1,000) items after `after`. */
+export const PageQuery = z.object({
+  limit: uintQuery('limit', 1000, 1).optional(),
+  after: z.string().min(1).max(249).optional().openapi({ description: 'the `next` of the previous page' }),
+});
+
+/** One page of `items` (sorted by `keyOf`): `next` is where the following page starts, when there is one. */
+export function page<T>(
+  items: readonly T[],
+  keyOf: (item: T) => string,
+  q: { limit?: number | undefined; after?: string | undefined },
+): { items: T[]; next?: string } {
+  const sorted = [...items].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+  const from = q.after === undefined ? sorted : sorted.filter((i) => keyOf(i) > (q.after as string));
+  const limit = q.limit ?? 1000;
+  const out = from.slice(0, limit);
+  const last = out[out.length - 1];
+  return from.length > limit && last !== undefined ? { items: out, next: keyOf(last) } : { items: out };
+}
+
 /** The error responses most routes share. */
 export const errors = {
   400: { description: 'Invalid input', content: { 'application/json': { schema: ErrorSchema } } },

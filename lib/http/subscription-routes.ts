@@ -25,7 +25,7 @@ import {
   updateSubscription,
 } from '../subscriptions/manage';
 import { type AppEnv, authorize, need } from './env';
-import { ErrorSchema, errors, json, link, TopicNameField } from './schemas';
+import { ErrorSchema, errors, json, link, PageQuery, page, TopicNameField } from './schemas';
 
 /** The target kinds this deployment delivers to. */
 export type TargetType = z.output<typeof SubscriptionTarget>['type'];
@@ -246,8 +246,12 @@ export function registerSubscriptionRoutes(
       method: 'get',
       path: '/v1/subscriptions',
       operationId: 'listSubscriptions',
+      request: { query: PageQuery },
       responses: {
-        200: json(z.object({ subscriptions: z.array(Subscription) }), 'Every subscription, by name'),
+        200: json(
+          z.object({ subscriptions: z.array(Subscription), next: z.string().optional() }),
+          'Subscriptions, by name, a page at a time (`next`: pass it as `after`)',
+        ),
         ...errors,
       },
     }),
@@ -256,7 +260,8 @@ export function registerSubscriptionRoutes(
       const visible = await c
         .get('authorizer')
         .visible(c.get('principal'), all, (s) => need.subscription(s.definition.name, 'describe'));
-      return c.json({ subscriptions: visible.map(subscriptionView) }, 200);
+      const p = page(visible, (s) => s.definition.name, c.req.valid('query'));
+      return c.json({ subscriptions: p.items.map(subscriptionView), ...(p.next ? { next: p.next } : {}) }, 200);
     },
   );
 

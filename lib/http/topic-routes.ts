@@ -5,7 +5,18 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { SluiceLog } from '../log/log';
 import { type AppEnv, authorize, need } from './env';
-import { ErrorSchema, errors, json, link, MAX_SAFE, PartitionParam, TopicName, TopicNameField } from './schemas';
+import {
+  ErrorSchema,
+  errors,
+  json,
+  link,
+  MAX_SAFE,
+  PageQuery,
+  PartitionParam,
+  page,
+  TopicName,
+  TopicNameField,
+} from './schemas';
 
 /** A topic's partition count, declared with the server's own maximum. */
 const PartitionCount = (max: number) =>
@@ -92,11 +103,16 @@ export function registerTopicRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): v
       method: 'get',
       path: '/v1/topics',
       operationId: 'listTopics',
+      request: { query: PageQuery },
       responses: {
         200: json(
-          z.object({ topics: z.array(z.object({ name: z.string(), partitions: z.number().int() })) }),
-          'Topics',
+          z.object({
+            topics: z.array(z.object({ name: z.string(), partitions: z.number().int() })),
+            next: z.string().optional().openapi({ description: 'more follow: pass it as `after`' }),
+          }),
+          'Topics, by name, a page at a time',
         ),
+        ...errors,
       },
     }),
     async (c) => {
@@ -104,7 +120,14 @@ export function registerTopicRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): v
       const topics = await c
         .get('authorizer')
         .visible(c.get('principal'), await log.listTopics(), (t) => need.topic(t.name, 'describe'));
-      return c.json({ topics: topics.map((t) => ({ name: t.name, partitions: t.partitions })) }, 200);
+      const p = page(topics, (t) => t.name, c.req.valid('query'));
+      return c.json(
+        {
+          topics: p.items.map((t) => ({ name: t.name, partitions: t.partitions })),
+          ...(p.next ? { next: p.next } : {}),
+        },
+        200,
+      );
     },
   );
 

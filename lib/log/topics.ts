@@ -1,7 +1,14 @@
 /**
  * Topic administration: create, describe, list, delete, add partitions.
  */
-import { ConflictError, InvalidArgumentError, SluiceError, TopicExistsError, TopicNotFoundError } from '../errors';
+import {
+  ConflictError,
+  InvalidArgumentError,
+  LimitExceededError,
+  SluiceError,
+  TopicExistsError,
+  TopicNotFoundError,
+} from '../errors';
 import { uuidV4 } from '../ids';
 import { topicNameProblem } from '../settings';
 import type { TopicRecord } from '../storage/ports';
@@ -44,6 +51,16 @@ export async function createTopic(ctx: LogContext, req: CreateTopicRequest): Pro
     retentionBytes,
     createdMs: ctx.clock.nowMs(),
   };
+  // a quota, not a lock: creates racing at the limit may pass it by a few
+  const existing = await ctx.metadata.listTopics();
+  if (existing.some((t) => t.name === req.name)) throw new TopicExistsError(req.name);
+  const count = existing.length;
+  if (count >= ctx.settings.maxTopics) {
+    throw new LimitExceededError(
+      `this deployment has ${count} topics, its limit (maxTopics ${ctx.settings.maxTopics}); delete one or raise the limit`,
+      { setting: 'maxTopics', limit: ctx.settings.maxTopics },
+    );
+  }
   if ((await ctx.metadata.createTopic(topic)) === 'exists') throw new TopicExistsError(req.name);
   ctx.topics.invalidate(req.name);
   return topic;

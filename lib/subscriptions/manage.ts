@@ -5,7 +5,13 @@
  * and it refuses a name a consumer group already uses. The dispatcher reads the definition
  * before every delivery, so a change (disable, new options) applies at the next batch.
  */
-import { ConflictError, InvalidArgumentError, SubscriptionExistsError, SubscriptionNotFoundError } from '../errors';
+import {
+  ConflictError,
+  InvalidArgumentError,
+  LimitExceededError,
+  SubscriptionExistsError,
+  SubscriptionNotFoundError,
+} from '../errors';
 import type { GroupDeps } from '../groups/coordinator';
 import { isLive } from '../groups/leases';
 import { groupNameProblem } from '../settings';
@@ -76,6 +82,14 @@ export async function createSubscription(d: GroupDeps, input: unknown): Promise<
         `consumer group "${def.name}" is in use; a subscription is a group of its own name, so choose another name`,
       );
     }
+  }
+  const existing = await d.groups.listSubscriptions();
+  if (existing.some((s) => s.name === def.name)) throw new SubscriptionExistsError(def.name);
+  if (existing.length >= d.settings.maxSubscriptions) {
+    throw new LimitExceededError(
+      `this deployment has ${existing.length} subscriptions, its limit (maxSubscriptions ${d.settings.maxSubscriptions}); delete one or raise the limit`,
+      { setting: 'maxSubscriptions', limit: d.settings.maxSubscriptions },
+    );
   }
   const start: Record<string, number[]> = {};
   for (const t of topics) start[t.topicId] = await resolveStart(d, t, def.options);
