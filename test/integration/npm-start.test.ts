@@ -43,19 +43,27 @@ function waitForOutput(proc: ChildProcess, pattern: RegExp, timeoutMs: number): 
   });
 }
 
-describe('npm start', () => {
-  it('serves /v1/health and the printed examples work verbatim; a second start says it is running', async () => {
-    const { s3Endpoint, dynamoEndpoint } = inject('backends');
-    const port = await freePort();
-    const suffix = randomBytes(4).toString('hex');
-    const env = {
+/** What npm start runs with here: a free port, the global setup's backends, its own bucket and table. */
+async function startEnv(prefix: string) {
+  const { s3Endpoint, dynamoEndpoint } = inject('backends');
+  const port = await freePort();
+  const suffix = randomBytes(4).toString('hex');
+  return {
+    port,
+    env: {
       ...process.env,
       PORT: String(port),
       AWS_ENDPOINT_URL_S3: s3Endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
-      SLUICE_BUCKET: `start-${suffix}`,
-      SLUICE_TABLE: `start-${suffix}`,
-    };
+      SLUICE_BUCKET: `${prefix}-${suffix}`,
+      SLUICE_TABLE: `${prefix}-${suffix}`,
+    },
+  };
+}
+
+describe('npm start', () => {
+  it('serves /v1/health and the printed examples work verbatim; a second start says it is running', async () => {
+    const { port, env } = await startEnv('start');
     // its own process group, like a terminal's foreground job: Ctrl-C signals the whole group
     child = spawn('npm', ['start'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const out = await waitForOutput(child, /curl -s "http[^\n]*\n/, 90_000);
@@ -154,5 +162,46 @@ describe('npm start', () => {
       if (!stopped) await new Promise((r) => setTimeout(r, 100));
     }
     expect(stopped).toBe(true);
+  });
+
+  it('SLUICE_ACCESS=acl npm start enforces ACLs, the caller named by its x-sluice-principal header', async () => {
+    const admin = 'arn:aws:iam::123456789012:role/platform-admin';
+    const service = 'arn:aws:sts::123456789012:assumed-role/orders-service/dev';
+    const { port, env } = await startEnv('acl');
+    child = spawn('npm', ['start'], {
+      env: { ...env, SLUICE_ACCESS: 'acl', SLUICE_ADMINS: admin },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const out = await waitForOutput(child, /curl -s "http[^\n]*\n/, 90_000);
+    expect(out).toContain(
+      `Access: ACLs. A request's principal is its x-sluice-principal header (an ARN); admins: ${admin}.`,
+    );
+    const base = `http://127.0.0.1:${port}`;
+    const as = (principal: string | undefined, method: string, path: string, body?: unknown) =>
+      fetch(`${base}${path}`, {
+        method,
+        headers: {
+          ...(principal ? { 'x-sluice-principal': principal } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    expect((await as(undefined, 'POST', '/v1/topics', { name: 'orders', partitions: 1 })).status).toBe(403);
+    expect((await as(admin, 'POST', '/v1/topics', { name: 'orders', partitions: 1 })).status).toBe(201);
+    const produce = () => as(service, 'POST', '/v1/topics/orders/records', { records: [{ value: 'x' }] });
+    const refused = await produce();
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
+    const acl = await as(admin, 'POST', '/v1/acls', {
+      principal: 'arn:aws:iam::123456789012:role/orders-service',
+      resourceType: 'topic',
+      resourceName: 'orders',
+      operations: ['produce'],
+    });
+    expect(acl.status).toBe(201);
+    expect((await produce()).status).toBe(200);
+    process.kill(-(child.pid as number), 'SIGINT');
+    await new Promise((r) => child?.once('exit', r));
   });
 });
