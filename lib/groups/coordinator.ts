@@ -172,6 +172,7 @@ export async function heartbeat(
       await d.groups.registerGroup(
         group,
         myTopics.map((t) => t.topicId),
+        now,
       );
     await d.groups.putMember(group, me, now + 2 * s.sessionTimeoutMs);
   }
@@ -443,7 +444,7 @@ export async function resetOffsets(
     offsets.push({ partition: p, offset });
   }
   if (!dryRun) {
-    await d.groups.registerGroup(group, [t.topicId]);
+    await d.groups.registerGroup(group, [t.topicId], d.clock.nowMs());
     await d.groups.setOffsets(
       group,
       offsets.map((o) => ({ topicId: t.topicId, partition: o.partition, offset: o.offset })),

@@ -2,7 +2,8 @@
  * Consumer lag of every registered group, for metrics and alarms: per group the total
  * records not yet consumed, the worst partition, and the age of the oldest unconsumed
  * record. Cost per group: one group Query, one describe per topic, one index read per
- * lagging partition.
+ * lagging partition. A group with nothing left is forgotten (unregistered) an hour after it
+ * was last registered, so groups a caller joined and abandoned do not accumulate.
  */
 import { TopicNotFoundError } from '../errors';
 import { describeGroup, type GroupDeps } from './coordinator';
@@ -19,6 +20,22 @@ export interface GroupLag {
   /** Records removed by retention before the group consumed them (summed). */
   readonly skippedByRetention: number;
   readonly partitions: number;
+}
+
+/**
+ * How long a group with nothing left (no member items, no committed offsets, leases unused —
+ * a join that never committed, say) stays registered before the lag pass forgets it.
+ */
+export const REGISTRY_GRACE_MS = 3_600_000;
+
+/** Forgets an empty group registered more than the grace ago; true if it did. */
+async function prunable(d: GroupDeps, group: string): Promise<boolean> {
+  const g = await d.groups.readGroup(group);
+  const cutoff = d.clock.nowMs() - REGISTRY_GRACE_MS;
+  if (g.members.length > 0 || g.offsets.length > 0 || g.leases.some((l) => l.expiresAtMs >= cutoff)) return false;
+  // its leases went unused for the grace: gone (each delete conditional: one taken meanwhile stays)
+  if ((await d.groups.deleteIdleLeases(group, g.leases, cutoff)) < g.leases.length) return false;
+  return d.groups.unregisterGroup(group, cutoff);
 }
 
 /** A lag pass: the groups measured, and where the next pass starts when this one ran out of time. */
@@ -53,6 +70,7 @@ export async function groupLags(d: GroupDeps, options: { deadlineMs?: number; af
       if (e instanceof TopicNotFoundError) continue;
       throw e;
     }
+    if (partitions.every((p) => p.committedOffset === null) && (await prunable(d, group))) continue;
     out.push({
       group,
       totalLag: partitions.reduce((n, p) => n + p.lag, 0),

@@ -254,18 +254,63 @@ export class DynamoGroupStore implements GroupStore {
   }
 
   /** `ADD topicIds :ids` on `GROUPS/G#{group}`: a string set, so repeating it changes nothing. */
-  async registerGroup(group: string, topicIds: readonly string[]): Promise<void> {
+  async registerGroup(group: string, topicIds: readonly string[], nowMs: number): Promise<void> {
     if (topicIds.length === 0) return;
     await translated('register group', () =>
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: keys.groupRegistry(group),
-          UpdateExpression: 'ADD topicIds :ids',
-          ExpressionAttributeValues: { ':ids': new Set(topicIds) },
+          UpdateExpression: 'ADD topicIds :ids SET registeredMs = :now',
+          ExpressionAttributeValues: { ':ids': new Set(topicIds), ':now': nowMs },
         }),
       ),
     );
+  }
+
+  /** One conditional DeleteItem per lease: `expiresAtMs < :cutoff AND attribute_not_exists(offset)`. */
+  async deleteIdleLeases(
+    group: string,
+    leases: readonly { topicId: string; partition: number }[],
+    expiredBeforeMs: number,
+  ): Promise<number> {
+    let deleted = 0;
+    await mapLimit(leases, 8, async (l) => {
+      try {
+        await this.db.send(
+          new DeleteCommand({
+            TableName: this.table,
+            Key: keys.lease(group, l.topicId, l.partition),
+            ConditionExpression: 'expiresAtMs < :cutoff AND attribute_not_exists(#offset)',
+            ExpressionAttributeNames: { '#offset': 'offset' },
+            ExpressionAttributeValues: { ':cutoff': expiredBeforeMs },
+          }),
+        );
+        deleted++;
+      } catch (e) {
+        if (awsErrorName(e) !== 'ConditionalCheckFailedException') throw translateAwsError(e, 'delete idle lease');
+      }
+    });
+    return deleted;
+  }
+
+  /** Delete conditional on `registeredMs < cutoff` (or none: a registration of layout 4). */
+  async unregisterGroup(group: string, registeredBeforeMs: number): Promise<boolean> {
+    try {
+      const res = await this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: keys.groupRegistry(group),
+          ConditionExpression: 'attribute_not_exists(registeredMs) OR registeredMs < :cutoff',
+          ExpressionAttributeValues: { ':cutoff': registeredBeforeMs },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return res.Attributes !== undefined;
+    } catch (e) {
+      if (awsErrorName(e) === 'ConditionalCheckFailedException') return false;
+      throw translateAwsError(e, 'unregister group');
+    }
   }
 
   async listGroups() {

@@ -20,6 +20,7 @@ export class MemoryGroupStore implements GroupStore {
   >();
 
   private readonly registry = new Map<string, Set<string>>();
+  private readonly registeredMs = new Map<string, number>();
 
   private readonly subscriptions = new Map<string, SubscriptionRecord>();
 
@@ -140,11 +141,37 @@ export class MemoryGroupStore implements GroupStore {
     }
   }
 
-  async registerGroup(group: string, topicIds: readonly string[]): Promise<void> {
+  async registerGroup(group: string, topicIds: readonly string[], nowMs: number): Promise<void> {
     if (topicIds.length === 0) return;
     const set = this.registry.get(group) ?? new Set<string>();
     for (const id of topicIds) set.add(id);
     this.registry.set(group, set);
+    this.registeredMs.set(group, nowMs);
+  }
+
+  async deleteIdleLeases(
+    group: string,
+    leases: readonly { topicId: string; partition: number }[],
+    expiredBeforeMs: number,
+  ): Promise<number> {
+    const g = this.g(group);
+    let deleted = 0;
+    for (const l of leases) {
+      const key = `${l.topicId}#${l.partition}`;
+      const lease = g.leases.get(key);
+      if (lease && lease.expiresAtMs < expiredBeforeMs && !g.offsets.has(key)) {
+        g.leases.delete(key);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  async unregisterGroup(group: string, registeredBeforeMs: number): Promise<boolean> {
+    if (!this.registry.has(group) || (this.registeredMs.get(group) ?? 0) >= registeredBeforeMs) return false;
+    this.registry.delete(group);
+    this.registeredMs.delete(group);
+    return true;
   }
 
   async listGroups() {

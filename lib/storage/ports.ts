@@ -569,7 +569,23 @@ export interface GroupStore extends SubscriptionCatalog {
    * Records that `group` uses these topics (idempotent; written on join and reset, not on
    * every heartbeat). The registry is how lag metrics and topic purge find groups.
    */
-  registerGroup(group: string, topicIds: readonly string[]): Promise<void>;
+  registerGroup(group: string, topicIds: readonly string[], nowMs: number): Promise<void>;
+  /**
+   * Removes `group` from the registry iff it was last registered before `registeredBeforeMs`
+   * (a join registering it meanwhile keeps it); true if it removed it. For a group with no
+   * items left: nothing to measure or purge.
+   */
+  unregisterGroup(group: string, registeredBeforeMs: number): Promise<boolean>;
+  /**
+   * Deletes the lease items of `group` that expired before `expiredBeforeMs` and hold no
+   * committed offset (each delete conditional on both: a lease taken meanwhile stays);
+   * answers how many it deleted.
+   */
+  deleteIdleLeases(
+    group: string,
+    leases: readonly { topicId: string; partition: number }[],
+    expiredBeforeMs: number,
+  ): Promise<number>;
   /** Every registered group with the topic ids it has used, sorted by name. */
   listGroups(): Promise<{ group: string; topicIds: string[] }[]>;
   /**

@@ -113,11 +113,12 @@ async function writeStart(
   start: Readonly<Record<string, readonly number[]>>,
 ): Promise<void> {
   if (topics.length === 0) return;
+  const now = d.clock.nowMs();
   await d.groups.registerGroup(
     name,
     topics.map((t) => t.topicId),
+    now,
   );
-  const now = d.clock.nowMs();
   for (const t of topics) {
     const offsets = (start[t.topicId] ?? []).map((offset, partition) => ({ topicId: t.topicId, partition, offset }));
     await d.groups.setOffsets(name, offsets, now);

@@ -174,14 +174,43 @@ function contract(name: string, make: () => Promise<GroupStore>) {
       const s = await make();
       const U = '99999999-2222-4333-8444-555555555555';
       expect(await s.listGroups()).toEqual([]);
-      await s.registerGroup('g2', [U]);
-      await s.registerGroup('g1', [T]);
-      await s.registerGroup('g1', [T, U]);
-      await s.registerGroup('g1', []);
+      await s.registerGroup('g2', [U], NOW);
+      await s.registerGroup('g1', [T], NOW);
+      await s.registerGroup('g1', [T, U], NOW + 10);
+      await s.registerGroup('g1', [], NOW + 20);
       expect(await s.listGroups()).toEqual([
         { group: 'g1', topicIds: [T, U].sort() },
         { group: 'g2', topicIds: [U] },
       ]);
+      // unregistered only if registered before the cutoff: a join meanwhile keeps it
+      expect(await s.unregisterGroup('g1', NOW + 10)).toBe(false);
+      expect(await s.unregisterGroup('none', NOW + 100)).toBe(false);
+      await s.registerGroup('g3', [U], NOW);
+      expect(await s.unregisterGroup('g3', NOW + 1)).toBe(true);
+      expect(await s.unregisterGroup('g3', NOW + 1)).toBe(false);
+      expect((await s.listGroups()).map((g) => g.group)).toEqual(['g1', 'g2']);
+      // idle leases: deleted only if expired before the cutoff and holding no committed offset
+      await s.acquireLease('idle', { topicId: T, partition: 0, memberId: 'a' }, NOW, DUR, SKEW);
+      await s.acquireLease('idle', { topicId: T, partition: 1, memberId: 'a' }, NOW, DUR, SKEW);
+      await s.commitOffset('idle', {
+        topicId: T,
+        partition: 1,
+        memberId: 'a',
+        epoch: 1,
+        offset: 3,
+        metadata: null,
+        nowMs: NOW,
+      });
+      const both = [
+        { topicId: T, partition: 0 },
+        { topicId: T, partition: 1 },
+      ];
+      expect(await s.deleteIdleLeases('idle', both, NOW + DUR)).toBe(0); // not expired yet
+      expect(await s.deleteIdleLeases('idle', both, NOW + DUR + 1)).toBe(1); // p1 holds an offset
+      expect((await s.readGroup('idle')).leases.map((l) => l.partition)).toEqual([1]);
+      expect(
+        (await s.acquireLease('idle', { topicId: T, partition: 0, memberId: 'b' }, NOW, DUR, SKEW)).lease?.epoch,
+      ).toBe(1);
       for (const [topicId, p] of [
         [T, 0],
         [T, 1],

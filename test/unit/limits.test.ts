@@ -160,7 +160,8 @@ describe('the lag pass', () => {
     await core.log.createTopic({ name: 'a', partitions: 1 });
     const groups = core.groups as NonNullable<typeof core.groups>;
     const names = Array.from({ length: 12 }, (_, i) => `g${String(i).padStart(2, '0')}`);
-    for (const g of names) await groups.groups.registerGroup(g, [(await core.log.getTopic('a')).topicId]);
+    for (const g of names)
+      await groups.groups.registerGroup(g, [(await core.log.getTopic('a')).topicId], clock.nowMs());
     const seen: string[] = [];
     let after: string | undefined;
     let passes = 0;
@@ -178,5 +179,28 @@ describe('the lag pass', () => {
     expect(new Set(seen)).toEqual(new Set(names));
     // without a deadline, one pass measures them all
     expect((await groupLags(groups)).lags.map((l) => l.group)).toEqual(names);
+  });
+
+  it('forgets a group with nothing left an hour after its last registration; a group with offsets stays', async () => {
+    const clock = new ManualClock(TEST_DAY_MS);
+    const { core, call } = setUp(clock);
+    await core.log.createTopic({ name: 'a', partitions: 1 });
+    const groups = core.groups as NonNullable<typeof core.groups>;
+    for (const g of ['abandoned', 'kept']) {
+      expect((await call('POST', `/v1/groups/${g}/members`, { memberId: 'm', topics: ['a'] })).status).toBe(200);
+    }
+    const epoch = (await groups.groups.readGroup('kept')).leases[0]?.epoch;
+    const commit = { memberId: 'm', offsets: [{ topic: 'a', partition: 0, offset: 0, epoch }] };
+    expect((await call('POST', '/v1/groups/kept/offsets', commit)).status).toBe(200);
+    for (const g of ['abandoned', 'kept']) expect((await call('DELETE', `/v1/groups/${g}/members/m`)).status).toBe(204);
+    const registered = async () => (await groups.groups.listGroups()).map((g) => g.group);
+    // within the grace: measured, kept
+    expect((await groupLags(groups)).lags.map((l) => l.group)).toEqual(['abandoned', 'kept']);
+    clock.advance(3_600_001);
+    expect((await groupLags(groups)).lags.map((l) => l.group)).toEqual(['kept']);
+    expect(await registered()).toEqual(['kept']);
+    // a later join registers it again
+    expect((await call('POST', '/v1/groups/abandoned/members', { memberId: 'm2', topics: ['a'] })).status).toBe(200);
+    expect(await registered()).toEqual(['abandoned', 'kept']);
   });
 });
