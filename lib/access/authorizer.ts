@@ -5,9 +5,18 @@
  * caller everything (a quick start; the README says so), and still names the principal.
  */
 import type { Clock } from '../clock';
-import { ForbiddenError } from '../errors';
+import { ForbiddenError, RetriableError } from '../errors';
 import type { AccessStore } from '../storage/ports';
-import { type AclRecord, decide, isAdmin, principalProblem, type Requirement } from './model';
+import {
+  type AclRecord,
+  decide,
+  isAdmin,
+  principalProblem,
+  type QuotaRecord,
+  quotaOf,
+  type Requirement,
+} from './model';
+import { idempotencyScopeOf } from './principal';
 
 /** How a deployment authorizes. */
 export interface AccessSettings {
@@ -50,8 +59,8 @@ export function accessSettingsFromEnv(
 
 /** Decides requests; the HTTP app calls it before any use case runs. */
 export class Authorizer {
-  private cached?: { acls: readonly AclRecord[]; atMs: number };
-  private loading?: Promise<readonly AclRecord[]>;
+  private cached?: { acls: readonly AclRecord[]; quotas: readonly QuotaRecord[]; atMs: number };
+  private loading?: Promise<{ acls: readonly AclRecord[]; quotas: readonly QuotaRecord[] }>;
 
   constructor(
     readonly settings: AccessSettings,
@@ -83,22 +92,47 @@ export class Authorizer {
     return requirements.find((r) => !decide(policy, principal, r).allowed);
   }
 
+  /**
+   * Counts a request of `principal` against its quota, if one names it (one conditional write
+   * per request of a quota'd principal; none for anybody else); THROTTLED once it is over.
+   * Quotas apply in `acl` mode (in `open` mode nothing is read per request).
+   */
+  async admit(principal: string): Promise<void> {
+    if (this.settings.mode === 'open' || !this.store) return;
+    const limit = quotaOf((await this.entries()).quotas, principal);
+    if (limit === undefined) return;
+    const second = Math.floor(this.clock.nowMs() / 1000);
+    if (!(await this.store.countRequest(idempotencyScopeOf(principal), second, limit))) {
+      throw new RetriableError(
+        'THROTTLED',
+        `${principal} is over its quota of ${limit} requests per second; retry after Retry-After`,
+      );
+    }
+  }
+
   /** Forget the cached entries (this process just changed them). */
   invalidate(): void {
     this.cached = undefined;
   }
 
   private async acls(): Promise<readonly AclRecord[]> {
+    return (await this.entries()).acls;
+  }
+
+  /** The ACL entries and quotas, read at most once per `cacheMs` (concurrent requests share one read). */
+  private async entries(): Promise<{ acls: readonly AclRecord[]; quotas: readonly QuotaRecord[] }> {
     const now = this.clock.nowMs();
     const cacheMs = this.settings.cacheMs ?? 5000;
-    if (this.cached && now - this.cached.atMs < cacheMs) return this.cached.acls;
-    // concurrent requests of one process share one read
-    this.loading ??= (this.store as AccessStore).listAcls().finally(() => {
-      this.loading = undefined;
-    });
-    const acls = await this.loading;
-    this.cached = { acls, atMs: now };
-    return acls;
+    if (this.cached && now - this.cached.atMs < cacheMs) return this.cached;
+    const store = this.store as AccessStore;
+    this.loading ??= Promise.all([store.listAcls(), store.listQuotas()])
+      .then(([acls, quotas]) => ({ acls, quotas }))
+      .finally(() => {
+        this.loading = undefined;
+      });
+    const read = await this.loading;
+    this.cached = { ...read, atMs: now };
+    return read;
   }
 }
 

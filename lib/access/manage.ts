@@ -6,7 +6,16 @@
 import type { Clock } from '../clock';
 import { InvalidArgumentError, LimitExceededError, SluiceError } from '../errors';
 import type { AccessStore } from '../storage/ports';
-import { type AclRecord, type AclSpec, aclId, aclProblems } from './model';
+import {
+  type AclRecord,
+  type AclSpec,
+  aclId,
+  aclProblems,
+  principalProblem,
+  type QuotaRecord,
+  type QuotaSpec,
+  quotaId,
+} from './model';
 
 /** ACL entries a deployment may hold. */
 export const MAX_ACLS = 1_000;
@@ -46,6 +55,35 @@ export async function createAcl(
   if ((await store.putAcl(acl)) === 'created') return { acl, created: true };
   const raced = (await store.listAcls()).find((a) => a.id === acl.id);
   return { acl: raced ?? acl, created: false };
+}
+
+/** Sets the request quota of a principal pattern (replacing its quota, if any). */
+export async function setQuota(
+  store: AccessStore,
+  input: QuotaSpec,
+  by: { principal: string; clock: Clock },
+): Promise<QuotaRecord> {
+  const problem = principalProblem(input.principal);
+  if (problem) throw new InvalidArgumentError(problem);
+  if (!Number.isInteger(input.requestsPerSecond) || input.requestsPerSecond < 1 || input.requestsPerSecond > 100_000) {
+    throw new InvalidArgumentError('requestsPerSecond must be an integer in [1, 100000]');
+  }
+  const quota: QuotaRecord = {
+    id: quotaId(input.principal),
+    principal: input.principal,
+    requestsPerSecond: input.requestsPerSecond,
+    createdMs: by.clock.nowMs(),
+    createdBy: by.principal,
+  };
+  await store.putQuota(quota);
+  return quota;
+}
+
+/** Deletes the quota; ACL_NOT_FOUND if there is none. */
+export async function deleteQuota(store: AccessStore, id: string): Promise<void> {
+  if (!(await store.deleteQuota(id))) {
+    throw new SluiceError('ACL_NOT_FOUND', `no quota has id ${id}`, { details: { id } });
+  }
 }
 
 /** Deletes the entry; ACL_NOT_FOUND if there is none. */

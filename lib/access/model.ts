@@ -53,6 +53,31 @@ export interface AclSpec {
   readonly operations: readonly (Operation | 'all')[];
 }
 
+/** A request quota (Kafka's request quotas): a principal pattern's requests per second, each principal counted alone. */
+export interface QuotaSpec {
+  readonly principal: string;
+  readonly requestsPerSecond: number;
+}
+
+/** A stored quota: its id is its principal pattern's. */
+export interface QuotaRecord extends QuotaSpec {
+  readonly id: string;
+  readonly createdMs: number;
+  readonly createdBy: string;
+}
+
+/** The id of a quota: a hash of its principal pattern (one quota per pattern). */
+export function quotaId(principal: string): string {
+  return createHash('sha256').update(principal).digest('hex').slice(0, 24);
+}
+
+/** The lowest requests-per-second limit of the quotas naming `principal`, if any. */
+export function quotaOf(quotas: readonly QuotaSpec[], principal: string): number | undefined {
+  const ids = identitiesOf(principal);
+  const limits = quotas.filter((q) => principalMatches(q.principal, ids)).map((q) => q.requestsPerSecond);
+  return limits.length > 0 ? Math.min(...limits) : undefined;
+}
+
 /** A stored ACL entry. */
 export interface AclRecord extends AclSpec {
   /** Derived from the entry's content: the same entry asked for twice is the same entry. */

@@ -2,7 +2,7 @@
  * Admin operations, shaped like kafkajs's admin client.
  */
 import type { AclInput } from '../access/manage';
-import type { AclRecord } from '../access/model';
+import type { AclRecord, QuotaRecord, QuotaSpec } from '../access/model';
 import type { CreateTopicRequest } from '../log/topics';
 import type { SubscriptionInput, SubscriptionView } from '../subscriptions/definition';
 import type { SubscriptionPatch } from '../subscriptions/manage';
@@ -118,5 +118,18 @@ export class Admin {
 
   deleteAcl(id: string): Promise<void> {
     return this.transport.deleteAcl(id);
+  }
+
+  /** Limits each principal a pattern names to `requestsPerSecond` (Kafka's request quotas). */
+  setQuota(input: QuotaSpec): Promise<QuotaRecord> {
+    return this.transport.setQuota(input);
+  }
+
+  listQuotas(): Promise<QuotaRecord[]> {
+    return this.transport.listQuotas();
+  }
+
+  deleteQuota(id: string): Promise<void> {
+    return this.transport.deleteQuota(id);
   }
 }

@@ -3,8 +3,8 @@
  * caller's credentials; fastest and cheapest) and HTTP (the API; SigV4-signed on AWS).
  */
 
-import { type AclInput, createAcl, deleteAcl } from '../access/manage';
-import type { AclRecord } from '../access/model';
+import { type AclInput, createAcl, deleteAcl, deleteQuota, setQuota } from '../access/manage';
+import type { AclRecord, QuotaRecord, QuotaSpec } from '../access/model';
 import { type Clock, systemClock } from '../clock';
 import type { SluiceCore } from '../compose';
 import { type ErrorCode, InternalError, InvalidArgumentError, RetriableError, SluiceError } from '../errors';
@@ -74,6 +74,10 @@ export interface Transport {
   listAcls(): Promise<AclRecord[]>;
   createAcl(input: AclInput): Promise<AclRecord>;
   deleteAcl(id: string): Promise<void>;
+  /** Request quotas (`/v1/quotas`). */
+  listQuotas(): Promise<QuotaRecord[]>;
+  setQuota(input: QuotaSpec): Promise<QuotaRecord>;
+  deleteQuota(id: string): Promise<void>;
 }
 
 /** Direct mode: calls the log (and the group operations) in-process. */
@@ -98,6 +102,15 @@ export class DirectTransport implements Transport {
   }
   deleteAcl(id: string) {
     return deleteAcl(this.accessStore(), id);
+  }
+  listQuotas() {
+    return this.accessStore().listQuotas();
+  }
+  setQuota(input: QuotaSpec) {
+    return setQuota(this.accessStore(), input, { principal: 'direct', clock: this.core.clock });
+  }
+  deleteQuota(id: string) {
+    return deleteQuota(this.accessStore(), id);
   }
   private groupDeps(): GroupDeps {
     if (!this.groups) throw new InvalidArgumentError('this Sluice client was built without a group store');
@@ -393,6 +406,15 @@ export class HttpTransport implements Transport {
   }
   async deleteAcl(id: string) {
     await this.call('DELETE', `/v1/acls/${encodeURIComponent(id)}`);
+  }
+  async listQuotas() {
+    return ((await this.call('GET', '/v1/quotas')) as { quotas: QuotaRecord[] }).quotas;
+  }
+  async setQuota(input: QuotaSpec) {
+    return (await this.call('PUT', '/v1/quotas', input)) as QuotaRecord;
+  }
+  async deleteQuota(id: string) {
+    await this.call('DELETE', `/v1/quotas/${encodeURIComponent(id)}`);
   }
   /** The caller as the server sees it (`GET /v1/whoami`). */
   async whoami() {

@@ -4,7 +4,7 @@
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Authorizer } from '../access/authorizer';
-import { type AclInput, createAcl, deleteAcl } from '../access/manage';
+import { type AclInput, createAcl, deleteAcl, deleteQuota, setQuota } from '../access/manage';
 import {
   type AclRecord,
   aclProblems,
@@ -74,6 +74,12 @@ const Acl = z
     createdBy: z.string(),
   })
   .openapi('Acl');
+
+/** An ACL entry's or quota's id. */
+const AclId = z
+  .string()
+  .regex(/^[0-9a-f]{24}$/, 'an id is 24 hex digits')
+  .openapi({ param: { name: 'id', in: 'path' } });
 
 /** What the ACL routes need. */
 export interface AccessRouteDeps {
@@ -167,18 +173,86 @@ export function registerAccessRoutes(app: OpenAPIHono<AppEnv>, d: AccessRouteDep
     },
   );
 
+  const Quota = z
+    .object({
+      id: z.string(),
+      principal: z.string(),
+      requestsPerSecond: z.number().int(),
+      createdMs: z.number().int(),
+      createdBy: z.string(),
+    })
+    .openapi('Quota');
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/quotas',
+      operationId: 'listQuotas',
+      responses: { 200: json(z.object({ quotas: z.array(Quota) }), 'Every request quota, by id'), ...errors },
+    }),
+    async (c) => {
+      await authorize(c, need.cluster('describe'));
+      return c.json({ quotas: await store().listQuotas() }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/v1/quotas',
+      operationId: 'setQuota',
+      description:
+        "Sets a principal pattern's request quota: each principal it names may make at most `requestsPerSecond` requests per second (counted across every API process, one conditional write per request of a quota'd principal); beyond it, 429 THROTTLED. The lowest matching quota applies.",
+      request: {
+        body: {
+          content: {
+            'application/json': {
+              schema: z
+                .object({ principal: Principal, requestsPerSecond: z.number().int().min(1).max(100_000) })
+                .strict()
+                .openapi('SetQuota'),
+            },
+          },
+          required: true,
+        },
+      },
+      responses: { 200: json(Quota, 'Set'), ...errors },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      await authorize(c, need.cluster('alter'));
+      const q = await setQuota(store(), body, { principal: c.get('principal'), clock: d.clock });
+      d.authorizer.invalidate();
+      return c.json(q, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/quotas/{id}',
+      operationId: 'deleteQuota',
+      request: { params: z.object({ id: AclId }) },
+      responses: { 204: { description: 'Deleted' }, ...errors, 404: json(ErrorSchema, 'ACL_NOT_FOUND') },
+    }),
+    async (c) => {
+      await authorize(c, need.cluster('alter'));
+      try {
+        await deleteQuota(store(), c.req.valid('param').id);
+      } finally {
+        d.authorizer.invalidate();
+      }
+      return c.body(null, 204);
+    },
+  );
+
   app.openapi(
     createRoute({
       method: 'delete',
       path: '/v1/acls/{id}',
       operationId: 'deleteAcl',
       request: {
-        params: z.object({
-          id: z
-            .string()
-            .regex(/^[0-9a-f]{24}$/, 'an ACL id is 24 hex digits')
-            .openapi({ param: { name: 'id', in: 'path' } }),
-        }),
+        params: z.object({ id: AclId }),
       },
       responses: { 204: { description: 'Deleted' }, ...errors, 404: json(ErrorSchema, 'ACL_NOT_FOUND') },
     }),

@@ -21,6 +21,8 @@
  * | group registry    | GROUPS                  | G#{group}            |
  * | subscription      | SUBS                    | S#{name}             |
  * | ACL entry         | ACLS                    | A#{id}               |
+ * | request quota     | ACLS                    | Q#{id}               |
+ * | request counter   | R#{scope}#{second}      | META                 |
  * | job cursor        | JOB                     | {name}               |
  * | release batch     | JOB                     | R#{atMs:020}#{id}    |
  *
@@ -123,8 +125,10 @@ export const keys = {
   groupRegistryPk: 'GROUPS',
   subscription: (name: string): ItemKey => ({ pk: keys.subscriptionsPk, sk: `S#${name}` }),
   subscriptionsPk: 'SUBS',
-  acl: (id: string): ItemKey => ({ pk: keys.aclsPk, sk: `A#${id}` }),
+  acl: (id: string): ItemKey => ({ pk: keys.aclsPk, sk: `${ACL_SK_PREFIX}${id}` }),
   aclsPk: 'ACLS',
+  quota: (id: string): ItemKey => ({ pk: keys.aclsPk, sk: `${QUOTA_SK_PREFIX}${id}` }),
+  requestCounter: (scope: string, second: number): ItemKey => ({ pk: `R#${scope}#${second}`, sk: META }),
   jobCursor: (name: string): ItemKey => ({ pk: 'JOB', sk: name }),
   jobPk: 'JOB',
   releaseBatch: (atMs: number, id: string): ItemKey => ({
@@ -148,6 +152,7 @@ export type ItemKind =
   | 'group registry'
   | 'subscription'
   | 'acl'
+  | 'request counter'
   | 'job'
   | 'other';
 
@@ -158,6 +163,7 @@ const ITEM_KINDS_BY_PK_PREFIX: Readonly<Record<string, ItemKind>> = {
   'F#': 'segment file',
   'K#': 'idempotency key',
   'D#': 'producer',
+  'R#': 'request counter',
 };
 
 /** The kind of item a key names (see the table above); `other` for none of them. */
@@ -171,6 +177,10 @@ export function itemKind(pk: string, sk: string): ItemKind {
   if (pk.startsWith('G#')) return groupItemKind(sk) ?? 'other';
   return ITEM_KINDS_BY_PK_PREFIX[pk.slice(0, 2)] ?? 'other';
 }
+
+/** Sort-key prefixes of the ACLS partition: ACL entries and request quotas. */
+export const ACL_SK_PREFIX = 'A#';
+export const QUOTA_SK_PREFIX = 'Q#';
 
 /** Sort-key prefix of release batches in the JOB partition (job cursor names never start so). */
 export const RELEASE_SK_PREFIX = 'R#';

@@ -9,7 +9,7 @@
  * return values.
  */
 
-import type { AclRecord } from '../access/model';
+import type { AclRecord, QuotaRecord } from '../access/model';
 
 /** One object in a listing. */
 export interface ObjectInfo {
@@ -603,4 +603,15 @@ export interface AccessStore {
   listAcls(): Promise<AclRecord[]>;
   /** Deletes the entry; false if there was none. */
   deleteAcl(id: string): Promise<boolean>;
+  /** Stores the quota (replacing the one of its id). */
+  putQuota(quota: QuotaRecord): Promise<void>;
+  /** Every quota, by id. */
+  listQuotas(): Promise<QuotaRecord[]>;
+  /** Deletes the quota; false if there was none. */
+  deleteQuota(id: string): Promise<boolean>;
+  /**
+   * Counts one request of `scope` in the second `second`, iff fewer than `limit` were
+   * counted in it (one conditional write); false: the limit is reached.
+   */
+  countRequest(scope: string, second: number, limit: number): Promise<boolean>;
 }

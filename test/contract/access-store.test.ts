@@ -35,6 +35,36 @@ function contract(name: string, make: () => Promise<AccessStore>) {
       expect(await s.listAcls()).toEqual([acl('b')]);
     });
 
+    it('keeps quotas apart from ACL entries; counts requests per scope and second up to the limit', async () => {
+      const s = await make();
+      await s.putAcl(acl('a'));
+      const quota = (id: string, requestsPerSecond: number) => ({
+        id,
+        principal: `arn:aws:iam::123456789012:role/${id}`,
+        requestsPerSecond,
+        createdMs: 1,
+        createdBy: 'admin',
+      });
+      await s.putQuota(quota('q2', 5));
+      await s.putQuota(quota('q1', 5));
+      await s.putQuota(quota('q1', 7)); // replaces
+      expect(await s.listQuotas()).toEqual([quota('q1', 7), quota('q2', 5)]);
+      expect(await s.listAcls()).toEqual([acl('a')]);
+      expect(await s.deleteQuota('q2')).toBe(true);
+      expect(await s.deleteQuota('q2')).toBe(false);
+      expect((await s.listQuotas()).map((q) => q.id)).toEqual(['q1']);
+
+      const second = 1_800_000_000;
+      const counted = [];
+      for (let i = 0; i < 4; i++) counted.push(await s.countRequest('scope-a', second, 3));
+      expect(counted).toEqual([true, true, true, false]);
+      expect(await s.countRequest('scope-b', second, 3)).toBe(true);
+      expect(await s.countRequest('scope-a', second + 1, 3)).toBe(true);
+      // concurrent requests of one second: exactly the limit gets through
+      const racing = await Promise.all(Array.from({ length: 10 }, () => s.countRequest('scope-c', second, 4)));
+      expect(racing.filter(Boolean)).toHaveLength(4);
+    });
+
     it('lists more entries than one query page holds', async () => {
       const s = await make();
       // ~1 KB entries: DynamoDB pages a query at 1 MB

@@ -7,9 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LOCAL_PRINCIPAL_HEADER, principalOfLocalRequest } from '../../lib/access/principal';
+import { ManualClock } from '../../lib/clock';
 import { createSluice } from '../../lib/compose';
 import { createHttpApp, type RequestInfo } from '../../lib/http/app';
 import type { AccessStore, GroupStore, LogMetadataStore, ObjectStore } from '../../lib/storage/ports';
+import { TEST_DAY_MS } from './time';
 
 export type AccessStoresFactory = () => Promise<{
   objects: ObjectStore;
@@ -33,10 +35,14 @@ const NOBODY = session('intruder');
 async function setUp(make: AccessStoresFactory) {
   const stores = await make();
   const audit: RequestInfo[] = [];
-  const core = createSluice(stores, {
-    log: { topicCacheMs: 0 },
-    access: { mode: 'acl', admins: [role('platform-admin')] },
-  });
+  const clock = new ManualClock(TEST_DAY_MS);
+  const core = createSluice(
+    { ...stores, clock },
+    {
+      log: { topicCacheMs: 0 },
+      access: { mode: 'acl', admins: [role('platform-admin')] },
+    },
+  );
   const app = createHttpApp(core, {
     principalOf: (c) => principalOfLocalRequest(c.req.header(LOCAL_PRINCIPAL_HEADER)),
     onResponse: (r) => audit.push(r),
@@ -61,7 +67,7 @@ async function setUp(make: AccessStoresFactory) {
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
-  return { core, stores, as, audit };
+  return { core, stores, as, audit, clock };
 }
 
 type As = Awaited<ReturnType<typeof setUp>>['as'];
@@ -275,6 +281,44 @@ export function accessSuite(name: string, make: AccessStoresFactory) {
       ]);
     });
 
+    it('a request quota limits each principal it names per second, across processes; nobody else pays for it', async () => {
+      const { as, core, clock, stores } = await setUp(make);
+      await grantRoles(as);
+      const set = await as(ADMIN, 'PUT', '/v1/quotas', { principal: role('orders-service'), requestsPerSecond: 3 });
+      expect(set.status).toBe(200);
+      expect(set.body).toMatchObject({ principal: role('orders-service'), requestsPerSecond: 3, createdBy: ADMIN });
+      expect((await as(CONSUMER, 'PUT', '/v1/quotas', { principal: CONSUMER, requestsPerSecond: 1000 })).status).toBe(
+        403,
+      );
+      const produce = (principal: string) =>
+        as(principal, 'POST', '/v1/topics/orders/records', { records: [{ value: 'q', partition: 0 }] });
+      const before = (await core.log.describeTopic('orders')).offsets[0]?.highWatermark ?? 0;
+      for (let i = 0; i < 3; i++) expect((await produce(PRODUCER)).status).toBe(200);
+      const over = await produce(PRODUCER);
+      expect(over.status).toBe(429);
+      expect(over.body.error).toMatchObject({ code: 'THROTTLED', retriable: true });
+      expect(over.body.error.message).toMatch(/over its quota of 3 requests per second/);
+      expect((await core.log.describeTopic('orders')).offsets[0]?.highWatermark).toBe(before + 3);
+      // another session of the role shares the count (the role is the principal); others are untouched
+      expect((await produce(PRODUCER.replace(/i-0abc\d+$/, 'i-0other'))).status).toBe(429);
+      expect((await produce(WILDCARD)).status).toBe(200);
+      // a second API process over the same table counts the same requests
+      const other = createHttpApp(
+        createSluice({ ...stores, clock }, { access: { mode: 'acl', admins: [role('platform-admin')] } }),
+        {
+          principalOf: (c) => principalOfLocalRequest(c.req.header(LOCAL_PRINCIPAL_HEADER)),
+        },
+      );
+      const elsewhere = await other.request('/v1/topics/orders', { headers: { [LOCAL_PRINCIPAL_HEADER]: PRODUCER } });
+      expect(elsewhere.status).toBe(429);
+      clock.advance(1000);
+      expect((await produce(PRODUCER)).status).toBe(200);
+      const listed = await as(ADMIN, 'GET', '/v1/quotas');
+      expect(listed.body.quotas).toHaveLength(1);
+      expect((await as(ADMIN, 'DELETE', `/v1/quotas/${set.body.id}`)).status).toBe(204);
+      for (let i = 0; i < 5; i++) expect((await produce(PRODUCER)).status).toBe(200);
+    });
+
     it('subscriptions follow the same model: their topics, dead-letter topic and group are checked', async () => {
       const { as, stores } = await setUp(make);
       for (const name of ['orders', 'orders-dlq']) await as(ADMIN, 'POST', '/v1/topics', { name, partitions: 1 });
@@ -342,6 +386,9 @@ export function accessSuite(name: string, make: AccessStoresFactory) {
           { principal: NOBODY, resourceType: 'topic', resourceName: 'orders', operations: ['all'] },
         ],
         deleteAcl: ['DELETE', '/v1/acls/0123456789abcdef01234567'],
+        listQuotas: ['GET', '/v1/quotas'],
+        setQuota: ['PUT', '/v1/quotas', { principal: NOBODY, requestsPerSecond: 1000 }],
+        deleteQuota: ['DELETE', '/v1/quotas/0123456789abcdef01234567'],
       };
       // listings answer, filtered to what the caller may describe; the rest is public
       const filtered = ['listTopics', 'listSubscriptions'];
