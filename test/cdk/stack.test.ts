@@ -241,11 +241,21 @@ describe('Sluice stack', () => {
 
   it('npx cdk synth works without Docker or AWS credentials', async () => {
     const env = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '' };
-    const { stdout } = await promisify(execFile)('npx', ['cdk', 'synth', '--quiet', '--output', 'cdk.out/test-synth'], {
-      env,
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    const admin = 'arn:aws:iam::123456789012:role/platform-admin';
+    const { stdout } = await promisify(execFile)(
+      'npx',
+      ['cdk', 'synth', '--quiet', '--output', 'cdk.out/test-synth', '-c', `admins=${admin}`],
+      { env, maxBuffer: 16 * 1024 * 1024 },
+    );
     expect(stdout).not.toMatch(/ERROR/);
+    // the context's admins reach the API function (access mode acl by default)
+    const synthesized = Template.fromJSON(
+      JSON.parse(readFileSync('cdk.out/test-synth/Sluice-dev.template.json', 'utf8')),
+    );
+    synthesized.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Sluice HTTP API v1',
+      Environment: { Variables: Match.objectLike({ SLUICE_ACCESS: 'acl', SLUICE_ADMINS: admin }) },
+    });
   }, 180_000);
 });
 
