@@ -22,6 +22,8 @@ export type AppEnv = {
     /** What the request was checked for (the audit line names it), and the first requirement refused. */
     checked?: Requirement[];
     denied?: Requirement;
+    /** Counted against the caller's request quota already. */
+    admitted?: boolean;
   };
 };
 
@@ -45,8 +47,19 @@ export const need = {
   cluster: (operation: 'describe' | 'alter'): Requirement => ({ type: 'cluster', name: CLUSTER, operation }),
 };
 
+/**
+ * Counts the request against the caller's quota, once per request (THROTTLED over it): every
+ * route that reads or writes the log or its metadata does, through `authorize` or directly.
+ */
+export async function admit(c: Context<AppEnv>): Promise<void> {
+  if (c.get('admitted')) return;
+  c.set('admitted', true);
+  await c.get('authorizer').admit(c.get('principal'));
+}
+
 /** Throws FORBIDDEN unless the caller may do all of `requirements`; records them for the audit line. */
 export async function authorize(c: Context<AppEnv>, ...requirements: Requirement[]): Promise<void> {
+  await admit(c);
   c.set('checked', [...(c.get('checked') ?? []), ...requirements]);
   const denied = await c.get('authorizer').firstDenied(c.get('principal'), requirements);
   if (denied) {

@@ -24,7 +24,7 @@ import {
   listSubscriptions,
   updateSubscription,
 } from '../subscriptions/manage';
-import { type AppEnv, authorize, need } from './env';
+import { type AppEnv, admit, authorize, need } from './env';
 import { ErrorSchema, errors, json, link, PageQuery, page, TopicNameField } from './schemas';
 
 /** The target kinds this deployment delivers to. */
@@ -256,6 +256,7 @@ export function registerSubscriptionRoutes(
       },
     }),
     async (c) => {
+      await admit(c);
       const all = await listSubscriptions(d);
       const visible = await c
         .get('authorizer')

@@ -4,7 +4,7 @@
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { SluiceLog } from '../log/log';
-import { type AppEnv, authorize, need } from './env';
+import { type AppEnv, admit, authorize, need } from './env';
 import {
   ErrorSchema,
   errors,
@@ -117,6 +117,7 @@ export function registerTopicRoutes(app: OpenAPIHono<AppEnv>, log: SluiceLog): v
     }),
     async (c) => {
       // as in Kafka: a listing holds the topics the caller may describe
+      await admit(c);
       const topics = await c
         .get('authorizer')
         .visible(c.get('principal'), await log.listTopics(), (t) => need.topic(t.name, 'describe'));
