@@ -1,0 +1,385 @@
+/**
+ * `sluice`: the command line (ARCHITECTURE §8) over the same client as the library — against
+ * the local server (`npm start`), a deployed API (SigV4 with the usual AWS credentials) or,
+ * with `--direct`, the bucket and table themselves. Tables on a terminal, `--json` for
+ * scripts; exit codes 0 (done), 1 (error), 2 (usage), 3 (not found).
+ */
+import { createInterface } from 'node:readline';
+import { Command, CommanderError, Option } from 'commander';
+import type { AclInput } from '../access/manage';
+import { OPERATIONS } from '../access/model';
+import { Sluice } from '../client/sluice';
+import { systemClock } from '../clock';
+import type { ErrorCode } from '../errors';
+import { SluiceError } from '../errors';
+
+/** Where a run reads and writes (a test gives its own). */
+export interface CliIo {
+  readonly stdin: NodeJS.ReadableStream;
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Exit codes scripts can rely on. */
+export const EXIT = { ok: 0, error: 1, usage: 2, notFound: 3 } as const;
+
+const NOT_FOUND: readonly ErrorCode[] = [
+  'TOPIC_NOT_FOUND',
+  'PARTITION_NOT_FOUND',
+  'SUBSCRIPTION_NOT_FOUND',
+  'ACL_NOT_FOUND',
+];
+
+/** A usage mistake the user can fix from the message (exit 2). */
+class UsageError extends Error {}
+
+type Global = { url?: string; region?: string; direct?: string; json?: boolean };
+
+function connect(g: Global, env: CliIo['env']): Sluice {
+  if (g.direct) {
+    const [bucket, table] = g.direct.split(',');
+    if (!bucket || !table) throw new UsageError('--direct takes <bucket>,<table>');
+    return new Sluice({ direct: { bucket, table, ...(g.region ? { region: g.region } : {}) } });
+  }
+  const url = g.url ?? env.SLUICE_URL ?? 'http://127.0.0.1:8787';
+  const loopback = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(url);
+  // a deployed API is signed with the caller's AWS credentials; the local server takes no signature
+  const region = g.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (!loopback && !region)
+    throw new UsageError(`${url} is not the local server: give --region (or AWS_REGION) to sign requests`);
+  return new Sluice({ http: { url, ...(loopback ? {} : { region }) } });
+}
+
+/** Columns padded to their widest cell. */
+function table(rows: readonly (readonly (string | number)[])[]): string {
+  const widths: number[] = [];
+  for (const r of rows) {
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, String(c).length);
+    });
+  }
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => String(c).padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function positiveInt(what: string) {
+  return (v: string) => {
+    if (!/^\d+$/.test(v)) throw new UsageError(`${what} must be a non-negative integer, not "${v}"`);
+    return Number(v);
+  };
+}
+
+/** Builds the program; `io` is where it reads and writes. */
+export function program(io: CliIo): Command {
+  const root = new Command('sluice')
+    .description('Sluice from the command line: topics, records, access rules')
+    .option('--url <url>', 'the HTTP API (default: $SLUICE_URL, else the local server http://127.0.0.1:8787)')
+    .option('--region <region>', 'AWS region to sign requests for (a deployed API; default $AWS_REGION)')
+    .option('--direct <bucket,table>', 'talk to the bucket and table directly (trusts you with the whole log)')
+    .option('--json', 'print JSON (stable, for scripts)')
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)');
+  const g = () => root.opts<Global>();
+  const client = () => connect(g(), io.env);
+  const print = (json: unknown, text: () => string) => io.out(`${g().json ? JSON.stringify(json) : text()}\n`);
+
+  const topics = root.command('topics').description('list, create, describe, alter and delete topics');
+  topics
+    .command('list')
+    .description('the topics you may describe')
+    .action(async () => {
+      const t = await client().transport.listTopics();
+      print(t, () =>
+        t.length ? table([['TOPIC', 'PARTITIONS'], ...t.map((x) => [x.name, x.partitions])]) : '(no topics)',
+      );
+    });
+  topics
+    .command('create <topic>')
+    .description('create a topic')
+    .requiredOption('-p, --partitions <n>', 'partitions (they only grow)', positiveInt('--partitions'))
+    .option('--retention-ms <ms>', 'delete records older than this', positiveInt('--retention-ms'))
+    .addHelpText('after', '\nExample:\n  sluice topics create orders --partitions 12 --retention-ms 604800000')
+    .action(async (name: string, o: { partitions: number; retentionMs?: number }) => {
+      await client().transport.createTopic({
+        name,
+        partitions: o.partitions,
+        ...(o.retentionMs !== undefined ? { retentionMs: o.retentionMs } : {}),
+      });
+      print({ name, partitions: o.partitions }, () => `created topic ${name} (${o.partitions} partitions)`);
+    });
+  topics
+    .command('describe <topic>')
+    .description('partitions with their start offset and high watermark')
+    .action(async (name: string) => {
+      const d = await client().transport.describeTopic(name);
+      print(d, () =>
+        [
+          `topic ${d.name}: ${d.partitions} partitions, retention ${d.retentionMs === null ? 'forever' : `${d.retentionMs} ms`}`,
+          table([
+            ['PARTITION', 'START', 'HIGH WATERMARK'],
+            ...d.offsets.map((o) => [o.partition, o.startOffset, o.highWatermark]),
+          ]),
+        ].join('\n'),
+      );
+    });
+  topics
+    .command('alter <topic>')
+    .description('change retention or grow partitions')
+    .option('-p, --partitions <n>', 'grow to this many partitions', positiveInt('--partitions'))
+    .option('--retention-ms <ms>', 'new retention', positiveInt('--retention-ms'))
+    .option('--no-retention', 'keep records forever')
+    .action(async (name: string, o: { partitions?: number; retentionMs?: number; retention?: boolean }) => {
+      const change = {
+        ...(o.partitions !== undefined ? { partitions: o.partitions } : {}),
+        ...(o.retentionMs !== undefined ? { retentionMs: o.retentionMs } : {}),
+        ...(o.retention === false ? { retentionMs: null } : {}),
+      };
+      if (Object.keys(change).length === 0)
+        throw new UsageError('say what to alter: --partitions, --retention-ms or --no-retention');
+      await client().transport.updateTopic(name, change);
+      print({ name, ...change }, () => `altered topic ${name}`);
+    });
+  topics
+    .command('delete <topic>')
+    .description('delete a topic and its records')
+    .option('-y, --yes', 'do not ask')
+    .action(async (name: string, o: { yes?: boolean }) => {
+      if (!o.yes) throw new UsageError(`deleting "${name}" removes its records for good: run again with --yes`);
+      await client().transport.deleteTopic(name);
+      print({ name, deleted: true }, () => `deleted topic ${name}`);
+    });
+
+  root
+    .command('produce <topic>')
+    .description('produce one record per line of stdin (or --file)')
+    .option('-f, --file <path>', 'read records from a file instead of stdin')
+    .option('-K, --key-separator <sep>', 'each line is key<sep>value')
+    .option('--partition <p>', 'to this partition (default: by key, else spread)', positiveInt('--partition'))
+    .option('-H, --header <k=v...>', 'a header on every record (repeatable)')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  printf 'a\\nb\\n' | sluice produce orders\n  printf 'c-9\\t{\"total\":42}\\n' | sluice produce orders -K $'\\t'",
+    )
+    .action(
+      async (topic: string, o: { file?: string; keySeparator?: string; partition?: number; header?: string[] }) => {
+        const headers: Record<string, string> = {};
+        for (const h of o.header ?? []) {
+          const i = h.indexOf('=');
+          if (i < 1) throw new UsageError(`--header takes name=value, not "${h}"`);
+          headers[h.slice(0, i)] = h.slice(i + 1);
+        }
+        const sluice = client();
+        const producer = sluice.producer();
+        const input = o.file ? (await import('node:fs')).createReadStream(o.file) : io.stdin;
+        const started = systemClock.nowMs();
+        let records = 0;
+        let bytes = 0;
+        const partitions = new Set<number>();
+        const sends: Promise<void>[] = [];
+        for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+          let key: string | undefined;
+          let value = line;
+          if (o.keySeparator !== undefined) {
+            const i = line.indexOf(o.keySeparator);
+            if (i >= 0) {
+              key = line.slice(0, i);
+              value = line.slice(i + o.keySeparator.length);
+            }
+          }
+          records++;
+          bytes += Buffer.byteLength(value) + (key ? Buffer.byteLength(key) : 0);
+          sends.push(
+            producer
+              .send({
+                topic,
+                messages: [
+                  {
+                    value: Buffer.from(value),
+                    ...(key !== undefined ? { key: Buffer.from(key) } : {}),
+                    ...(o.partition !== undefined ? { partition: o.partition } : {}),
+                    ...(Object.keys(headers).length ? { headers } : {}),
+                  },
+                ],
+              })
+              .then((r) => {
+                for (const m of r) partitions.add(m.partition);
+              }),
+          );
+        }
+        await Promise.all(sends);
+        await producer.close();
+        const summary = {
+          topic,
+          records,
+          bytes,
+          partitions: [...partitions].sort((a, b) => a - b),
+          ms: systemClock.nowMs() - started,
+        };
+        // the summary goes to stderr on a terminal run, so stdout stays clean for pipes
+        if (g().json) io.out(`${JSON.stringify(summary)}\n`);
+        else
+          io.err(
+            `produced ${records} records (${bytes} bytes) to ${topic}, partitions ${summary.partitions.join(',') || '-'}, in ${summary.ms} ms\n`,
+          );
+      },
+    );
+
+  root
+    .command('consume <topic>')
+    .description('print records of a partition, one per line (value; --format json for all fields)')
+    .option('--partition <p>', 'partition', positiveInt('--partition'), 0)
+    .option('--from <where>', 'earliest, latest or an offset', 'earliest')
+    .option('-n, --max <n>', 'stop after this many records', positiveInt('--max'))
+    .option('--follow', 'keep waiting for new records (Ctrl-C stops)')
+    .addOption(new Option('--format <format>', 'output').choices(['text', 'json', 'raw']).default('text'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  sluice consume orders --from earliest -n 10\n  sluice consume orders --partition 2 --follow --format json',
+    )
+    .action(
+      async (topic: string, o: { partition: number; from: string; max?: number; follow?: boolean; format: string }) => {
+        const t = client().transport;
+        const d = await t.describeTopic(topic);
+        const bounds = d.offsets.find((x) => x.partition === o.partition);
+        if (!bounds) throw new SluiceError('PARTITION_NOT_FOUND', `topic "${topic}" has no partition ${o.partition}`);
+        let offset =
+          o.from === 'earliest'
+            ? bounds.startOffset
+            : o.from === 'latest'
+              ? bounds.highWatermark
+              : /^\d+$/.test(o.from)
+                ? Number(o.from)
+                : Number.NaN;
+        if (Number.isNaN(offset)) throw new UsageError(`--from takes earliest, latest or an offset, not "${o.from}"`);
+        let printed = 0;
+        const json = g().json || o.format === 'json';
+        for (;;) {
+          const left = o.max === undefined ? 1000 : Math.min(1000, o.max - printed);
+          if (left <= 0) return;
+          const r = await t.fetch({
+            topic,
+            partition: o.partition,
+            offset,
+            maxRecords: left,
+            ...(o.follow ? { waitMs: 5000 } : {}),
+          });
+          for (const rec of r.records) {
+            const value = Buffer.from(rec.value ?? []);
+            if (json) {
+              io.out(
+                `${JSON.stringify({
+                  partition: o.partition,
+                  offset: rec.offset,
+                  timestamp: rec.timestamp,
+                  key: rec.key ? Buffer.from(rec.key).toString() : null,
+                  value: value.toString(),
+                  headers: Object.fromEntries(
+                    rec.headers.map(([k, v]) => [k, v === null ? null : Buffer.from(v).toString()]),
+                  ),
+                })}\n`,
+              );
+            } else io.out(o.format === 'raw' ? value.toString('latin1') : `${value.toString()}\n`);
+            printed++;
+          }
+          offset = r.nextOffset;
+          if (r.records.length === 0 && !o.follow) return;
+        }
+      },
+    );
+
+  const acls = root.command('acls').description('the access rules (ACLs) of a deployment');
+  acls.command('list').action(async () => {
+    const a = await client().transport.listAcls();
+    print(a, () =>
+      a.length
+        ? table([
+            ['ID', 'EFFECT', 'PRINCIPAL', 'RESOURCE', 'OPERATIONS'],
+            ...a.map((x) => [
+              x.id,
+              x.effect,
+              x.principal,
+              `${x.resourceType}:${x.resourceName}${x.pattern === 'prefixed' ? '*' : ''}`,
+              x.operations.join(','),
+            ]),
+          ])
+        : '(no ACL entries)',
+    );
+  });
+  acls
+    .command('create')
+    .description('allow (or deny) a principal operations on a resource')
+    .requiredOption(
+      '--principal <arn>',
+      'an IAM principal ARN (a role covers its sessions), a prefix ending in *, or *',
+    )
+    .addOption(new Option('--resource-type <type>').choices(Object.keys(OPERATIONS)).makeOptionMandatory())
+    .requiredOption('--resource <name>', 'a name, a prefix (with --prefixed), or *')
+    .requiredOption('--operations <ops>', 'comma-separated, or all')
+    .option('--prefixed', 'the resource name is a prefix')
+    .option('--deny', 'deny instead of allow')
+    .addHelpText(
+      'after',
+      '\nExample:\n  sluice acls create --principal arn:aws:iam::123456789012:role/billing --resource-type topic --resource orders --operations consume',
+    )
+    .action(
+      async (o: {
+        principal: string;
+        resourceType: keyof typeof OPERATIONS;
+        resource: string;
+        operations: string;
+        prefixed?: boolean;
+        deny?: boolean;
+      }) => {
+        const acl = await client().transport.createAcl({
+          principal: o.principal,
+          resourceType: o.resourceType,
+          resourceName: o.resource,
+          operations: o.operations.split(',').map((x) => x.trim()) as AclInput['operations'][number][],
+          pattern: o.prefixed ? 'prefixed' : 'literal',
+          effect: o.deny ? 'deny' : 'allow',
+        });
+        print(
+          acl,
+          () =>
+            `ACL ${acl.id}: ${acl.effect} ${acl.principal} ${acl.operations.join(',')} on ${acl.resourceType} ${acl.resourceName}`,
+        );
+      },
+    );
+  acls.command('delete <id>').action(async (id: string) => {
+    await client().transport.deleteAcl(id);
+    print({ id, deleted: true }, () => `deleted ACL ${id}`);
+  });
+  return root;
+}
+
+/** Runs one command line; answers its exit code (never throws). */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const p = program(io);
+  try {
+    await p.parseAsync([...argv], { from: 'user' });
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version exit 0; a wrong command line exits 2 (commander printed why)
+      return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (e instanceof UsageError) {
+      io.err(`sluice: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    if (e instanceof SluiceError) {
+      io.err(`sluice: ${e.code}: ${e.message}\n`);
+      return NOT_FOUND.includes(e.code) ? EXIT.notFound : EXIT.error;
+    }
+    io.err(`sluice: ${(e as Error).message ?? String(e)}\n`);
+    return EXIT.error;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The `sluice` command as a person runs it: the real binary as a subprocess against a real
+ * local server (DynamoDB Local + LocalStack), through pipes — create, list, produce from stdin,
+ * consume (text, JSON), follow, exit codes, help.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSluice } from '../../lib/compose';
+import { createHttpApp } from '../../lib/http/app';
+import { type RunningServer, serveHttpApp } from '../../lib/http/node-server';
+import { realStores } from '../support/real';
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await serveHttpApp(createHttpApp(createSluice(await realStores())), 0);
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+const BIN = 'lib/cli/sluice.mjs';
+
+/** Runs `sluice args` with `stdin`; its exit code and output. */
+function sluice(
+  args: string[],
+  stdin = '',
+  env: Record<string, string> = {},
+  withUrl = true,
+): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('node', [BIN, ...(withUrl ? ['--url', server.url] : []), ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
+    p.stderr.on('data', (d) => {
+      err += d;
+    });
+    p.once('error', reject);
+    p.once('exit', (code) => resolve({ code: code ?? -1, out, err }));
+    p.stdin.end(stdin);
+  });
+}
+
+describe('the sluice CLI', () => {
+  it('creates and lists topics, produces stdin lines, consumes them back as text and JSON', async () => {
+    expect(await sluice(['topics', 'create', 'orders', '--partitions', '3'])).toMatchObject({
+      code: 0,
+      out: 'created topic orders (3 partitions)\n',
+    });
+    const listed = await sluice(['--json', 'topics', 'list']);
+    expect(JSON.parse(listed.out)).toEqual([{ name: 'orders', partitions: 3 }]);
+    expect((await sluice(['topics', 'list'])).out).toBe('TOPIC   PARTITIONS\norders  3\n');
+    // global options go anywhere; SLUICE_URL stands for --url
+    expect(JSON.parse((await sluice(['topics', 'list', '--json'])).out)).toEqual([{ name: 'orders', partitions: 3 }]);
+    const viaEnv = await sluice(['topics', 'list', '--json'], '', { SLUICE_URL: server.url }, false);
+    expect(JSON.parse(viaEnv.out)).toEqual([{ name: 'orders', partitions: 3 }]);
+
+    const lines = ['c-1\t{"total":42}', 'c-2\tplain text', 'c-1\tsecond for c-1'];
+    const produced = await sluice(
+      ['--json', 'produce', 'orders', '-K', '\t', '-H', 'source=cli'],
+      `${lines.join('\n')}\n`,
+    );
+    expect(produced.code, produced.err).toBe(0);
+    const summary = JSON.parse(produced.out);
+    expect(summary).toMatchObject({ topic: 'orders', records: 3 });
+    // keyed: both c-1 records share a partition, in order
+    const all: { key: string; value: string; offset: number; headers: Record<string, string> }[] = [];
+    for (const p of summary.partitions as number[]) {
+      const r = await sluice(['consume', 'orders', '--partition', String(p), '--format', 'json']);
+      expect(r.code, r.err).toBe(0);
+      all.push(
+        ...r.out
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l)),
+      );
+    }
+    expect(all.map((r) => `${r.key}\t${r.value}`).sort()).toEqual([...lines].sort());
+    expect(all.every((r) => r.headers.source === 'cli')).toBe(true);
+    const c1 = all.filter((r) => r.key === 'c-1');
+    expect(c1.map((r) => r.value)).toEqual(['{"total":42}', 'second for c-1']);
+
+    // text: values one per line, from an offset, at most n
+    const p = (await sluice(['--json', 'topics', 'describe', 'orders'])).out;
+    const busiest = (JSON.parse(p).offsets as { partition: number; highWatermark: number }[]).sort(
+      (a, b) => b.highWatermark - a.highWatermark,
+    )[0];
+    const one = await sluice(['consume', 'orders', '--partition', String(busiest?.partition), '-n', '1']);
+    expect(one.out.split('\n').filter(Boolean)).toHaveLength(1);
+  });
+
+  it('follows a partition: a record produced later is printed', async () => {
+    await sluice(['topics', 'create', 'live', '--partitions', '1']);
+    const follower: ChildProcess = spawn('node', [BIN, '--url', server.url, 'consume', 'live', '--follow'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let seen = '';
+    follower.stdout?.on('data', (d) => {
+      seen += d;
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await sluice(['produce', 'live'], 'hello later\n')).code).toBe(0);
+      for (let i = 0; i < 100 && !seen.includes('hello later'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(seen).toBe('hello later\n');
+    } finally {
+      follower.kill('SIGTERM');
+    }
+  });
+
+  it('exit codes scripts can rely on: 3 not found, 2 usage, 1 error; errors as one line with the code', async () => {
+    const missing = await sluice(['topics', 'describe', 'nope']);
+    expect(missing.code).toBe(3);
+    expect(missing.err).toBe('sluice: TOPIC_NOT_FOUND: topic "nope" does not exist\n');
+    expect((await sluice(['topics', 'create', 'x'])).code).toBe(2); // --partitions is required
+    expect((await sluice(['topics', 'create', 'x', '--partitions', 'many'])).code).toBe(2);
+    const unconfirmed = await sluice(['topics', 'delete', 'orders']);
+    expect(unconfirmed).toMatchObject({ code: 2 });
+    expect(unconfirmed.err).toMatch(/run again with --yes/);
+    expect((await sluice(['topics', 'create', 'bad name', '--partitions', '1'])).code).toBe(1);
+    expect((await sluice(['no-such-command'])).code).toBe(2);
+  });
+
+  it('--help shows every command, and examples on each', async () => {
+    const help = await sluice(['--help']);
+    expect(help.code).toBe(0);
+    for (const c of ['topics', 'produce', 'consume', 'acls']) expect(help.out).toContain(c);
+    const produce = await sluice(['produce', '--help']);
+    expect(produce.out).toContain('Examples:');
+    expect(produce.out).toContain('--key-separator');
+  });
+});
