@@ -12,6 +12,7 @@ import { Sluice } from '../client/sluice';
 import { systemClock } from '../clock';
 import type { ErrorCode } from '../errors';
 import { SluiceError } from '../errors';
+import type { ResetTarget } from '../groups/coordinator';
 
 /** Where a run reads and writes (a test gives its own). */
 export interface CliIo {
@@ -49,6 +50,24 @@ function connect(g: Global, env: CliIo['env']): Sluice {
   if (!loopback && !region)
     throw new UsageError(`${url} is not the local server: give --region (or AWS_REGION) to sign requests`);
   return new Sluice({ http: { url, ...(loopback ? {} : { region }) } });
+}
+
+/** `earliest`, `latest`, an offset or `@<ISO time>` as a reset target. */
+function resetTarget(v: string): ResetTarget {
+  if (v === 'earliest' || v === 'latest') return v;
+  if (/^\d+$/.test(v)) return { offset: Number(v) };
+  if (v.startsWith('@')) return { timestamp: timeOf(v.slice(1)) };
+  throw new UsageError(`--to takes earliest, latest, an offset or @<ISO time>, not "${v}"`);
+}
+
+function timeOf(iso: string): number {
+  const ms = Date.parse(iso);
+  if (!Number.isFinite(ms)) throw new UsageError(`"${iso}" is not an ISO 8601 time`);
+  return ms;
+}
+
+function targetOf(t: { type: string; functionArn?: string; url?: string; path?: string }): string {
+  return t.functionArn ?? t.url ?? t.path ?? t.type;
 }
 
 /** Columns padded to their widest cell. */
@@ -236,7 +255,7 @@ export function program(io: CliIo): Command {
     .command('consume <topic>')
     .description('print records of a partition, one per line (value; --format json for all fields)')
     .option('--partition <p>', 'partition', positiveInt('--partition'), 0)
-    .option('--from <where>', 'earliest, latest or an offset', 'earliest')
+    .option('--from <where>', 'earliest, latest, an offset, or @<ISO time>', 'earliest')
     .option('-n, --max <n>', 'stop after this many records', positiveInt('--max'))
     .option('--follow', 'keep waiting for new records (Ctrl-C stops)')
     .addOption(new Option('--format <format>', 'output').choices(['text', 'json', 'raw']).default('text'))
@@ -257,8 +276,12 @@ export function program(io: CliIo): Command {
               ? bounds.highWatermark
               : /^\d+$/.test(o.from)
                 ? Number(o.from)
-                : Number.NaN;
-        if (Number.isNaN(offset)) throw new UsageError(`--from takes earliest, latest or an offset, not "${o.from}"`);
+                : o.from.startsWith('@')
+                  ? ((await t.offsetForTimestamp(topic, o.partition, timeOf(o.from.slice(1)))) ?? bounds.highWatermark)
+                  : Number.NaN;
+        if (Number.isNaN(offset)) {
+          throw new UsageError(`--from takes earliest, latest, an offset or @<ISO time>, not "${o.from}"`);
+        }
         let printed = 0;
         const json = g().json || o.format === 'json';
         for (;;) {
@@ -294,6 +317,101 @@ export function program(io: CliIo): Command {
         }
       },
     );
+
+  const groups = root.command('groups').description('consumer groups: list, describe, reset offsets');
+  groups.command('list').action(async () => {
+    const names = await client().transport.listGroups();
+    print(names, () => (names.length ? names.join('\n') : '(no groups)'));
+  });
+  groups
+    .command('describe <group>')
+    .description('members, and per partition the committed offset, high watermark, lag and owner')
+    .action(async (group: string) => {
+      const d = await client().transport.describeGroup(group);
+      const live = d.members.filter((m) => m.live).length;
+      const members = d.members.map((m) => `${m.memberId}${m.live ? '' : ' (gone)'}`).join(', ');
+      print(d, () =>
+        [
+          `group ${d.group}: ${live} live member(s)${members ? ` (${members})` : ''}`,
+          d.partitions.length
+            ? table([
+                ['TOPIC', 'PARTITION', 'COMMITTED', 'HIGH WATERMARK', 'LAG', 'OWNER'],
+                ...d.partitions.map((p) => [
+                  p.topic,
+                  p.partition,
+                  p.committedOffset ?? '-',
+                  p.highWatermark,
+                  p.lag,
+                  p.owner ?? '-',
+                ]),
+              ])
+            : '(no partitions)',
+        ].join('\n'),
+      );
+    });
+  groups
+    .command('reset <group>')
+    .description("move a group's committed offsets (a dry run unless --execute; the group must have no live members)")
+    .requiredOption('--topic <topic>', 'the topic whose offsets move')
+    .requiredOption('--to <where>', 'earliest, latest, an offset, or @<ISO time>')
+    .option('--partition <p...>', 'only these partitions (default: all)')
+    .option('--execute', 'apply it (default: show what it would do)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  sluice groups reset billing --topic orders --to earliest\n  sluice groups reset billing --topic orders --to @2026-12-01T00:00:00Z --execute',
+    )
+    .action(async (group: string, o: { topic: string; to: string; partition?: string[]; execute?: boolean }) => {
+      const to = resetTarget(o.to);
+      const partitions = o.partition?.map((p) => positiveInt('--partition')(p));
+      const r = await client().transport.resetOffsets(group, {
+        topic: o.topic,
+        to,
+        ...(partitions ? { partitions } : {}),
+        dryRun: !o.execute,
+      });
+      print(r, () =>
+        [
+          r.dryRun ? `dry run: ${group} would move to (run again with --execute to apply)` : `${group} moved to`,
+          table([['PARTITION', 'OFFSET'], ...r.offsets.map((x) => [x.partition, x.offset])]),
+        ].join('\n'),
+      );
+    });
+
+  const subscriptions = root
+    .command('subscriptions')
+    .description('push subscriptions: list, describe, pause, resume, delete');
+  subscriptions.command('list').action(async () => {
+    const s = await client().transport.listSubscriptions();
+    print(s, () =>
+      s.length
+        ? table([
+            ['NAME', 'TOPICS', 'TARGET', 'ENABLED'],
+            ...s.map((x) => [x.name, x.topics.join(','), targetOf(x.target), String(x.options.enabled)]),
+          ])
+        : '(no subscriptions)',
+    );
+  });
+  subscriptions.command('describe <name>').action(async (name: string) => {
+    const s = await client().transport.getSubscription(name);
+    print(s, () => JSON.stringify(s, null, 2));
+  });
+  for (const [verb, enabled] of [
+    ['pause', false],
+    ['resume', true],
+  ] as const) {
+    subscriptions.command(`${verb} <name>`).action(async (name: string) => {
+      await client().transport.updateSubscription(name, { options: { enabled } });
+      print({ name, enabled }, () => `${enabled ? 'resumed' : 'paused'} subscription ${name}`);
+    });
+  }
+  subscriptions
+    .command('delete <name>')
+    .option('-y, --yes', 'do not ask')
+    .action(async (name: string, o: { yes?: boolean }) => {
+      if (!o.yes) throw new UsageError(`deleting "${name}" drops its committed offsets: run again with --yes`);
+      await client().transport.deleteSubscription(name);
+      print({ name, deleted: true }, () => `deleted subscription ${name}`);
+    });
 
   const acls = root.command('acls').description('the access rules (ACLs) of a deployment');
   acls.command('list').action(async () => {

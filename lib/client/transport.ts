@@ -8,7 +8,16 @@ import type { AclRecord, QuotaRecord, QuotaSpec } from '../access/model';
 import { type Clock, systemClock } from '../clock';
 import type { SluiceCore } from '../compose';
 import { type ErrorCode, InternalError, InvalidArgumentError, RetriableError, SluiceError } from '../errors';
-import { commitOffsets, type GroupDeps, type HeartbeatResult, heartbeat, leaveGroup } from '../groups/coordinator';
+import {
+  commitOffsets,
+  describeGroup,
+  type GroupDeps,
+  type HeartbeatResult,
+  heartbeat,
+  leaveGroup,
+  type ResetTarget,
+  resetOffsets,
+} from '../groups/coordinator';
 import type { FetchRequest, FetchResult } from '../log/fetch';
 import type { SluiceLog } from '../log/log';
 import type { ProduceRequest, ProduceResult } from '../log/produce';
@@ -64,6 +73,10 @@ export interface Transport {
     memberId: string,
     offsets: readonly { topic: string; partition: number; offset: number; epoch: number }[],
   ): Promise<void>;
+  /** Consumer groups (`/v1/groups`): the registered groups, one described, offsets reset. */
+  listGroups(): Promise<string[]>;
+  describeGroup(group: string): Promise<GroupDescription>;
+  resetOffsets(group: string, req: ResetRequest): Promise<ResetResult>;
   /** Push subscriptions (`/v1/subscriptions`). */
   createSubscription(input: unknown): Promise<SubscriptionView>;
   listSubscriptions(): Promise<SubscriptionView[]>;
@@ -80,6 +93,12 @@ export interface Transport {
   deleteQuota(id: string): Promise<void>;
 }
 
+/** A group as `GET /v1/groups/{g}` shows it. */
+export type GroupDescription = Awaited<ReturnType<typeof describeGroup>>;
+/** What an offset reset asks (a dry run unless `dryRun: false`) and answers. */
+export type ResetRequest = { topic: string; to: ResetTarget; partitions?: readonly number[]; dryRun?: boolean };
+export type ResetResult = Awaited<ReturnType<typeof resetOffsets>>;
+
 /** Direct mode: calls the log (and the group operations) in-process. */
 export class DirectTransport implements Transport {
   private readonly log: SluiceLog;
@@ -88,6 +107,15 @@ export class DirectTransport implements Transport {
   constructor(private readonly core: SluiceCore) {
     this.log = core.log;
     if (core.groups) this.groups = core.groups;
+  }
+  async listGroups() {
+    return (await this.groupDeps().groups.listGroups()).map((g) => g.group);
+  }
+  describeGroup(group: string) {
+    return describeGroup(this.groupDeps(), group);
+  }
+  resetOffsets(group: string, req: ResetRequest) {
+    return resetOffsets(this.groupDeps(), group, req);
   }
   private accessStore(): AccessStore {
     if (!this.core.access) throw new InvalidArgumentError('this Sluice client was built without an ACL store');
@@ -400,6 +428,15 @@ export class HttpTransport implements Transport {
 
   async listAcls() {
     return this.pages<AclRecord>('/v1/acls', 'acls');
+  }
+  async listGroups() {
+    return (await this.pages<{ group: string }>('/v1/groups', 'groups')).map((g) => g.group);
+  }
+  async describeGroup(group: string) {
+    return (await this.call('GET', `/v1/groups/${encodeURIComponent(group)}`)) as GroupDescription;
+  }
+  async resetOffsets(group: string, req: ResetRequest) {
+    return (await this.call('POST', `/v1/groups/${encodeURIComponent(group)}/offsets:reset`, req)) as ResetResult;
   }
   async createAcl(input: AclInput) {
     return (await this.call('POST', '/v1/acls', input)) as AclRecord;

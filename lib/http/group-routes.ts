@@ -13,8 +13,19 @@ import {
   resetOffsets,
 } from '../groups/coordinator';
 import { groupNameProblem, TOPIC_NAME_PATTERN } from '../settings';
-import { type AppEnv, authorize, need } from './env';
-import { ErrorSchema, errors, json, KeyField, link, MAX_SAFE, PartitionNumber, TopicNameField } from './schemas';
+import { type AppEnv, admit, authorize, need } from './env';
+import {
+  ErrorSchema,
+  errors,
+  json,
+  KeyField,
+  link,
+  MAX_SAFE,
+  PageQuery,
+  PartitionNumber,
+  page,
+  TopicNameField,
+} from './schemas';
 
 const GroupName = z
   .string()
@@ -121,6 +132,33 @@ const consumes = (topics: readonly string[]) => [...new Set(topics)].map((t) => 
 
 /** Adds the group routes to the app. */
 export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): void {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/groups',
+      operationId: 'listGroups',
+      request: { query: PageQuery },
+      responses: {
+        200: json(
+          z.object({
+            groups: z.array(z.object({ group: z.string() })),
+            next: z.string().optional(),
+          }),
+          'The registered groups the caller may describe, by name, a page at a time (`next`: pass it as `after`)',
+        ),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      await admit(c);
+      const visible = await c
+        .get('authorizer')
+        .visible(c.get('principal'), await d.groups.listGroups(), (g) => need.group(g.group, 'describe'));
+      const p = page(visible, (g) => g.group, c.req.valid('query'));
+      return c.json({ groups: p.items.map((g) => ({ group: g.group })), ...(p.next ? { next: p.next } : {}) }, 200);
+    },
+  );
+
   app.openapi(
     createRoute({
       method: 'post',

@@ -113,6 +113,84 @@ describe('the sluice CLI', () => {
     }
   });
 
+  it('groups: list, describe as a table, reset as a dry run then --execute; subscriptions pause, resume, delete', async () => {
+    await sluice(['topics', 'create', 'billed', '--partitions', '2']);
+    expect((await sluice(['produce', 'billed', '--partition', '0'], 'a\nb\nc\n')).code).toBe(0);
+    const api = (method: string, path: string, body?: unknown) =>
+      fetch(`${server.url}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }).then(async (r) => {
+        const text = await r.text();
+        return (text ? JSON.parse(text) : undefined) as unknown;
+      });
+    const joined = (await api('POST', '/v1/groups/billing/members', { memberId: 'm1', topics: ['billed'] })) as {
+      assignments: { partition: number; epoch: number }[];
+    };
+    const epoch = joined.assignments.find((x) => x.partition === 0)?.epoch;
+    await api('POST', '/v1/groups/billing/offsets', {
+      memberId: 'm1',
+      offsets: [{ topic: 'billed', partition: 0, offset: 3, epoch }],
+    });
+    await api('DELETE', '/v1/groups/billing/members/m1');
+
+    expect(JSON.parse((await sluice(['groups', 'list', '--json'])).out)).toEqual(['billing']);
+    const described = await sluice(['groups', 'describe', 'billing']);
+    expect(described.out).toContain('group billing: 0 live member(s)\n');
+    expect(described.out).toMatch(/TOPIC +PARTITION +COMMITTED +HIGH WATERMARK +LAG +OWNER\nbilled +0 +3 +3 +0/);
+    const dry = await sluice(['groups', 'reset', 'billing', '--topic', 'billed', '--to', 'earliest', '--json']);
+    expect(JSON.parse(dry.out)).toMatchObject({
+      dryRun: true,
+      offsets: [
+        { partition: 0, offset: 0 },
+        { partition: 1, offset: 0 },
+      ],
+    });
+    const lagOf = async () =>
+      (
+        JSON.parse((await sluice(['groups', 'describe', 'billing', '--json'])).out).partitions as {
+          partition: number;
+          lag: number;
+        }[]
+      ).find((p) => p.partition === 0)?.lag;
+    expect(await lagOf()).toBe(0);
+    const executed = await sluice([
+      'groups',
+      'reset',
+      'billing',
+      '--topic',
+      'billed',
+      '--to',
+      '1',
+      '--partition',
+      '0',
+      '--execute',
+    ]);
+    expect(executed.out).toMatch(/^billing moved to\nPARTITION +OFFSET\n0 +1$/m);
+    expect(await lagOf()).toBe(2);
+    // consume from a time: before every record is the first record
+    const fromTime = await sluice(['consume', 'billed', '--from', '@2000-01-01T00:00:00Z', '-n', '1']);
+    expect(fromTime.out).toBe('a\n');
+
+    await api('POST', '/v1/subscriptions', {
+      name: 'billed-hook',
+      topics: ['billed'],
+      target: { type: 'webhook', url: 'https://example.com/hook' },
+    });
+    expect(JSON.parse((await sluice(['subscriptions', 'list', '--json'])).out)[0]).toMatchObject({
+      name: 'billed-hook',
+    });
+    expect((await sluice(['subscriptions', 'pause', 'billed-hook'])).out).toBe('paused subscription billed-hook\n');
+    expect(JSON.parse((await sluice(['subscriptions', 'describe', 'billed-hook', '--json'])).out).options.enabled).toBe(
+      false,
+    );
+    expect((await sluice(['subscriptions', 'resume', 'billed-hook'])).code).toBe(0);
+    expect((await sluice(['subscriptions', 'delete', 'billed-hook'])).code).toBe(2);
+    expect((await sluice(['subscriptions', 'delete', 'billed-hook', '--yes'])).code).toBe(0);
+    expect((await sluice(['subscriptions', 'describe', 'billed-hook'])).code).toBe(3);
+  });
+
   it('exit codes scripts can rely on: 3 not found, 2 usage, 1 error; errors as one line with the code', async () => {
     const missing = await sluice(['topics', 'describe', 'nope']);
     expect(missing.code).toBe(3);

@@ -163,6 +163,9 @@ export function accessSuite(name: string, make: AccessStoresFactory) {
       expect(group.status).toBe(200);
       expect(group.body.members.map((m: { memberId: string }) => m.memberId)).toEqual(['billing-1']);
       expect(group.body.partitions.find((p: { partition: number }) => p.partition === 0).committedOffset).toBe(1);
+      // the group listing holds what the caller may describe
+      expect((await as(CONSUMER, 'GET', '/v1/groups')).body.groups).toEqual([{ group: 'billing' }]);
+      expect((await as(PRODUCER, 'GET', '/v1/groups')).body.groups).toEqual([]);
 
       // ops alters and deletes topics by prefix, resets the group's offsets, produces nothing
       expect((await as(OPS, 'PATCH', '/v1/topics/orders-eu', { retentionMs: 86_400_000 })).status).toBe(200);
@@ -391,7 +394,7 @@ export function accessSuite(name: string, make: AccessStoresFactory) {
         deleteQuota: ['DELETE', '/v1/quotas/0123456789abcdef01234567'],
       };
       // listings answer, filtered to what the caller may describe; the rest is public
-      const filtered = ['listTopics', 'listSubscriptions'];
+      const filtered = ['listTopics', 'listSubscriptions', 'listGroups'];
       const open = ['getHealth', 'getLimits', 'whoami'];
       const doc = (await as(NOBODY, 'GET', '/v1/openapi.json')).body;
       const operations = Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap(
