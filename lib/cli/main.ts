@@ -17,7 +17,9 @@ import type { ResetTarget } from '../groups/coordinator';
 /** Where a run reads and writes (a test gives its own). */
 export interface CliIo {
   readonly stdin: NodeJS.ReadableStream;
-  readonly out: (text: string) => void;
+  readonly out: (text: string | Uint8Array) => void;
+  /** stderr is a terminal (progress is shown). */
+  readonly isTTY?: boolean;
   readonly err: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -68,6 +70,39 @@ function timeOf(iso: string): number {
 
 function targetOf(t: { type: string; functionArn?: string; url?: string; path?: string }): string {
   return t.functionArn ?? t.url ?? t.path ?? t.type;
+}
+
+type Line = { value: Buffer | null; key?: Buffer; headers?: Record<string, string>; partition?: number };
+
+/** A text line: the value, or `key<sep>value`. */
+function textLine(line: string, sep: string | undefined): Line {
+  const i = sep === undefined ? -1 : line.indexOf(sep);
+  if (i < 0) return { value: Buffer.from(line) };
+  return { key: Buffer.from(line.slice(0, i)), value: Buffer.from(line.slice(i + (sep as string).length)) };
+}
+
+/** A JSON line: `{"value", "key"?, "headers"?, "partition"?, "encoding"?}`; base64 decodes key and value. */
+function jsonLine(line: string, n: number): Line {
+  let j: { value?: unknown; key?: unknown; headers?: unknown; partition?: unknown; encoding?: unknown };
+  try {
+    j = JSON.parse(line);
+  } catch {
+    throw new UsageError(`line ${n} is not JSON: ${line.slice(0, 80)}`);
+  }
+  const enc = j.encoding === 'base64' ? 'base64' : 'utf8';
+  const bytes = (v: unknown, what: string) => {
+    if (typeof v !== 'string') throw new UsageError(`line ${n}: ${what} must be a string`);
+    return Buffer.from(v, enc);
+  };
+  if (j.partition !== undefined && !(Number.isInteger(j.partition) && (j.partition as number) >= 0)) {
+    throw new UsageError(`line ${n}: partition must be a non-negative integer`);
+  }
+  return {
+    value: j.value === null ? null : bytes(j.value, 'value'),
+    ...(j.key !== undefined && j.key !== null ? { key: bytes(j.key, 'key') } : {}),
+    ...(j.headers && typeof j.headers === 'object' ? { headers: j.headers as Record<string, string> } : {}),
+    ...(j.partition !== undefined ? { partition: j.partition as number } : {}),
+  };
 }
 
 /** Columns padded to their widest cell. */
@@ -183,12 +218,19 @@ export function program(io: CliIo): Command {
     .option('-K, --key-separator <sep>', 'each line is key<sep>value')
     .option('--partition <p>', 'to this partition (default: by key, else spread)', positiveInt('--partition'))
     .option('-H, --header <k=v...>', 'a header on every record (repeatable)')
+    .option(
+      '-J, --json-lines',
+      'each line is {"value", "key"?, "headers"?, "partition"?, "encoding"?: "base64"} (binary-safe with base64)',
+    )
     .addHelpText(
       'after',
       "\nExamples:\n  printf 'a\\nb\\n' | sluice produce orders\n  printf 'c-9\\t{\"total\":42}\\n' | sluice produce orders -K $'\\t'",
     )
     .action(
-      async (topic: string, o: { file?: string; keySeparator?: string; partition?: number; header?: string[] }) => {
+      async (
+        topic: string,
+        o: { file?: string; keySeparator?: string; partition?: number; header?: string[]; jsonLines?: boolean },
+      ) => {
         const headers: Record<string, string> = {};
         for (const h of o.header ?? []) {
           const i = h.indexOf('=');
@@ -203,35 +245,27 @@ export function program(io: CliIo): Command {
         let bytes = 0;
         const partitions = new Set<number>();
         const sends: Promise<void>[] = [];
+        // progress on a terminal only: a pipe's stderr stays quiet
+        const progress = io.isTTY === true;
         for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
-          let key: string | undefined;
-          let value = line;
-          if (o.keySeparator !== undefined) {
-            const i = line.indexOf(o.keySeparator);
-            if (i >= 0) {
-              key = line.slice(0, i);
-              value = line.slice(i + o.keySeparator.length);
-            }
-          }
+          if (o.jsonLines && line.trim() === '') continue;
+          const m = o.jsonLines ? jsonLine(line, records + 1) : textLine(line, o.keySeparator);
           records++;
-          bytes += Buffer.byteLength(value) + (key ? Buffer.byteLength(key) : 0);
+          bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
+          const message = {
+            value: m.value,
+            ...(m.key !== undefined ? { key: m.key } : {}),
+            ...((m.partition ?? o.partition) !== undefined ? { partition: m.partition ?? o.partition } : {}),
+            ...(Object.keys(headers).length || m.headers ? { headers: { ...headers, ...m.headers } } : {}),
+          };
           sends.push(
-            producer
-              .send({
-                topic,
-                messages: [
-                  {
-                    value: Buffer.from(value),
-                    ...(key !== undefined ? { key: Buffer.from(key) } : {}),
-                    ...(o.partition !== undefined ? { partition: o.partition } : {}),
-                    ...(Object.keys(headers).length ? { headers } : {}),
-                  },
-                ],
-              })
-              .then((r) => {
-                for (const m of r) partitions.add(m.partition);
-              }),
+            producer.send({ topic, messages: [message] }).then((r) => {
+              for (const x of r) partitions.add(x.partition);
+            }),
           );
+          // the producer batches what is pending; a long input waits for it instead of buffering without bound
+          if (sends.length >= 5000) await Promise.all(sends.splice(0));
+          if (progress && records % 10_000 === 0) io.err(`\r[sluice] ${records} records sent`);
         }
         await Promise.all(sends);
         await producer.close();
@@ -258,13 +292,33 @@ export function program(io: CliIo): Command {
     .option('--from <where>', 'earliest, latest, an offset, or @<ISO time>', 'earliest')
     .option('-n, --max <n>', 'stop after this many records', positiveInt('--max'))
     .option('--follow', 'keep waiting for new records (Ctrl-C stops)')
-    .addOption(new Option('--format <format>', 'output').choices(['text', 'json', 'raw']).default('text'))
+    .addOption(
+      new Option(
+        '--format <format>',
+        'text: values, one per line; json: every field; raw: the value bytes, nothing added',
+      )
+        .choices(['text', 'json', 'raw'])
+        .default('text'),
+    )
+    .addOption(
+      new Option('--encoding <encoding>', 'of keys and values in json').choices(['utf8', 'base64']).default('utf8'),
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  sluice consume orders --from earliest -n 10\n  sluice consume orders --partition 2 --follow --format json',
+      '\nExamples:\n  sluice consume orders --from earliest -n 10\n  sluice consume orders --partition 2 --follow --format json\n  sluice consume images --format raw -n 1 > first.png',
     )
     .action(
-      async (topic: string, o: { partition: number; from: string; max?: number; follow?: boolean; format: string }) => {
+      async (
+        topic: string,
+        o: {
+          partition: number;
+          from: string;
+          max?: number;
+          follow?: boolean;
+          format: string;
+          encoding: 'utf8' | 'base64';
+        },
+      ) => {
         const t = client().transport;
         const d = await t.describeTopic(topic);
         const bounds = d.offsets.find((x) => x.partition === o.partition);
@@ -302,14 +356,15 @@ export function program(io: CliIo): Command {
                   partition: o.partition,
                   offset: rec.offset,
                   timestamp: rec.timestamp,
-                  key: rec.key ? Buffer.from(rec.key).toString() : null,
-                  value: value.toString(),
+                  key: rec.key ? Buffer.from(rec.key).toString(o.encoding) : null,
+                  value: rec.value === null ? null : value.toString(o.encoding),
+                  ...(o.encoding === 'base64' ? { encoding: 'base64' } : {}),
                   headers: Object.fromEntries(
                     rec.headers.map(([k, v]) => [k, v === null ? null : Buffer.from(v).toString()]),
                   ),
                 })}\n`,
               );
-            } else io.out(o.format === 'raw' ? value.toString('latin1') : `${value.toString()}\n`);
+            } else io.out(o.format === 'raw' ? value : `${value.toString()}\n`);
             printed++;
           }
           offset = r.nextOffset;

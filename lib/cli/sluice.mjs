@@ -9,4 +9,5 @@ process.exitCode = await run(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
   env: process.env,
+  isTTY: process.stderr.isTTY === true,
 });
