@@ -8,7 +8,9 @@ import { createInterface } from 'node:readline';
 import { Command, CommanderError, Option } from 'commander';
 import type { AclInput } from '../access/manage';
 import { OPERATIONS } from '../access/model';
+import { LOCAL_PRINCIPAL_HEADER } from '../access/principal';
 import { Sluice } from '../client/sluice';
+import { HttpTransport } from '../client/transport';
 import { systemClock } from '../clock';
 import type { ErrorCode } from '../errors';
 import { SluiceError } from '../errors';
@@ -37,7 +39,7 @@ const NOT_FOUND: readonly ErrorCode[] = [
 /** A usage mistake the user can fix from the message (exit 2). */
 class UsageError extends Error {}
 
-type Global = { url?: string; region?: string; direct?: string; json?: boolean };
+type Global = { url?: string; region?: string; direct?: string; json?: boolean; principal?: string };
 
 function connect(g: Global, env: CliIo['env']): Sluice {
   if (g.direct) {
@@ -51,7 +53,8 @@ function connect(g: Global, env: CliIo['env']): Sluice {
   const region = g.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!loopback && !region)
     throw new UsageError(`${url} is not the local server: give --region (or AWS_REGION) to sign requests`);
-  return new Sluice({ http: { url, ...(loopback ? {} : { region }) } });
+  const headers = g.principal ? { [LOCAL_PRINCIPAL_HEADER]: g.principal } : undefined;
+  return new Sluice({ http: { url, ...(loopback ? {} : { region }), ...(headers ? { headers } : {}) } });
 }
 
 /** `earliest`, `latest`, an offset or `@<ISO time>` as a reset target. */
@@ -105,6 +108,36 @@ function jsonLine(line: string, n: number): Line {
   };
 }
 
+/** A record through a kcat-style template (`%k\t%s\n`). */
+function fill(
+  template: string,
+  topic: string,
+  partition: number,
+  r: {
+    offset: number;
+    timestamp: number;
+    key: Uint8Array | null;
+    value: Uint8Array | null;
+    headers: readonly (readonly [string, Uint8Array | null])[];
+  },
+): string {
+  const text = (b: Uint8Array | null) => (b === null ? '' : Buffer.from(b).toString());
+  const fields: Record<string, () => string> = {
+    '%t': () => topic,
+    '%p': () => String(partition),
+    '%o': () => String(r.offset),
+    '%k': () => text(r.key),
+    '%s': () => text(r.value),
+    '%T': () => String(r.timestamp),
+    '%h': () => r.headers.map(([k, v]) => `${k}=${text(v)}`).join(','),
+    '%%': () => '%',
+    '\\n': () => '\n',
+    '\\t': () => '\t',
+    '\\\\': () => '\\',
+  };
+  return template.replace(/%[tpokTsh%]|\\[nt\\]/g, (m) => fields[m]?.() ?? m);
+}
+
 /** Columns padded to their widest cell. */
 function table(rows: readonly (readonly (string | number)[])[]): string {
   const widths: number[] = [];
@@ -138,6 +171,10 @@ export function program(io: CliIo): Command {
     .option('--region <region>', 'AWS region to sign requests for (a deployed API; default $AWS_REGION)')
     .option('--direct <bucket,table>', 'talk to the bucket and table directly (trusts you with the whole log)')
     .option('--json', 'print JSON (stable, for scripts)')
+    .option(
+      '--principal <arn>',
+      'who you are to `SLUICE_ACCESS=acl npm start` (a deployed API knows it from your signature)',
+    )
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
@@ -303,6 +340,10 @@ export function program(io: CliIo): Command {
     .addOption(
       new Option('--encoding <encoding>', 'of keys and values in json').choices(['utf8', 'base64']).default('utf8'),
     )
+    .option(
+      '-t, --template <template>',
+      "each record as kcat's -f does: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp, %h headers, \\n, \\t",
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  sluice consume orders --from earliest -n 10\n  sluice consume orders --partition 2 --follow --format json\n  sluice consume images --format raw -n 1 > first.png',
@@ -317,6 +358,7 @@ export function program(io: CliIo): Command {
           follow?: boolean;
           format: string;
           encoding: 'utf8' | 'base64';
+          template?: string;
         },
       ) => {
         const t = client().transport;
@@ -364,7 +406,8 @@ export function program(io: CliIo): Command {
                   ),
                 })}\n`,
               );
-            } else io.out(o.format === 'raw' ? value : `${value.toString()}\n`);
+            } else if (o.template !== undefined) io.out(fill(o.template, topic, o.partition, rec));
+            else io.out(o.format === 'raw' ? value : `${value.toString()}\n`);
             printed++;
           }
           offset = r.nextOffset;
@@ -467,6 +510,42 @@ export function program(io: CliIo): Command {
       await client().transport.deleteSubscription(name);
       print({ name, deleted: true }, () => `deleted subscription ${name}`);
     });
+
+  root
+    .command('whoami')
+    .description('who the server takes you for, and whether you administer it')
+    .action(async () => {
+      const t = client().transport;
+      if (!(t instanceof HttpTransport)) throw new UsageError('whoami asks the HTTP API: give --url, not --direct');
+      const me = await t.whoami();
+      print(me, () => `${me.principal}${me.admin ? ' (admin)' : ''}; access: ${me.mode}`);
+    });
+
+  const quotas = root
+    .command('quotas')
+    .description('request quotas: each principal a pattern names, N requests a second');
+  quotas.command('list').action(async () => {
+    const q = await client().transport.listQuotas();
+    print(q, () =>
+      q.length
+        ? table([['ID', 'PRINCIPAL', 'REQUESTS/S'], ...q.map((x) => [x.id, x.principal, x.requestsPerSecond])])
+        : '(no quotas)',
+    );
+  });
+  quotas
+    .command('set <principal> <requestsPerSecond>')
+    .description('set (or replace) the quota of a principal pattern')
+    .action(async (principal: string, rps: string) => {
+      const q = await client().transport.setQuota({
+        principal,
+        requestsPerSecond: positiveInt('requestsPerSecond')(rps),
+      });
+      print(q, () => `quota ${q.id}: ${q.principal} at most ${q.requestsPerSecond} requests per second`);
+    });
+  quotas.command('delete <id>').action(async (id: string) => {
+    await client().transport.deleteQuota(id);
+    print({ id, deleted: true }, () => `deleted quota ${id}`);
+  });
 
   const acls = root.command('acls').description('the access rules (ACLs) of a deployment');
   acls.command('list').action(async () => {

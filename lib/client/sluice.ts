@@ -47,6 +47,8 @@ export type SluiceOptions = (
         /** `lambda` (Function URL) or `execute-api` (API Gateway). @default 'lambda' */
         readonly service?: string;
         readonly credentials?: AwsStoresOptions['credentials'];
+        /** Sent with every request: `{ 'x-sluice-principal': arn }` names the caller to `npm start` in ACL mode. */
+        readonly headers?: Readonly<Record<string, string>>;
       };
     }
   | { readonly transport: Transport }
@@ -63,13 +65,14 @@ export class Sluice {
     };
     if ('transport' in options) this.transport = options.transport;
     else if ('http' in options) {
-      const { url, region, service, credentials } = options.http;
+      const { url, region, service, credentials, headers } = options.http;
       this.transport = new HttpTransport(
         url,
         region
           ? createSigV4Signer({ region, ...(service ? { service } : {}), ...(credentials ? { credentials } : {}) })
           : undefined,
         options.clock,
+        headers,
       );
     } else {
       const { stores, settings, groupSettings } =

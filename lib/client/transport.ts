@@ -226,6 +226,8 @@ export class HttpTransport implements Transport {
     url: string,
     private readonly signer?: RequestSigner,
     private readonly clock: Clock = systemClock,
+    /** Sent with every request (e.g. `x-sluice-principal` for `npm start` in ACL mode). */
+    private readonly headers: Readonly<Record<string, string>> = {},
   ) {
     this.base = url.replace(/\/+$/, '');
   }
@@ -470,6 +472,7 @@ export class HttpTransport implements Transport {
     const url = new URL(`${this.base}${path}`);
     const text = body === undefined ? undefined : JSON.stringify(body);
     let headers: Record<string, string> = {
+      ...this.headers,
       ...extra,
       ...(text !== undefined ? { 'content-type': 'application/json' } : {}),
     };

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_PRINCIPAL_HEADER, principalOfLocalRequest } from '../../lib/access/principal';
 import { createSluice } from '../../lib/compose';
 import { createHttpApp } from '../../lib/http/app';
 import { type RunningServer, serveHttpApp } from '../../lib/http/node-server';
@@ -12,7 +13,11 @@ import { realStores } from '../support/real';
 
 let server: RunningServer;
 beforeAll(async () => {
-  server = await serveHttpApp(createHttpApp(createSluice(await realStores())), 0);
+  // as npm start serves it: the caller named by x-sluice-principal
+  const app = createHttpApp(createSluice(await realStores()), {
+    principalOf: (c) => principalOfLocalRequest(c.req.header(LOCAL_PRINCIPAL_HEADER)),
+  });
+  server = await serveHttpApp(app, 0);
 });
 afterAll(async () => {
   await server?.close();
@@ -222,6 +227,25 @@ describe('the sluice CLI', () => {
     expect((await sluice(['subscriptions', 'delete', 'billed-hook'])).code).toBe(2);
     expect((await sluice(['subscriptions', 'delete', 'billed-hook', '--yes'])).code).toBe(0);
     expect((await sluice(['subscriptions', 'describe', 'billed-hook'])).code).toBe(3);
+  });
+
+  it('templates like kcat -f; whoami (and --principal for npm start in ACL mode); quotas set, list, delete', async () => {
+    await sluice(['topics', 'create', 'tpl', '--partitions', '1']);
+    await sluice(['produce', 'tpl', '-K', ':', '-H', 'h=1'], 'k1:v1\nk2:v2\n');
+    const t = await sluice(['consume', 'tpl', '-t', '%t/%p@%o %k=%s [%h]\\n']);
+    expect(t.out).toBe('tpl/0@0 k1=v1 [h=1]\ntpl/0@1 k2=v2 [h=1]\n');
+    expect(JSON.parse((await sluice(['whoami', '--json'])).out)).toMatchObject({
+      principal: 'anonymous',
+      mode: 'open',
+    });
+    const named = await sluice(['whoami', '--principal', 'arn:aws:iam::123456789012:role/dev']);
+    expect(named.out).toBe('arn:aws:iam::123456789012:role/dev (admin); access: open\n');
+    const set = await sluice(['quotas', 'set', 'arn:aws:iam::123456789012:role/noisy', '50', '--json']);
+    const quota = JSON.parse(set.out) as { id: string; requestsPerSecond: number };
+    expect(quota.requestsPerSecond).toBe(50);
+    expect((await sluice(['quotas', 'list'])).out).toContain('arn:aws:iam::123456789012:role/noisy  50');
+    expect((await sluice(['quotas', 'delete', quota.id])).code).toBe(0);
+    expect((await sluice(['quotas', 'delete', quota.id])).code).toBe(3);
   });
 
   it('exit codes scripts can rely on: 3 not found, 2 usage, 1 error; errors as one line with the code', async () => {
