@@ -177,7 +177,21 @@ export function program(io: CliIo): Command {
     )
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride()
-    .showHelpAfterError('(add --help for usage)');
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  sluice topics create orders --partitions 12',
+        "  printf 'a\\nb\\n' | sluice produce orders",
+        '  sluice consume orders --from earliest --follow',
+        '  sluice groups describe billing',
+        '  sluice --url https://abc.lambda-url.us-east-1.on.aws --region us-east-1 topics list',
+        '',
+        'Exit codes: 0 done, 1 error, 2 usage, 3 not found. Every command has --help.',
+      ].join('\n'),
+    );
   const g = () => root.opts<Global>();
   const client = () => connect(g(), io.env);
   const print = (json: unknown, text: () => string) => io.out(`${g().json ? JSON.stringify(json) : text()}\n`);

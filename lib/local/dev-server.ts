@@ -102,6 +102,7 @@ async function main() {
 Sluice is running at ${u}   (S3: ${backends.s3Endpoint}, DynamoDB: ${backends.dynamoEndpoint})
 OpenAPI document: ${u}/v1/openapi.json      Stop with Ctrl-C.
 ${accessNote(access)}
+${dataNote(backends.started, bucket, table)}
 
 Try it:
   curl -s -X POST ${u}/v1/topics -H 'content-type: application/json' -d '{"name":"orders","partitions":3}'
@@ -112,6 +113,20 @@ Try it:
     await backends.stop();
     throw e;
   }
+}
+
+/**
+ * Where the data lives, and whether a restart keeps it. The backends npm start runs keep
+ * everything in memory: DynamoDB Local could keep a file (-dbPath), but LocalStack's community
+ * S3 cannot, and a table whose segments are gone is worse than an empty one — so no flag.
+ */
+function dataNote(started: readonly string[], bucket: string, table: string): string {
+  if (started.length === 2) {
+    return `Data: bucket ${bucket} and table ${table}, in memory — gone when npm start stops (point AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB at backends of yours to keep it).`;
+  }
+  if (started.length === 0)
+    return `Data: bucket ${bucket} and table ${table} in the backends you configured; they keep it.`;
+  return `Data: bucket ${bucket} and table ${table}; the ${started.join(' and ')} npm start runs keeps it in memory — gone when npm start stops.`;
 }
 
 function accessNote(a: AccessSettings): string {

@@ -268,5 +268,9 @@ describe('the sluice CLI', () => {
     const produce = await sluice(['produce', '--help']);
     expect(produce.out).toContain('Examples:');
     expect(produce.out).toContain('--key-separator');
+    // the help texts are part of the interface: a change to them shows in review
+    expect(help.out).toMatchSnapshot('sluice --help');
+    expect(produce.out).toMatchSnapshot('sluice produce --help');
+    expect((await sluice(['consume', '--help'])).out).toMatchSnapshot('sluice consume --help');
   });
 });

@@ -69,6 +69,10 @@ describe('npm start', () => {
     const out = await waitForOutput(child, /curl -s "http[^\n]*\n/, 90_000);
     const base = `http://127.0.0.1:${port}`;
     expect(out).toContain(`Sluice is running at ${base}`);
+    // where the data lives: here, the backends the environment names (they keep it)
+    expect(out).toContain(
+      `Data: bucket ${env.SLUICE_BUCKET} and table ${env.SLUICE_TABLE} in the backends you configured; they keep it.`,
+    );
     const health = await fetch(`${base}/v1/health`);
     expect(await health.json()).toEqual({ status: 'ok' });
     if (process.platform === 'linux') {
