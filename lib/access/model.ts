@@ -12,8 +12,8 @@ import { createHash } from 'node:crypto';
 export const OPERATIONS = {
   /** create: create a topic of this name; produce / consume: records; alter: retention, partitions; delete: the topic or records before an offset */
   topic: ['create', 'describe', 'produce', 'consume', 'alter', 'delete'],
-  /** read: join, heartbeat, leave and commit as a member; describe: members, offsets, lag; alter: reset offsets, commit without a member */
-  group: ['read', 'describe', 'alter'],
+  /** read: join, heartbeat, leave and commit as a member; describe: members, offsets, lag; alter: reset offsets, commit without a member; delete: the group and its offsets */
+  group: ['read', 'describe', 'alter', 'delete'],
   /** describe: see it; alter: create, change, enable or disable it; delete: remove it */
   subscription: ['describe', 'alter', 'delete'],
   /** describe: list the ACLs; alter: create and delete ACLs */

@@ -489,6 +489,16 @@ export function program(io: CliIo): Command {
       );
     });
 
+  groups
+    .command('delete <group>')
+    .description('delete a group with nobody live in it: its committed offsets go too')
+    .option('-y, --yes', 'do not ask')
+    .action(async (group: string, o: { yes?: boolean }) => {
+      if (!o.yes) throw new UsageError(`deleting "${group}" drops its committed offsets: run again with --yes`);
+      await client().transport.deleteGroup(group);
+      print({ group, deleted: true }, () => `deleted group ${group}`);
+    });
+
   const subscriptions = root
     .command('subscriptions')
     .description('push subscriptions: list, describe, pause, resume, delete');

@@ -10,6 +10,7 @@ import type { SluiceCore } from '../compose';
 import { type ErrorCode, InternalError, InvalidArgumentError, RetriableError, SluiceError } from '../errors';
 import {
   commitOffsets,
+  deleteGroup,
   describeGroup,
   type GroupDeps,
   type HeartbeatResult,
@@ -77,6 +78,7 @@ export interface Transport {
   listGroups(): Promise<string[]>;
   describeGroup(group: string): Promise<GroupDescription>;
   resetOffsets(group: string, req: ResetRequest): Promise<ResetResult>;
+  deleteGroup(group: string): Promise<void>;
   /** Push subscriptions (`/v1/subscriptions`). */
   createSubscription(input: unknown): Promise<SubscriptionView>;
   listSubscriptions(): Promise<SubscriptionView[]>;
@@ -116,6 +118,9 @@ export class DirectTransport implements Transport {
   }
   resetOffsets(group: string, req: ResetRequest) {
     return resetOffsets(this.groupDeps(), group, req);
+  }
+  deleteGroup(group: string) {
+    return deleteGroup(this.groupDeps(), group);
   }
   private accessStore(): AccessStore {
     if (!this.core.access) throw new InvalidArgumentError('this Sluice client was built without an ACL store');
@@ -439,6 +444,9 @@ export class HttpTransport implements Transport {
   }
   async resetOffsets(group: string, req: ResetRequest) {
     return (await this.call('POST', `/v1/groups/${encodeURIComponent(group)}/offsets:reset`, req)) as ResetResult;
+  }
+  async deleteGroup(group: string) {
+    await this.call('DELETE', `/v1/groups/${encodeURIComponent(group)}`);
   }
   async createAcl(input: AclInput) {
     return (await this.call('POST', '/v1/acls', input)) as AclRecord;

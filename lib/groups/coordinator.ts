@@ -251,6 +251,35 @@ export async function heartbeat(
   };
 }
 
+/**
+ * Deletes a group with nobody live in it (Kafka's deleteGroups): its committed offsets,
+ * leases, member items and registration. A subscription's group goes with its subscription.
+ */
+export async function deleteGroup(d: GroupDeps, group: string): Promise<void> {
+  checkGroup(group);
+  const now = d.clock.nowMs();
+  const state = await d.groups.readGroup(group);
+  const live = state.members.filter((m) => isLive(m, now));
+  if (live.length > 0) {
+    throw new ConflictError(
+      `group "${group}" has ${live.length} live member(s) (${live.map((m) => m.memberId).join(', ')}); stop them before deleting it`,
+    );
+  }
+  if (await d.groups.getSubscription(group)) {
+    throw new ConflictError(`"${group}" is a push subscription's group: delete the subscription`);
+  }
+  const registered = (await d.groups.listGroups()).find((g) => g.group === group)?.topicIds ?? [];
+  const topicIds = new Set([
+    ...registered,
+    ...state.leases.map((l) => l.topicId),
+    ...state.offsets.map((o) => o.topicId),
+  ]);
+  for (const topicId of topicIds) await d.groups.forgetTopic(group, topicId);
+  for (const m of state.members) await d.groups.deleteMember(group, m.memberId);
+  // a registration made after this began (a join) stays
+  await d.groups.unregisterGroup(group, now + 1);
+}
+
 /** Leaves the group: releases every lease the member holds, then removes it. */
 export async function leaveGroup(d: GroupDeps, group: string, memberId: string): Promise<void> {
   checkGroup(group);

@@ -6,6 +6,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ConflictError } from '../errors';
 import {
   commitOffsets,
+  deleteGroup,
   describeGroup,
   type GroupDeps,
   heartbeat,
@@ -317,6 +318,24 @@ export function registerGroupRoutes(app: OpenAPIHono<AppEnv>, d: GroupDeps): voi
       const { g } = c.req.valid('param');
       await authorize(c, need.group(g, 'describe'));
       return c.json(await describeGroup(d, g), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/groups/{g}',
+      operationId: 'deleteGroup',
+      description:
+        "Kafka's deleteGroups: the group's committed offsets, leases and registration; only with nobody live in it",
+      request: { params: z.object({ g: GroupName }) },
+      responses: { 204: { description: 'Deleted' }, ...Conflict, ...errors },
+    }),
+    async (c) => {
+      const { g } = c.req.valid('param');
+      await authorize(c, need.group(g, 'delete'));
+      await deleteGroup(d, g);
+      return c.body(null, 204);
     },
   );
 

@@ -207,6 +207,17 @@ describe('the sluice CLI', () => {
     ]);
     expect(executed.out).toMatch(/^billing moved to\nPARTITION +OFFSET\n0 +1$/m);
     expect(await lagOf()).toBe(2);
+    // delete: refused while someone is live, then gone with its offsets
+    await api('POST', '/v1/groups/billing/members', { memberId: 'm2', topics: ['billed'] });
+    const busy = await sluice(['groups', 'delete', 'billing', '--yes']);
+    expect(busy.code).toBe(1);
+    expect(busy.err).toMatch(/^sluice: CONFLICT: group "billing" has 1 live member\(s\)/);
+    await api('DELETE', '/v1/groups/billing/members/m2');
+    expect((await sluice(['groups', 'delete', 'billing'])).code).toBe(2);
+    expect((await sluice(['groups', 'delete', 'billing', '--yes'])).out).toBe('deleted group billing\n');
+    expect(JSON.parse((await sluice(['groups', 'list', '--json'])).out)).toEqual([]);
+    const gone = JSON.parse((await sluice(['groups', 'describe', 'billing', '--json'])).out);
+    expect(gone).toMatchObject({ members: [], partitions: [] });
     // consume from a time: before every record is the first record
     const fromTime = await sluice(['consume', 'billed', '--from', '@2000-01-01T00:00:00Z', '-n', '1']);
     expect(fromTime.out).toBe('a\n');

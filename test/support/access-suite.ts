@@ -231,7 +231,7 @@ export function accessSuite(name: string, make: AccessStoresFactory) {
       expect(bad.status).toBe(400);
       // the document declares each resource type's operations, and the server holds to them
       expect(bad.body.error.message).toBe(
-        'operations.0: Invalid option: expected one of "all"|"read"|"describe"|"alter"',
+        'operations.0: Invalid option: expected one of "all"|"read"|"describe"|"alter"|"delete"',
       );
       expect((await as(ADMIN, 'POST', '/v1/acls', { ...entry, principal: 'orders-service' })).status).toBe(400);
       expect((await as(ADMIN, 'POST', '/v1/acls', { ...entry, principal: 'arn:aws:iam::1:role/*x' })).status).toBe(400);
@@ -377,6 +377,7 @@ export function accessSuite(name: string, make: AccessStoresFactory) {
         leaveGroup: ['DELETE', '/v1/groups/g/members/m'],
         commitOffsets: ['POST', '/v1/groups/g/offsets', { offsets: [{ topic: 'orders', partition: 0, offset: 0 }] }],
         describeGroup: ['GET', '/v1/groups/g'],
+        deleteGroup: ['DELETE', '/v1/groups/g'],
         resetOffsets: ['POST', '/v1/groups/g/offsets:reset', { topic: 'orders', to: 'earliest' }],
         createSubscription: ['POST', '/v1/subscriptions', { name: 's', topics: ['orders'], target: webhook }],
         getSubscription: ['GET', '/v1/subscriptions/s'],

@@ -52,7 +52,7 @@ describe('access model', () => {
   it('refuses malformed entries with every problem named; an id is the entry, whatever the operation order', () => {
     expect(aclProblems(entry())).toEqual([]);
     expect(aclProblems(entry({ resourceType: 'group', operations: ['produce'], resourceName: 'a b' }))).toEqual([
-      `operation "produce" is not one of group's: read, describe, alter, all`,
+      `operation "produce" is not one of group's: read, describe, alter, delete, all`,
       'resourceName must be 1-249 of A-Z a-z 0-9 . _ - (a name or a prefix), or "*"',
     ]);
     expect(aclProblems(entry({ principal: 'arn:aws:iam::1:role/*/x' }))).toEqual([
