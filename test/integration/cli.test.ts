@@ -4,7 +4,7 @@
  * consume (text, JSON), follow, exit codes, help.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_PRINCIPAL_HEADER, principalOfLocalRequest } from '../../lib/access/principal';
 import { createSluice } from '../../lib/compose';
 import { createHttpApp } from '../../lib/http/app';
@@ -12,9 +12,11 @@ import { type RunningServer, serveHttpApp } from '../../lib/http/node-server';
 import { realStores } from '../support/real';
 
 let server: RunningServer;
+let stores: Awaited<ReturnType<typeof realStores>>;
 beforeAll(async () => {
   // as npm start serves it: the caller named by x-sluice-principal
-  const app = createHttpApp(createSluice(await realStores()), {
+  stores = await realStores();
+  const app = createHttpApp(createSluice(stores), {
     principalOf: (c) => principalOfLocalRequest(c.req.header(LOCAL_PRINCIPAL_HEADER)),
   });
   server = await serveHttpApp(app, 0);
@@ -257,6 +259,26 @@ describe('the sluice CLI', () => {
     expect((await sluice(['quotas', 'list'])).out).toContain('arn:aws:iam::123456789012:role/noisy  50');
     expect((await sluice(['quotas', 'delete', quota.id])).code).toBe(0);
     expect((await sluice(['quotas', 'delete', quota.id])).code).toBe(3);
+  });
+
+  it('--direct talks to the bucket and table themselves, with the usual AWS variables', async () => {
+    const { s3Endpoint, dynamoEndpoint } = inject('backends');
+    const env = {
+      AWS_ENDPOINT_URL_S3: s3Endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    };
+    const direct = ['--direct', `${stores.bucket},${stores.table}`];
+    expect((await sluice([...direct, 'topics', 'create', 'direct-t', '--partitions', '1'], '', env, false)).code).toBe(
+      0,
+    );
+    expect((await sluice([...direct, 'produce', 'direct-t'], 'straight to S3\n', env, false)).code).toBe(0);
+    // the same log the API serves
+    expect((await sluice(['consume', 'direct-t'])).out).toBe('straight to S3\n');
+    expect((await sluice([...direct, 'whoami'], '', env, false)).code).toBe(2);
+    expect((await sluice(['--direct', 'only-a-bucket', 'topics', 'list'], '', env, false)).code).toBe(2);
   });
 
   it('exit codes scripts can rely on: 3 not found, 2 usage, 1 error; errors as one line with the code', async () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock';
 import {
   commitOffsets,
+  deleteGroup,
   describeGroup,
   type GroupDeps,
   type HeartbeatResult,
@@ -192,6 +193,25 @@ export function groupSuite(name: string, make: GroupStoresFactory) {
       expect(
         (await rejection(resetOffsets(deps, 'g4', { topic: 'events', to: { offset: 9 }, dryRun: false }))).code,
       ).toBe('OFFSET_OUT_OF_RANGE');
+    });
+
+    it('a group is deleted with its offsets, leases and registration only when nobody is live in it', async () => {
+      const { deps } = await setup(2);
+      await heartbeat(deps, 'gone', { memberId: 'm-a', topics: ['events'] });
+      await commitOffsets(deps, 'gone', 'm-a', [{ topic: 'events', partition: 0, offset: 0 }]);
+      expect((await rejection(deleteGroup(deps, 'gone'))).code).toBe('CONFLICT');
+      expect((await deps.groups.readGroup('gone')).offsets).toHaveLength(1);
+      await leaveGroup(deps, 'gone', 'm-a');
+      await deleteGroup(deps, 'gone');
+      expect(await deps.groups.readGroup('gone')).toEqual({ members: [], leases: [], offsets: [] });
+      expect((await deps.groups.listGroups()).map((g) => g.group)).not.toContain('gone');
+      // joined again: a fresh group, epochs from 1
+      const again = await heartbeat(deps, 'gone', { memberId: 'm-b', topics: ['events'] });
+      expect(again.assignments.map((x) => [x.epoch, x.committedOffset])).toEqual([
+        [1, null],
+        [1, null],
+      ]);
+      expect((await deps.groups.listGroups()).map((g) => g.group)).toContain('gone');
     });
 
     it('an offset commit reads the heads of the partitions it commits, not of the whole topic', async () => {
