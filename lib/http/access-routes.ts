@@ -227,44 +227,28 @@ export function registerAccessRoutes(app: OpenAPIHono<AppEnv>, d: AccessRouteDep
     },
   );
 
-  app.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/v1/quotas/{id}',
-      operationId: 'deleteQuota',
-      request: { params: z.object({ id: AclId }) },
-      responses: { 204: { description: 'Deleted' }, ...errors, 404: json(ErrorSchema, 'ACL_NOT_FOUND') },
-    }),
-    async (c) => {
-      await authorize(c, need.cluster('alter'));
-      try {
-        await deleteQuota(store(), c.req.valid('param').id);
-      } finally {
-        d.authorizer.invalidate();
-      }
-      return c.body(null, 204);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/v1/acls/{id}',
-      operationId: 'deleteAcl',
-      request: {
-        params: z.object({ id: AclId }),
+  // an ACL entry or a quota, by id: 404 if there is none; this process re-reads them next
+  for (const [path, operationId, remove] of [
+    ['/v1/acls/{id}', 'deleteAcl', deleteAcl],
+    ['/v1/quotas/{id}', 'deleteQuota', deleteQuota],
+  ] as const) {
+    app.openapi(
+      createRoute({
+        method: 'delete',
+        path,
+        operationId,
+        request: { params: z.object({ id: AclId }) },
+        responses: { 204: { description: 'Deleted' }, ...errors, 404: json(ErrorSchema, 'ACL_NOT_FOUND') },
+      }),
+      async (c) => {
+        await authorize(c, need.cluster('alter'));
+        try {
+          await remove(store(), c.req.valid('param').id);
+        } finally {
+          d.authorizer.invalidate();
+        }
+        return c.body(null, 204);
       },
-      responses: { 204: { description: 'Deleted' }, ...errors, 404: json(ErrorSchema, 'ACL_NOT_FOUND') },
-    }),
-    async (c) => {
-      await authorize(c, need.cluster('alter'));
-      const { id } = c.req.valid('param');
-      try {
-        await deleteAcl(store(), id);
-      } finally {
-        d.authorizer.invalidate();
-      }
-      return c.body(null, 204);
-    },
-  );
+    );
+  }
 }
